@@ -1,0 +1,70 @@
+// The seam between the runtime and the hardware: a Backend claims nodes it can run and compiles
+// groups of them (partitions) into Executables that read and write slots of an ExecutionFrame.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "edgerun/status.hpp"
+#include "edgerun/value.hpp"
+#include "ir/graph.h"
+
+namespace edgerun {
+
+// Value names -> dense slot indices, fixed when a graph is compiled so the hot path indexes a
+// vector instead of hashing names.
+class SlotTable {
+ public:
+  int add(const std::string& name);  // returns the existing slot if the name has one
+  int find(const std::string& name) const;  // -1 when absent
+  const std::string& name(int slot) const { return names_[static_cast<size_t>(slot)]; }
+  size_t size() const { return names_.size(); }
+
+ private:
+  std::unordered_map<std::string, int> index_;
+  std::vector<std::string> names_;
+};
+
+// The values of one run of one graph. Subgraph runs (If/Loop/Scan bodies) get their own frame
+// whose parent is the frame of the node that runs them; outer-scope names resolve through it.
+struct ExecutionFrame {
+  const SlotTable* slots = nullptr;
+  std::vector<Value> values;
+  const ExecutionFrame* parent = nullptr;
+
+  // Looks a name up here and then in enclosing frames; null when no frame has a value for it.
+  const Value* lookup(const std::string& name) const;
+};
+
+// The nodes of one graph that one backend runs as a unit.
+struct Partition {
+  const ir::Graph* graph = nullptr;
+  std::vector<size_t> nodes;  // indices into graph->nodes, in execution order
+  const SlotTable* slots = nullptr;
+  // For each entry of `nodes`: slots whose last reader is that node; the executable drops them
+  // right after it so intermediates do not outlive their use.
+  std::vector<std::vector<int>> release_after;
+};
+
+class Executable {
+ public:
+  virtual ~Executable() = default;
+  // Reads the partition's inputs from `frame` and writes its outputs there. Must be safe to
+  // call from several threads at once, each with its own frame.
+  virtual Status run(ExecutionFrame& frame) const = 0;
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual std::string_view name() const = 0;
+  // Whether this backend can run `node`; when not, `why_not` (if given) says why.
+  virtual bool supports(const ir::Node& node, const ir::Graph& graph,
+                        std::string* why_not) const = 0;
+  virtual Result<std::unique_ptr<Executable>> compile(const Partition& partition) const = 0;
+};
+
+}  // namespace edgerun

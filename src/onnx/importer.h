@@ -1,0 +1,22 @@
+// ONNX ModelProto -> ir::Model.
+#pragma once
+
+#include <string>
+
+#include "edgerun/status.hpp"
+#include "ir/graph.h"
+
+namespace edgerun::onnx_import {
+
+struct ImportOptions {
+  // Directory that external data locations are relative to (the model file's directory).
+  std::string base_dir = ".";
+};
+
+// Parses serialised ModelProto bytes and converts them. Errors name what was wrong: a file that
+// is not a model, a node whose attribute has the wrong type, an undefined input, a cycle.
+// Ops edgerun cannot run are NOT an error here (inspect lists them); prepare rejects them.
+Result<ir::Model> import_model_bytes(const std::string& bytes, const ImportOptions& options);
+Result<ir::Model> import_model_file(const std::string& path);
+
+}  // namespace edgerun::onnx_import

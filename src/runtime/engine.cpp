@@ -1,0 +1,173 @@
+#include <filesystem>
+
+#include "backends/reference/reference_backend.h"
+#include "onnx/importer.h"
+#include "runtime/prepared_model_impl.h"
+
+namespace edgerun {
+
+std::string_view version() { return EDGERUN_VERSION; }
+
+std::string_view compute_units_name(ComputeUnits units) {
+  switch (units) {
+    case ComputeUnits::kAll: return "all";
+    case ComputeUnits::kCpuOnly: return "cpu_only";
+    case ComputeUnits::kCpuAndGpu: return "cpu_and_gpu";
+    case ComputeUnits::kCpuAndNeuralEngine: return "cpu_and_ne";
+  }
+  return "unknown";
+}
+
+std::optional<ComputeUnits> parse_compute_units(std::string_view name) {
+  for (ComputeUnits u : {ComputeUnits::kAll, ComputeUnits::kCpuOnly, ComputeUnits::kCpuAndGpu,
+                         ComputeUnits::kCpuAndNeuralEngine}) {
+    if (compute_units_name(u) == name) return u;
+  }
+  return std::nullopt;
+}
+
+ModelArtifact ModelArtifact::from_file(std::string path) {
+  ModelArtifact a;
+  a.base_dir_ = std::filesystem::path(path).parent_path().string();
+  if (a.base_dir_.empty()) a.base_dir_ = ".";
+  a.path_ = std::move(path);
+  return a;
+}
+
+ModelArtifact ModelArtifact::from_bytes(std::string bytes, std::string base_dir) {
+  ModelArtifact a;
+  a.bytes_ = std::move(bytes);
+  a.base_dir_ = std::move(base_dir);
+  return a;
+}
+
+namespace {
+
+TensorSpec spec_of(const ir::ValueInfo& v) {
+  TensorSpec spec;
+  spec.name = v.name;
+  spec.dtype = v.type.dtype;
+  spec.type = ir::type_to_string(v.type);
+  if (v.type.shape) {
+    std::vector<int64_t> dims;
+    for (const ir::Dim& d : *v.type.shape) {
+      dims.push_back(d.value);
+      spec.dim_names.push_back(d.symbol);
+    }
+    spec.shape = std::move(dims);
+  }
+  return spec;
+}
+
+// Binds PrepareOptions' dim values and input shapes into the declared input types, so the
+// schema a caller reads is the specialised one.
+Status apply_shape_options(ir::Graph& graph, PrepareOptions& options) {
+  for (const auto& [name, shape] : options.input_shapes) {
+    ir::ValueInfo* input = nullptr;
+    for (ir::ValueInfo& in : graph.inputs) {
+      if (in.name == name) input = &in;
+    }
+    if (input == nullptr) {
+      return invalid_argument("a shape was given for '" + name + "', which is not a model input");
+    }
+    if (input->type.shape && input->type.shape->size() != shape.size()) {
+      return invalid_argument("the shape " + shape_to_string(shape) + " given for input '" + name +
+                              "' has rank " + std::to_string(shape.size()) + ", the model declares " +
+                              ir::type_to_string(input->type));
+    }
+    std::vector<ir::Dim> dims(shape.size());
+    for (size_t d = 0; d < shape.size(); ++d) {
+      if (shape[d] < 0) {
+        return invalid_argument("the shape given for input '" + name + "' has a negative dim");
+      }
+      if (input->type.shape) {
+        const ir::Dim& declared = (*input->type.shape)[d];
+        if (declared.known() && declared.value != shape[d]) {
+          return invalid_argument("the shape " + shape_to_string(shape) + " given for input '" +
+                                  name + "' conflicts with the declared " +
+                                  ir::type_to_string(input->type));
+        }
+        if (!declared.symbol.empty()) options.dim_values.emplace(declared.symbol, shape[d]);
+      }
+      dims[d].value = shape[d];
+    }
+    input->type.shape = std::move(dims);
+  }
+  for (ir::ValueInfo& in : graph.inputs) {
+    if (!in.type.shape) continue;
+    for (ir::Dim& d : *in.type.shape) {
+      auto it = d.symbol.empty() ? options.dim_values.end() : options.dim_values.find(d.symbol);
+      if (it != options.dim_values.end()) d.value = it->second;
+    }
+  }
+  return Status::ok();
+}
+
+}  // namespace
+
+Engine::Engine(EngineOptions options) : options_(options) {}
+
+Result<PreparedModel> Engine::prepare(const ModelArtifact& artifact,
+                                      const PrepareOptions& options) const {
+  Result<ir::Model> imported =
+      artifact.in_memory()
+          ? onnx_import::import_model_bytes(artifact.bytes(), {artifact.base_dir()})
+          : onnx_import::import_model_file(artifact.path());
+  if (!imported.is_ok()) return imported.status();
+  auto impl = std::make_shared<PreparedModel::Impl>();
+  impl->options = options;
+  ir::Model model = std::move(imported).value();
+  ER_RETURN_IF_ERROR(apply_shape_options(model.graph, impl->options));
+  impl->model = std::make_shared<const ir::Model>(std::move(model));
+
+  impl->owned_backends.push_back(std::make_unique<reference::ReferenceBackend>());
+  for (const auto& b : impl->owned_backends) impl->backends.push_back(b.get());
+
+  const ir::Graph& graph = impl->model->graph;
+  for (const ir::ValueInfo& in : graph.inputs) impl->schema.inputs.push_back(spec_of(in));
+  for (const ir::ValueInfo& out : graph.outputs) impl->schema.outputs.push_back(spec_of(out));
+
+  // Compile once up front so that an unsupported op fails prepare, not the first run. When every
+  // input shape is known the result is the first specialisation; otherwise it only checks.
+  std::vector<Shape> declared;
+  bool concrete = true;
+  for (const ir::ValueInfo& in : graph.inputs) {
+    Shape s;
+    concrete = concrete && in.type.kind == ir::TypeInfo::Kind::kTensor && in.type.shape;
+    if (in.type.shape) {
+      for (const ir::Dim& d : *in.type.shape) {
+        concrete = concrete && d.known();
+        s.push_back(d.value);
+      }
+    }
+    declared.push_back(std::move(s));
+  }
+  std::shared_ptr<const runtime::Program> program;
+  if (concrete) {
+    ER_ASSIGN_OR_RETURN(program, impl->specialise(declared));
+  } else {
+    ER_ASSIGN_OR_RETURN(program, runtime::Program::build(graph, impl->backends));
+  }
+
+  CapabilityReport& report = impl->capabilities;
+  report.requested = options.compute_units;
+  for (const Backend* b : impl->backends) report.available_backends.emplace_back(b->name());
+  report.actual = "cpu (reference)";
+  if (options.compute_units != ComputeUnits::kCpuOnly) {
+    report.notes.push_back(
+        "compute units '" + std::string(compute_units_name(options.compute_units)) +
+        "' requested, but no accelerated backend is built into this edgerun; every node runs "
+        "on the reference CPU backend");
+  }
+  for (const runtime::Step& step : program->steps()) {
+    for (size_t index : step.nodes) {
+      const ir::Node& node = graph.nodes[index];
+      report.placements.push_back({node.name, node.op_type, std::string(step.backend->name())});
+      ++report.nodes_per_backend[std::string(step.backend->name())];
+    }
+  }
+  report.node_count = graph.nodes.size();
+  return PreparedModel(std::move(impl));
+}
+
+}  // namespace edgerun

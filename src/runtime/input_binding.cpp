@@ -1,0 +1,74 @@
+#include "runtime/input_binding.h"
+
+namespace edgerun::runtime {
+
+Result<std::vector<Value>> bind_inputs(const ir::Graph& graph, const ValueMap& feeds,
+                                       const std::map<std::string, int64_t>& fixed_dims) {
+  for (const auto& [name, value] : feeds) {
+    bool known = false;
+    for (const ir::ValueInfo& in : graph.inputs) known = known || in.name == name;
+    if (!known) {
+      std::string names;
+      for (const ir::ValueInfo& in : graph.inputs) names += (names.empty() ? "" : ", ") + in.name;
+      return invalid_argument("unknown input '" + name + "'; the model's inputs are: " + names);
+    }
+  }
+  std::map<std::string, std::pair<int64_t, std::string>> bound;  // symbol -> (value, bound by)
+  for (const auto& [symbol, value] : fixed_dims) bound[symbol] = {value, "the prepare options"};
+  std::vector<Value> ordered;
+  ordered.reserve(graph.inputs.size());
+  for (const ir::ValueInfo& in : graph.inputs) {
+    auto it = feeds.find(in.name);
+    if (it == feeds.end()) {
+      return invalid_argument("missing input '" + in.name + "' (" + ir::type_to_string(in.type) + ")");
+    }
+    const Value& v = it->second;
+    if (in.type.kind != ir::TypeInfo::Kind::kTensor) {
+      ordered.push_back(v);  // sequences and optionals are checked by the ops that read them
+      continue;
+    }
+    if (!v.is_tensor()) {
+      return invalid_argument("input '" + in.name + "' must be a tensor (" +
+                              ir::type_to_string(in.type) + ")");
+    }
+    const Tensor& t = v.tensor();
+    if (in.type.dtype != DType::kUndefined && t.dtype() != in.type.dtype) {
+      return invalid_argument("input '" + in.name + "' has dtype " +
+                              std::string(dtype_name(t.dtype())) + ", expected " +
+                              std::string(dtype_name(in.type.dtype)) + " (" +
+                              ir::type_to_string(in.type) + ")");
+    }
+    if (in.type.shape) {
+      const std::vector<ir::Dim>& dims = *in.type.shape;
+      if (static_cast<size_t>(t.rank()) != dims.size()) {
+        return invalid_argument("input '" + in.name + "' has rank " + std::to_string(t.rank()) +
+                                " (shape " + shape_to_string(t.shape()) + "), expected rank " +
+                                std::to_string(dims.size()) + " (" + ir::type_to_string(in.type) +
+                                ")");
+      }
+      for (size_t d = 0; d < dims.size(); ++d) {
+        const int64_t actual = t.shape()[d];
+        if (dims[d].known() && dims[d].value != actual) {
+          return invalid_argument("input '" + in.name + "' dim " + std::to_string(d) + " is " +
+                                  std::to_string(actual) + ", expected " +
+                                  std::to_string(dims[d].value) + " (" +
+                                  ir::type_to_string(in.type) + ")");
+        }
+        if (!dims[d].known() && !dims[d].symbol.empty()) {
+          auto [b, inserted] = bound.emplace(dims[d].symbol,
+                                             std::make_pair(actual, "input '" + in.name + "'"));
+          if (!inserted && b->second.first != actual) {
+            return invalid_argument("input '" + in.name + "' dim " + std::to_string(d) + " ('" +
+                                    dims[d].symbol + "') is " + std::to_string(actual) + ", but " +
+                                    b->second.second + " bound '" + dims[d].symbol + "' to " +
+                                    std::to_string(b->second.first));
+          }
+        }
+      }
+    }
+    ordered.push_back(v);
+  }
+  return ordered;
+}
+
+}  // namespace edgerun::runtime

@@ -1,0 +1,19 @@
+// Checks a run's inputs against the model's declared inputs and binds symbolic dims.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "edgerun/edgerun.hpp"
+#include "ir/graph.h"
+
+namespace edgerun::runtime {
+
+// Returns the inputs in the graph's declaration order. Errors name the input and say what was
+// expected: unknown names (listing the valid ones), missing inputs, wrong dtype, rank or dim,
+// and symbolic dims bound to two different values.
+Result<std::vector<Value>> bind_inputs(const ir::Graph& graph, const ValueMap& feeds,
+                                       const std::map<std::string, int64_t>& fixed_dims);
+
+}  // namespace edgerun::runtime

@@ -1,0 +1,259 @@
+// Runs the official ONNX backend test data (Debian libonnx-testdata) on edgerun and checks the
+// results against an expected-failures file: any failure not listed, and any listed test that
+// passes, fails the run. The file therefore only ever shrinks.
+//
+//   edgerun_conformance --data /usr/share/libonnx-testdata/data
+//     --expected-failures tests/conformance/expected_failures/reference.txt
+#include <algorithm>
+#include <cmath>
+#include <complex>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "core/dispatch.h"
+#include "edgerun/edgerun.hpp"
+#include "onnx/tensor_proto.h"
+
+namespace fs = std::filesystem;
+using namespace edgerun;
+
+namespace {
+
+constexpr double kRtol = 1e-3;
+constexpr double kAtol = 1e-7;
+
+struct Options {
+  std::string data = "/usr/share/libonnx-testdata/data";
+  std::vector<std::string> folders;
+  std::string filter;
+  std::string expected_failures;
+  std::string write_failures;
+  bool verbose = false;
+};
+
+// The suite's comparison: same dtype and shape; floats within atol + rtol * |expected| with NaN
+// equal to NaN; everything else exact.
+Status compare(const Tensor& actual, const Tensor& expected, const std::string& name) {
+  if (actual.dtype() != expected.dtype()) {
+    return runtime_error("output '" + name + "' has dtype " + std::string(dtype_name(actual.dtype())) +
+                         ", expected " + std::string(dtype_name(expected.dtype())));
+  }
+  if (actual.shape() != expected.shape()) {
+    return runtime_error("output '" + name + "' has shape " + shape_to_string(actual.shape()) +
+                         ", expected " + shape_to_string(expected.shape()));
+  }
+  return dispatch<AllTypes>(actual.dtype(), "compare", [&](auto tag) -> Status {
+    using T = typename decltype(tag)::type;
+    int64_t bad = 0;
+    int64_t first = -1;
+    double worst = 0;
+    for (int64_t i = 0; i < actual.size(); ++i) {
+      const T& a = actual.data<T>()[i];
+      const T& e = expected.data<T>()[i];
+      bool ok;
+      if constexpr (std::is_floating_point_v<compute_t<T>>) {
+        const double x = static_cast<double>(static_cast<compute_t<T>>(a));
+        const double y = static_cast<double>(static_cast<compute_t<T>>(e));
+        ok = (std::isnan(x) && std::isnan(y)) || x == y || std::fabs(x - y) <= kAtol + kRtol * std::fabs(y);
+        if (!ok) worst = std::max(worst, std::isnan(x - y) ? INFINITY : std::fabs(x - y));
+      } else if constexpr (std::is_same_v<T, std::complex<float>> ||
+                           std::is_same_v<T, std::complex<double>>) {
+        ok = std::abs(a - e) <= kAtol + kRtol * std::abs(e);
+      } else {
+        ok = a == e;
+      }
+      if (!ok && bad++ == 0) first = i;
+    }
+    if (bad == 0) return Status::ok();
+    std::ostringstream os;
+    os << "output '" << name << "': " << bad << " of " << actual.size()
+       << " elements differ (first at index " << first << ")";
+    if (worst > 0) os << ", max abs diff " << worst;
+    return runtime_error(os.str());
+  });
+}
+
+std::vector<std::string> sorted_files(const fs::path& dir, const std::string& prefix) {
+  std::vector<std::pair<int, std::string>> found;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind(prefix, 0) == 0 && name.size() > 3 && name.substr(name.size() - 3) == ".pb") {
+      found.emplace_back(std::stoi(name.substr(prefix.size())), entry.path().string());
+    }
+  }
+  std::sort(found.begin(), found.end());
+  std::vector<std::string> paths;
+  for (auto& [index, path] : found) paths.push_back(path);
+  return paths;
+}
+
+// One test directory: model.onnx plus test_data_set_*/{input,output}_N.pb.
+Status run_test(const fs::path& dir) {
+  Engine engine;
+  Result<PreparedModel> model = engine.prepare(ModelArtifact::from_file((dir / "model.onnx").string()));
+  if (!model.is_ok()) return model.status();
+  const IoSchema& schema = model->io_schema();
+  for (const auto* list : {&schema.inputs, &schema.outputs}) {
+    for (const TensorSpec& spec : *list) {
+      if (spec.type.rfind("sequence", 0) == 0 || spec.type.rfind("optional", 0) == 0) {
+        return unsupported("'" + spec.name + "' is a " + spec.type +
+                           "; sequence and optional values are not supported yet");
+      }
+    }
+  }
+  std::vector<fs::path> sets;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    if (entry.is_directory() && entry.path().filename().string().rfind("test_data_set_", 0) == 0) {
+      sets.push_back(entry.path());
+    }
+  }
+  std::sort(sets.begin(), sets.end());
+  if (sets.empty()) return not_found("no test_data_set_* folder");
+  for (const fs::path& set : sets) {
+    TensorMap feeds;
+    std::vector<std::string> inputs = sorted_files(set, "input_");
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      std::string name;
+      Result<Tensor> t = onnx_import::read_tensor_pb(inputs[i], &name);
+      if (!t.is_ok()) return t.status();
+      // The suite feeds inputs by position over the graph inputs that are not initializers.
+      if (i >= schema.inputs.size()) return invalid_argument("more input files than model inputs");
+      feeds[schema.inputs[i].name] = std::move(t).value();
+    }
+    Result<TensorMap> outputs = model->run(feeds);
+    if (!outputs.is_ok()) return outputs.status();
+    std::vector<std::string> expected = sorted_files(set, "output_");
+    if (expected.size() != schema.outputs.size()) {
+      return runtime_error("the test has " + std::to_string(expected.size()) +
+                           " outputs, the model " + std::to_string(schema.outputs.size()));
+    }
+    for (size_t i = 0; i < expected.size(); ++i) {
+      Result<Tensor> want = onnx_import::read_tensor_pb(expected[i]);
+      if (!want.is_ok()) return want.status();
+      const std::string& name = schema.outputs[i].name;
+      ER_RETURN_IF_ERROR(compare(outputs.value().at(name), want.value(), name)
+                             .with_context(set.filename().string()));
+    }
+  }
+  return Status::ok();
+}
+
+// "folder/test_name  # reason" per line; '#' starts a comment; blank lines are ignored.
+Result<std::map<std::string, std::string>> read_expected(const std::string& path) {
+  std::map<std::string, std::string> entries;
+  if (path.empty()) return entries;
+  std::ifstream in(path);
+  if (!in) return io_error("cannot open expected-failures file '" + path + "'");
+  std::string line;
+  int number = 0;
+  while (std::getline(in, line)) {
+    ++number;
+    const size_t hash = line.find('#');
+    std::string reason = hash == std::string::npos ? "" : line.substr(hash + 1);
+    std::string key = line.substr(0, hash);
+    key.erase(std::remove_if(key.begin(), key.end(), ::isspace), key.end());
+    if (key.empty()) continue;
+    reason.erase(0, reason.find_first_not_of(' '));
+    if (reason.empty()) {
+      return invalid_argument(path + ":" + std::to_string(number) + ": entry '" + key +
+                              "' has no '# reason'");
+    }
+    entries[key] = reason;
+  }
+  return entries;
+}
+
+std::string one_line(std::string s) {
+  std::replace(s.begin(), s.end(), '\n', ' ');
+  if (s.size() > 160) s = s.substr(0, 157) + "...";
+  return s;
+}
+
+int usage() {
+  std::cerr << "usage: edgerun_conformance [--data DIR] [--folder NAME]... [--filter SUBSTR]\n"
+               "                           [--expected-failures FILE] [--write-failures FILE]\n"
+               "                           [--verbose]\n";
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options opt;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    auto next = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
+    if (arg == "--data") opt.data = next();
+    else if (arg == "--folder") opt.folders.push_back(next());
+    else if (arg == "--filter") opt.filter = next();
+    else if (arg == "--expected-failures") opt.expected_failures = next();
+    else if (arg == "--write-failures") opt.write_failures = next();
+    else if (arg == "--verbose" || arg == "-v") opt.verbose = true;
+    else return usage();
+  }
+  if (opt.folders.empty()) opt.folders = {"node", "pytorch-converted", "pytorch-operator", "simple"};
+  Result<std::map<std::string, std::string>> expected = read_expected(opt.expected_failures);
+  if (!expected.is_ok()) {
+    std::cerr << expected.status().message() << "\n";
+    return 2;
+  }
+
+  int total_passed = 0, total_failed = 0, unexpected_failures = 0, unexpected_passes = 0;
+  std::ostringstream failures_out;
+  for (const std::string& folder : opt.folders) {
+    const fs::path root = fs::path(opt.data) / folder;
+    if (!fs::is_directory(root)) {
+      std::cout << folder << ": skipped (" << root.string() << " not found)\n";
+      continue;
+    }
+    std::vector<fs::path> tests;
+    for (const auto& entry : fs::directory_iterator(root)) {
+      if (entry.is_directory() && entry.path().filename().string().find(opt.filter) != std::string::npos) {
+        tests.push_back(entry.path());
+      }
+    }
+    std::sort(tests.begin(), tests.end());
+    int passed = 0, failed = 0;
+    for (const fs::path& dir : tests) {
+      const std::string key = folder + "/" + dir.filename().string();
+      const bool listed = expected->count(key) > 0;
+      const Status s = run_test(dir);
+      if (s.is_ok()) {
+        ++passed;
+        if (listed) {
+          ++unexpected_passes;
+          std::cout << "UNEXPECTED PASS " << key << " (remove it from the expected failures)\n";
+        } else if (opt.verbose) {
+          std::cout << "pass " << key << "\n";
+        }
+      } else {
+        ++failed;
+        failures_out << key << "  # " << one_line(s.to_string()) << "\n";
+        if (!listed) {
+          ++unexpected_failures;
+          std::cout << "UNEXPECTED FAIL " << key << ": " << one_line(s.to_string()) << "\n";
+        } else if (opt.verbose) {
+          std::cout << "fail " << key << ": " << one_line(s.to_string()) << "\n";
+        }
+      }
+    }
+    std::cout << folder << ": " << passed << " passed, " << failed << " failed (of "
+              << tests.size() << ")\n";
+    total_passed += passed;
+    total_failed += failed;
+  }
+  if (!opt.write_failures.empty()) {
+    std::ofstream out(opt.write_failures);
+    out << failures_out.str();
+  }
+  std::cout << "unexpected failures: " << unexpected_failures
+            << ", unexpected passes: " << unexpected_passes << "\n";
+  std::cout << total_passed << " passed, " << total_failed << " failed\n";
+  return unexpected_failures == 0 && unexpected_passes == 0 ? 0 : 1;
+}

@@ -1,0 +1,237 @@
+// The PreparedModel contract: schema, input checking, shape specialisation, concurrent runs.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "edgerun/edgerun.hpp"
+#include "ops/op_test.h"
+#include "unit/model_builder.h"
+
+namespace edgerun {
+namespace {
+
+using testing::ModelBuilder;
+
+// y = relu(x + bias), x: float32[batch, 3]
+PreparedModel add_relu_model(const PrepareOptions& options = {}) {
+  ModelBuilder b;
+  b.input("x", onnx::TensorProto::FLOAT, {-1, 3}, {"batch"});
+  b.initializer("bias", {3}, {1.0f, -2.0f, 0.5f});
+  b.node("Add", {"x", "bias"}, {"sum"}, "add");
+  b.node("Relu", {"sum"}, {"y"}, "relu");
+  b.output("y");
+  Engine engine;
+  Result<PreparedModel> m = engine.prepare(ModelArtifact::from_bytes(b.bytes()), options);
+  EXPECT_TRUE(m.is_ok()) << m.status().to_string();
+  return m.is_ok() ? m.value() : PreparedModel();
+}
+
+TEST(PreparedModel, SchemaShowsSymbolicDims) {
+  PreparedModel m = add_relu_model();
+  const IoSchema& s = m.io_schema();
+  ASSERT_EQ(s.inputs.size(), 1u);
+  EXPECT_EQ(s.inputs[0].name, "x");
+  EXPECT_EQ(s.inputs[0].dtype, DType::kFloat32);
+  EXPECT_EQ(s.inputs[0].type, "float32[batch, 3]");
+  ASSERT_TRUE(s.inputs[0].shape.has_value());
+  EXPECT_EQ((*s.inputs[0].shape)[0], -1);
+  EXPECT_EQ(s.inputs[0].dim_names[0], "batch");
+  ASSERT_EQ(s.outputs.size(), 1u);
+  EXPECT_EQ(s.outputs[0].name, "y");
+}
+
+TEST(PreparedModel, RunsAndComputes) {
+  PreparedModel m = add_relu_model();
+  Result<TensorMap> out = m.run({{"x", testing::make<float>({2, 3}, {1, 1, 1, -5, 3, -1})}});
+  ASSERT_TRUE(out.is_ok()) << out.status().to_string();
+  EXPECT_TRUE(testing::tensors_close(out->at("y"), testing::make<float>({2, 3}, {2, 0, 1.5f, 0, 1, 0})));
+}
+
+TEST(PreparedModel, CapabilitiesRecordRequestAndPlacement) {
+  PrepareOptions options;
+  options.compute_units = ComputeUnits::kCpuAndGpu;
+  PreparedModel m = add_relu_model(options);
+  const CapabilityReport& c = m.capabilities();
+  EXPECT_EQ(c.requested, ComputeUnits::kCpuAndGpu);
+  EXPECT_EQ(c.actual, "cpu (reference)");
+  ASSERT_FALSE(c.notes.empty());  // the GPU request could not be honoured, and it says so
+  EXPECT_NE(c.notes[0].find("cpu_and_gpu"), std::string::npos);
+  ASSERT_EQ(c.placements.size(), 2u);
+  EXPECT_EQ(c.placements[0].node, "add");
+  EXPECT_EQ(c.placements[0].backend, "reference");
+  EXPECT_EQ(c.nodes_per_backend.at("reference"), 2u);
+}
+
+TEST(PreparedModel, NewShapesBuildAndKeepSpecialisations) {
+  PreparedModel m = add_relu_model();
+  EXPECT_EQ(m.specialisation_count(), 0u);
+  ASSERT_TRUE(m.run({{"x", Tensor(DType::kFloat32, {1, 3})}}).is_ok());
+  ASSERT_TRUE(m.run({{"x", Tensor(DType::kFloat32, {4, 3})}}).is_ok());
+  ASSERT_TRUE(m.run({{"x", Tensor(DType::kFloat32, {1, 3})}}).is_ok());
+  EXPECT_EQ(m.specialisation_count(), 2u);
+}
+
+TEST(PreparedModel, PrepareOptionsBindSymbolicDims) {
+  PrepareOptions options;
+  options.input_shapes["x"] = {5, 3};
+  PreparedModel m = add_relu_model(options);
+  EXPECT_EQ(m.io_schema().inputs[0].type, "float32[5, 3]");
+  EXPECT_EQ(m.specialisation_count(), 1u);  // built at prepare
+  Result<TensorMap> wrong = m.run({{"x", Tensor(DType::kFloat32, {2, 3})}});
+  ASSERT_FALSE(wrong.is_ok());
+  EXPECT_NE(wrong.status().message().find("dim 0 is 2, expected 5"), std::string::npos)
+      << wrong.status().message();
+}
+
+TEST(PreparedModel, PrepareRejectsShapeForUnknownInput) {
+  ModelBuilder b;
+  b.input("x", onnx::TensorProto::FLOAT, {2});
+  b.node("Identity", {"x"}, {"y"});
+  b.output("y");
+  PrepareOptions options;
+  options.input_shapes["nope"] = {2};
+  Result<PreparedModel> m = Engine().prepare(ModelArtifact::from_bytes(b.bytes()), options);
+  ASSERT_FALSE(m.is_ok());
+  EXPECT_NE(m.status().message().find("'nope'"), std::string::npos);
+}
+
+struct BadRun {
+  const char* what;
+  TensorMap inputs;
+  const char* message;
+};
+
+TEST(PreparedModel, BadInputsNameTheTensorAndTheExpectation) {
+  PreparedModel m = add_relu_model();
+  const std::vector<BadRun> cases = {
+      {"missing", {}, "missing input 'x' (float32[batch, 3])"},
+      {"unknown name",
+       {{"x", Tensor(DType::kFloat32, {1, 3})}, {"extra", Tensor(DType::kFloat32, {1})}},
+       "unknown input 'extra'; the model's inputs are: x"},
+      {"dtype", {{"x", Tensor(DType::kInt64, {1, 3})}},
+       "input 'x' has dtype int64, expected float32"},
+      {"rank", {{"x", Tensor(DType::kFloat32, {3})}}, "input 'x' has rank 1 (shape [3]), expected rank 2"},
+      {"dim", {{"x", Tensor(DType::kFloat32, {1, 4})}}, "input 'x' dim 1 is 4, expected 3"},
+  };
+  for (const BadRun& c : cases) {
+    Result<TensorMap> out = m.run(c.inputs);
+    ASSERT_FALSE(out.is_ok()) << c.what;
+    EXPECT_EQ(out.status().code(), StatusCode::kInvalidArgument) << c.what;
+    EXPECT_NE(out.status().message().find(c.message), std::string::npos)
+        << c.what << ": " << out.status().message();
+  }
+}
+
+TEST(PreparedModel, SymbolicDimMustAgreeAcrossInputs) {
+  ModelBuilder b;
+  b.input("a", onnx::TensorProto::FLOAT, {-1}, {"n"});
+  b.input("b", onnx::TensorProto::FLOAT, {-1}, {"n"});
+  b.node("Add", {"a", "b"}, {"y"});
+  b.output("y");
+  Result<PreparedModel> m = Engine().prepare(ModelArtifact::from_bytes(b.bytes()));
+  ASSERT_TRUE(m.is_ok()) << m.status().to_string();
+  Result<TensorMap> out = m->run({{"a", Tensor(DType::kFloat32, {2})}, {"b", Tensor(DType::kFloat32, {3})}});
+  ASSERT_FALSE(out.is_ok());
+  EXPECT_NE(out.status().message().find("input 'b' dim 0 ('n') is 3, but input 'a' bound 'n' to 2"),
+            std::string::npos)
+      << out.status().message();
+}
+
+TEST(PreparedModel, KernelErrorsNameTheNode) {
+  // Declared shapes are unknown, so the broadcast failure surfaces in the kernel.
+  ModelBuilder b;
+  b.input("a", onnx::TensorProto::FLOAT, {-1}, {"n"});
+  b.input("b", onnx::TensorProto::FLOAT, {-1}, {"m"});
+  b.node("Add", {"a", "b"}, {"y"}, "adder");
+  b.output("y");
+  Result<PreparedModel> m = Engine().prepare(ModelArtifact::from_bytes(b.bytes()));
+  ASSERT_TRUE(m.is_ok());
+  Result<TensorMap> out = m->run({{"a", Tensor(DType::kFloat32, {2})}, {"b", Tensor(DType::kFloat32, {3})}});
+  ASSERT_FALSE(out.is_ok());
+  EXPECT_NE(out.status().message().find("node 'adder' (Add)"), std::string::npos)
+      << out.status().message();
+}
+
+TEST(PreparedModel, ConcurrentRunsGiveTheSequentialResults) {
+  PreparedModel m = add_relu_model();
+  constexpr int kThreads = 4;
+  constexpr int kRunsEach = 50;
+  std::vector<Tensor> inputs;
+  std::vector<Tensor> expected;
+  for (int t = 0; t < kThreads; ++t) {
+    std::vector<float> v;
+    for (int i = 0; i < 3 * (t + 1); ++i) v.push_back(static_cast<float>(i * (t % 2 ? -1 : 1)));
+    inputs.push_back(testing::make<float>({t + 1, 3}, v));
+    expected.push_back(m.run({{"x", inputs.back()}}).value().at("y"));
+  }
+  std::vector<int> mismatches(kThreads, 0);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int r = 0; r < kRunsEach; ++r) {
+        Result<TensorMap> out = m.run({{"x", inputs[t]}});
+        if (!out.is_ok() || !testing::tensors_close(out->at("y"), expected[t])) ++mismatches[t];
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  for (int t = 0; t < kThreads; ++t) EXPECT_EQ(mismatches[t], 0) << "thread " << t;
+}
+
+TEST(PreparedModel, ExternalDataIsLoaded) {
+  const auto dir = std::filesystem::temp_directory_path() / ("edgerun_ext_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const float weights[3] = {10.0f, 20.0f, 30.0f};
+  {
+    std::ofstream f(dir / "weights.bin", std::ios::binary);
+    f.write("pad!", 4);  // a non-zero offset
+    f.write(reinterpret_cast<const char*>(weights), sizeof(weights));
+  }
+  ModelBuilder b;
+  b.input("x", onnx::TensorProto::FLOAT, {3});
+  onnx::TensorProto* t = b.graph().add_initializer();
+  t->set_name("w");
+  t->set_data_type(onnx::TensorProto::FLOAT);
+  t->add_dims(3);
+  t->set_data_location(onnx::TensorProto::EXTERNAL);
+  auto add_kv = [&](const char* k, const std::string& v) {
+    auto* e = t->add_external_data();
+    e->set_key(k);
+    e->set_value(v);
+  };
+  add_kv("location", "weights.bin");
+  add_kv("offset", "4");
+  add_kv("length", "12");
+  b.node("Add", {"x", "w"}, {"y"});
+  b.output("y");
+  {
+    std::ofstream f(dir / "model.onnx", std::ios::binary);
+    f << b.bytes();
+  }
+  Result<PreparedModel> m = Engine().prepare(ModelArtifact::from_file((dir / "model.onnx").string()));
+  ASSERT_TRUE(m.is_ok()) << m.status().to_string();
+  Result<TensorMap> out = m->run({{"x", testing::make<float>({3}, {1, 2, 3})}});
+  ASSERT_TRUE(out.is_ok()) << out.status().to_string();
+  EXPECT_TRUE(testing::tensors_close(out->at("y"), testing::make<float>({3}, {11, 22, 33})));
+
+  // An offset past the end of the file is an error that names the tensor.
+  t->mutable_external_data(1)->set_value("8");
+  {
+    std::ofstream f(dir / "model.onnx", std::ios::binary | std::ios::trunc);
+    f << b.bytes();
+  }
+  Result<PreparedModel> bad = Engine().prepare(ModelArtifact::from_file((dir / "model.onnx").string()));
+  ASSERT_FALSE(bad.is_ok());
+  EXPECT_NE(bad.status().message().find("tensor 'w'"), std::string::npos) << bad.status().message();
+  // A missing file too.
+  std::filesystem::remove(dir / "weights.bin");
+  bad = Engine().prepare(ModelArtifact::from_file((dir / "model.onnx").string()));
+  ASSERT_FALSE(bad.is_ok());
+  EXPECT_NE(bad.status().message().find("weights.bin"), std::string::npos) << bad.status().message();
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace edgerun

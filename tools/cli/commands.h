@@ -1,0 +1,27 @@
+// The `edgerun` command's subcommands.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace edgerun::cli {
+
+struct InspectArgs {
+  std::string model;
+};
+
+struct RunArgs {
+  std::string model;
+  std::vector<std::string> inputs;  // NAME=FILE (.npy or TensorProto .pb)
+  std::vector<std::string> shapes;  // NAME=1x3x224x224
+  std::string output_dir;
+  std::string compute_units = "all";
+  uint64_t seed = 0;
+  int runs = 10;
+};
+
+int inspect_command(const InspectArgs& args);
+int run_command(const RunArgs& args);
+
+}  // namespace edgerun::cli

@@ -1,0 +1,40 @@
+// edgerun: inspect and run ONNX models.
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+
+#include "commands.h"
+#include "edgerun/edgerun.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{"edgerun " + std::string(edgerun::version()) +
+               ": on-device neural-network inference runtime"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", std::string(edgerun::version()));
+
+  edgerun::cli::InspectArgs inspect;
+  CLI::App* inspect_cmd = app.add_subcommand(
+      "inspect", "Print a model's inputs, outputs, opsets, op histogram, parameters and the ops "
+                 "edgerun cannot run");
+  inspect_cmd->add_option("model", inspect.model, "ONNX model file")->required();
+
+  edgerun::cli::RunArgs run;
+  CLI::App* run_cmd = app.add_subcommand(
+      "run", "Run a model; inputs not given are filled with seeded random data");
+  run_cmd->add_option("model", run.model, "ONNX model file")->required();
+  run_cmd->add_option("--input,-i", run.inputs, "NAME=FILE, a .npy or TensorProto .pb file");
+  run_cmd->add_option("--shape,-s", run.shapes, "NAME=DIMS, e.g. image=1x3x224x224");
+  run_cmd->add_option("--output-dir,-o", run.output_dir, "write each output as NAME.npy here");
+  run_cmd->add_option("--compute-units", run.compute_units,
+                      "all | cpu_only | cpu_and_gpu | cpu_and_ne")
+      ->check(CLI::IsMember({"all", "cpu_only", "cpu_and_gpu", "cpu_and_ne"}));
+  run_cmd->add_option("--seed", run.seed, "seed for generated inputs")->capture_default_str();
+  run_cmd->add_option("--runs", run.runs, "timed runs after the first")
+      ->check(CLI::Range(0, 1000000))
+      ->capture_default_str();
+
+  CLI11_PARSE(app, argc, argv);
+  if (inspect_cmd->parsed()) return edgerun::cli::inspect_command(inspect);
+  if (run_cmd->parsed()) return edgerun::cli::run_command(run);
+  return 2;
+}
