@@ -400,16 +400,14 @@ Status kernel_PRelu(KernelContext& ctx) {
                             std::string(dtype_name(x.dtype())) + " and " +
                             std::string(dtype_name(slope.dtype())));
   }
-  // The slope broadcasts to X only (unidirectionally). Before opset 7 a 1-D slope of X's
-  // channel count applied per channel (axis 1).
+  // The slope broadcasts to X only (unidirectionally). Before opset 7 (Caffe2 heritage) a 1-D
+  // slope of X's channel count applies per channel, along axis 1.
   Shape slope_shape = slope.shape();
-  Result<Shape> b = broadcast_shapes({x.shape(), slope_shape});
-  if ((!b.is_ok() || *b != x.shape()) && ctx.opset() < 7 && slope.rank() == 1 &&
-      x.rank() >= 2 && slope.dim(0) == x.dim(1)) {
+  if (ctx.opset() < 7 && slope.rank() == 1 && x.rank() >= 2 && slope.dim(0) == x.dim(1)) {
     slope_shape = Shape(static_cast<size_t>(x.rank() - 1), 1);
     slope_shape[0] = slope.dim(0);
-    b = broadcast_shapes({x.shape(), slope_shape});
   }
+  const Result<Shape> b = broadcast_shapes({x.shape(), slope_shape});
   if (!b.is_ok() || *b != x.shape()) {
     return invalid_argument("PRelu slope of shape " + shape_to_string(slope.shape()) +
                             " does not broadcast to X of shape " + shape_to_string(x.shape()));

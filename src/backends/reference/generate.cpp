@@ -126,10 +126,14 @@ Status kernel_OneHot(KernelContext& ctx) {
   for (int64_t o = 0; o < outer; ++o) {
     for (int64_t d = 0; d < depth; ++d) {
       for (int64_t i = 0; i < inner; ++i) {
-        int64_t idx = static_cast<int64_t>(index_values[static_cast<size_t>(o * inner + i)]);
-        // Negative indices count from the end; anything still outside [0,
-        // depth) is all-off.
-        if (idx < 0) idx += depth;
+        const double v = index_values[static_cast<size_t>(o * inner + i)];
+        // Negative indices count from the end; anything still outside [0, depth) is all-off
+        // (including NaN and values too large for int64, which must not reach the cast).
+        int64_t idx = -1;
+        if (v >= -static_cast<double>(depth) && v < static_cast<double>(depth)) {
+          idx = static_cast<int64_t>(v);
+          if (idx < 0) idx += depth;
+        }
         copier.copy((o * depth + d) * inner + i, idx == d ? 1 : 0);
       }
     }

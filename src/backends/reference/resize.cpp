@@ -32,6 +32,9 @@ struct ResizeSpec {
   bool antialias = false;
   double extrapolation = 0.0;
   std::vector<double> scales;     // per input axis
+  // in_len * scale per axis: the coordinate formulas use this unrounded output length (the
+  // ONNX reference does), which differs from the integer output size when scales are given.
+  std::vector<double> real_len;
   Shape out_shape;
   std::vector<double> roi_start;  // per input axis, only read by tf_crop_and_resize
   std::vector<double> roi_end;
@@ -72,25 +75,22 @@ Result<Rounding> parse_rounding(const std::string& s) {
                      "got '" + s + "'");
 }
 
-double original_coordinate(const ResizeSpec& spec, size_t axis, int64_t j, int64_t in_len,
-                           int64_t out_len) {
+double original_coordinate(const ResizeSpec& spec, size_t axis, int64_t j, int64_t in_len) {
   const double x = static_cast<double>(j);
   const double scale = spec.scales[axis];
+  const double out_len = spec.real_len[axis];
   switch (spec.coord) {
     case Coord::kHalfPixel: return (x + 0.5) / scale - 0.5;
     case Coord::kPytorchHalfPixel: return out_len > 1 ? (x + 0.5) / scale - 0.5 : 0.0;
     case Coord::kAlignCorners:
-      return out_len == 1 ? 0.0
-                          : x * static_cast<double>(in_len - 1) / static_cast<double>(out_len - 1);
+      return out_len == 1.0 ? 0.0 : x * static_cast<double>(in_len - 1) / (out_len - 1.0);
     case Coord::kAsymmetric: return x / scale;
     case Coord::kTfHalfPixelForNn: return (x + 0.5) / scale;
     case Coord::kTfCropAndResize: {
       const double start = spec.roi_start[axis];
       const double end = spec.roi_end[axis];
       const double span = static_cast<double>(in_len - 1);
-      if (out_len > 1) {
-        return start * span + x * (end - start) * span / static_cast<double>(out_len - 1);
-      }
+      if (out_len > 1.0) return start * span + x * (end - start) * span / (out_len - 1.0);
       return 0.5 * (start + end) * span;
     }
   }
@@ -129,7 +129,7 @@ AxisTaps make_taps(const ResizeSpec& spec, size_t axis, int64_t in_len, int64_t 
   const int64_t last = 1 - first;  // inclusive
   for (int64_t j = 0; j < out_len; ++j) {
     taps.begin.push_back(static_cast<int64_t>(taps.index.size()));
-    double x = original_coordinate(spec, axis, j, in_len, out_len);
+    double x = original_coordinate(spec, axis, j, in_len);
     const bool outside = spec.coord == Coord::kTfCropAndResize &&
                          (x < 0.0 || x > static_cast<double>(in_len - 1));
     // Past the kernel's reach every tap clamps to the same edge sample, so clamping x changes
@@ -175,7 +175,7 @@ AxisTaps make_taps(const ResizeSpec& spec, size_t axis, int64_t in_len, int64_t 
   return taps;
 }
 
-Status run_resize(KernelContext& ctx, const ResizeSpec& spec, const char* name) {
+Status run_resize(KernelContext& ctx, ResizeSpec spec, const char* name) {
   const Tensor& x = ctx.input(0);
   const size_t rank = static_cast<size_t>(x.rank());
   Tensor out(x.dtype(), spec.out_shape);
@@ -187,6 +187,12 @@ Status run_resize(KernelContext& ctx, const ResizeSpec& spec, const char* name) 
     return invalid_argument(std::string(name) + " cannot fill output " +
                             shape_to_string(spec.out_shape) + " from empty input " +
                             shape_to_string(x.shape()));
+  }
+  if (spec.real_len.empty()) {
+    for (size_t d = 0; d < rank; ++d) {
+      spec.real_len.push_back(static_cast<double>(x.dim(static_cast<int64_t>(d))) *
+                              spec.scales[d]);
+    }
   }
   std::vector<AxisTaps> taps;
   for (size_t d = 0; d < rank; ++d) {
@@ -371,9 +377,12 @@ Status kernel_Resize(KernelContext& ctx) {
     const std::string policy =
         opset >= 18 ? ctx.attr_string("keep_aspect_ratio_policy", "stretch") : "stretch";
     if (policy == "stretch") {
+      spec.real_len.assign(rank, 0.0);
+      for (size_t d = 0; d < rank; ++d) spec.real_len[d] = static_cast<double>(x.dim(d));
       for (size_t k = 0; k < n; ++k) {
         const int64_t in_len = x.dim(axes[k]);
         spec.out_shape[axes[k]] = sizes[k];
+        spec.real_len[axes[k]] = static_cast<double>(sizes[k]);
         spec.scales[axes[k]] =
             in_len == 0 ? 1.0 : static_cast<double>(sizes[k]) / static_cast<double>(in_len);
       }
