@@ -238,6 +238,12 @@ Result<ElementFormat> parse_descr(std::string_view descr, std::string_view what)
   if (rest.empty()) return malformed(what, "empty " + context);
   const char kind = rest[0];
   rest.remove_prefix(1);
+  // numpy kinds edgerun has no dtype for; their item sizes carry units ("M8[ns]"), so they are
+  // recognised before the size is parsed.
+  if (kind == 'm' || kind == 'M' || kind == 'O' || kind == 'V') {
+    return unsupported(npy_prefix(what) + context +
+                       " (datetime, timedelta, object or void) is not supported");
+  }
   uint64_t size = 0;
   if (kind == '?' && rest.empty()) {
     size = 1;  // the one-character code for bool
@@ -302,12 +308,6 @@ Result<ElementFormat> parse_descr(std::string_view descr, std::string_view what)
       f.file_itemsize = static_cast<size_t>(kind == 'U' ? size * 4 : size);
       f.swap_width = kind == 'U' && swap ? 4 : 0;
       return f;
-    case 'm':
-    case 'M':
-    case 'O':
-    case 'V':
-      return unsupported(npy_prefix(what) + context +
-                         " (datetime, object or void) is not supported");
     default:
       return malformed(what, "unknown " + context);
   }
@@ -609,7 +609,8 @@ Result<Tensor> read_npy(const std::string& path) {
   auto read = [&](char* dst, size_t n) -> Status {
     in.read(dst, static_cast<std::streamsize>(n));
     if (static_cast<size_t>(in.gcount()) != n) {
-      return io_error(npy_prefix(path) + "read failed (file changed or unreadable): " + errno_text());
+      return io_error(npy_prefix(path) + "read failed (file changed or unreadable): " +
+                      errno_text());
     }
     return Status::ok();
   };

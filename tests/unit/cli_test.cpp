@@ -1,0 +1,148 @@
+// The edgerun command end to end: inspect, run with files, generated inputs and bad arguments.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "core/npy.h"
+#include "ops/op_test.h"
+#include "unit/model_builder.h"
+
+namespace edgerun {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::ModelBuilder;
+
+class CliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("edgerun_cli_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  // Runs the CLI, returns its exit code and leaves stdout+stderr in `output`.
+  int edgerun(const std::string& args, std::string* output) {
+    const fs::path log = dir_ / "log.txt";
+    const std::string cmd = std::string(EDGERUN_CLI_PATH) + " " + args + " > " + log.string() + " 2>&1";
+    const int rc = std::system(cmd.c_str());
+    std::ifstream in(log);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    *output = ss.str();
+    return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+  }
+
+  std::string write_model(ModelBuilder& b, const std::string& name = "model.onnx") {
+    const fs::path path = dir_ / name;
+    std::ofstream out(path, std::ios::binary);
+    out << b.bytes();
+    return path.string();
+  }
+
+  fs::path dir_;
+};
+
+TEST_F(CliTest, InspectListsIoOpsAndUnsupportedOps) {
+  ModelBuilder b;
+  b.input("pixels", onnx::TensorProto::FLOAT, {-1, 4}, {"batch"});
+  b.initializer("w", {4}, {1, 2, 3, 4});
+  b.node("Mul", {"pixels", "w"}, {"m"});
+  b.node("Mystery", {"m"}, {"out"}, "odd");
+  b.output("out");
+  std::string out;
+  ASSERT_EQ(edgerun("inspect " + write_model(b), &out), 0) << out;
+  EXPECT_NE(out.find("pixels: float32[batch, 4]"), std::string::npos) << out;
+  EXPECT_NE(out.find("ai.onnx=17"), std::string::npos) << out;
+  EXPECT_NE(out.find("producer:  edgerun-tests"), std::string::npos) << out;
+  EXPECT_NE(out.find("parameters: 4 in 1 initializers, 16 bytes"), std::string::npos) << out;
+  EXPECT_NE(out.find("1\tMul"), std::string::npos) << out;
+  EXPECT_NE(out.find("ops edgerun cannot run:\n  Mystery (opset 17)"), std::string::npos) << out;
+}
+
+TEST_F(CliTest, RunReadsNpyWritesSanitisedOutputs) {
+  ModelBuilder b;
+  b.input("x", onnx::TensorProto::FLOAT, {2});
+  b.node("Neg", {"x"}, {"out/neg:0"});
+  b.output("out/neg:0");
+  const std::string model = write_model(b);
+  ASSERT_TRUE(write_npy((dir_ / "x.npy").string(), testing::make<float>({2}, {1.5f, -2})).is_ok());
+  std::string out;
+  ASSERT_EQ(edgerun("run " + model + " --input x=" + (dir_ / "x.npy").string() + " --output-dir " +
+                        (dir_ / "out").string() + " --runs 2",
+                    &out),
+            0)
+      << out;
+  Result<Tensor> y = read_npy((dir_ / "out" / "out_neg_0.npy").string());
+  ASSERT_TRUE(y.is_ok()) << y.status().to_string() << "\n" << out;
+  EXPECT_TRUE(testing::tensors_close(y.value(), testing::make<float>({2}, {-1.5f, 2})));
+  EXPECT_NE(out.find("min -1.5 max 2"), std::string::npos) << out;
+  EXPECT_NE(out.find("reference: 1 of 1 nodes"), std::string::npos) << out;
+  EXPECT_NE(out.find("median of 2 runs"), std::string::npos) << out;
+}
+
+TEST_F(CliTest, RunGeneratesSeededInputsForSymbolicDims) {
+  ModelBuilder b;
+  b.input("x", onnx::TensorProto::FLOAT, {-1, 3}, {"batch"});
+  b.node("Identity", {"x"}, {"y"});
+  b.output("y");
+  const std::string model = write_model(b);
+  std::string first, second;
+  ASSERT_EQ(edgerun("run " + model + " --shape x=4x3 --seed 7 --runs 0 -o " + (dir_ / "a").string(), &first), 0)
+      << first;
+  ASSERT_EQ(edgerun("run " + model + " --shape x=4x3 --seed 7 --runs 0 -o " + (dir_ / "b").string(), &second), 0);
+  Result<Tensor> a = read_npy((dir_ / "a" / "y.npy").string());
+  Result<Tensor> c = read_npy((dir_ / "b" / "y.npy").string());
+  ASSERT_TRUE(a.is_ok() && c.is_ok());
+  EXPECT_EQ(a->shape(), (Shape{4, 3}));
+  EXPECT_TRUE(testing::tensors_close(a.value(), c.value(), 0, 0));  // same seed, same data
+  // Without --shape the symbolic dim defaults to 1 and says so.
+  ASSERT_EQ(edgerun("run " + model + " --runs 0", &first), 0);
+  EXPECT_NE(first.find("('batch') of input 'x' is not fixed; using 1"), std::string::npos) << first;
+}
+
+TEST_F(CliTest, RunReadsTensorProtoInputs) {
+  ModelBuilder b;
+  b.input("x", onnx::TensorProto::INT64, {3});
+  b.node("Identity", {"x"}, {"y"});
+  b.output("y", onnx::TensorProto::INT64);
+  onnx::TensorProto t;
+  t.set_data_type(onnx::TensorProto::INT64);
+  t.add_dims(3);
+  for (int64_t v : {4, 5, 6}) t.add_int64_data(v);
+  {
+    std::ofstream f(dir_ / "x.pb", std::ios::binary);
+    f << t.SerializeAsString();
+  }
+  std::string out;
+  ASSERT_EQ(edgerun("run " + write_model(b) + " -i x=" + (dir_ / "x.pb").string() + " --runs 0", &out), 0)
+      << out;
+  EXPECT_NE(out.find("y: int64 [3]  min 4 max 6 mean 5"), std::string::npos) << out;
+}
+
+TEST_F(CliTest, BadArgumentsFailWithAMessage) {
+  ModelBuilder b;
+  b.input("x", onnx::TensorProto::FLOAT, {2});
+  b.node("Identity", {"x"}, {"y"});
+  b.output("y");
+  const std::string model = write_model(b);
+  std::string out;
+  EXPECT_EQ(edgerun("run " + model + " --shape x=2xz", &out), 1);
+  EXPECT_NE(out.find("bad dim 'z'"), std::string::npos) << out;
+  EXPECT_EQ(edgerun("run " + model + " --input x=" + (dir_ / "missing.npy").string(), &out), 1);
+  EXPECT_NE(out.find("missing.npy"), std::string::npos) << out;
+  EXPECT_EQ(edgerun("run " + model + " --input nonsense", &out), 1);
+  EXPECT_NE(out.find("expects NAME=VALUE"), std::string::npos) << out;
+  EXPECT_EQ(edgerun("run " + (dir_ / "nope.onnx").string(), &out), 1);
+  EXPECT_NE(out.find("cannot open model file"), std::string::npos) << out;
+  EXPECT_NE(edgerun("run " + model + " --compute-units warp_drive", &out), 0);
+}
+
+}  // namespace
+}  // namespace edgerun
