@@ -58,7 +58,8 @@ struct PrepareOptions {
 
 struct TensorSpec {
   std::string name;
-  DType dtype = DType::kUndefined;
+  ValueKind kind = ValueKind::kTensor;
+  DType dtype = DType::kUndefined;     // for sequences and optionals: the element tensors' dtype
   std::string type;                    // e.g. "float32[batch, 3, 224, 224]" or "sequence<...>"
   std::optional<std::vector<int64_t>> shape;  // -1 for dims not known statically
   std::vector<std::string> dim_names;  // symbol per dim, "" where none

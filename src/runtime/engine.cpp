@@ -46,8 +46,17 @@ namespace {
 TensorSpec spec_of(const ir::ValueInfo& v) {
   TensorSpec spec;
   spec.name = v.name;
-  spec.dtype = v.type.dtype;
   spec.type = ir::type_to_string(v.type);
+  // Sequences and optionals report the tensor type inside them (optional<sequence<T>> -> T).
+  const ir::TypeInfo* type = &v.type;
+  if (type->kind == ir::TypeInfo::Kind::kOptional) spec.kind = ValueKind::kOptional;
+  if (type->kind == ir::TypeInfo::Kind::kSequence) spec.kind = ValueKind::kSequence;
+  while ((type->kind == ir::TypeInfo::Kind::kOptional ||
+          type->kind == ir::TypeInfo::Kind::kSequence) && type->element) {
+    type = type->element.get();
+  }
+  spec.dtype = type->dtype;
+  if (spec.kind != ValueKind::kTensor) return spec;
   if (v.type.shape) {
     std::vector<int64_t> dims;
     for (const ir::Dim& d : *v.type.shape) {

@@ -2,6 +2,36 @@
 
 namespace edgerun::runtime {
 
+namespace {
+
+// Element dtypes are checked here; element shapes are left to the ops that read them, as ONNX
+// sequences may hold tensors of different shapes.
+Status check_sequence_or_optional(const ir::ValueInfo& in, const Value& v) {
+  const ir::TypeInfo* type = &in.type;
+  if (type->kind == ir::TypeInfo::Kind::kOptional) {
+    if (v.is_none()) return Status::ok();
+    if (type->element) type = type->element.get();
+  }
+  const bool want_sequence = type->kind == ir::TypeInfo::Kind::kSequence;
+  if (v.is_sequence() != want_sequence || (!want_sequence && !v.is_tensor())) {
+    return invalid_argument("input '" + in.name + "' is " + describe_value(v) + ", expected " +
+                            ir::type_to_string(in.type));
+  }
+  const DType want = want_sequence && type->element ? type->element->dtype : type->dtype;
+  if (want == DType::kUndefined) return Status::ok();
+  const auto wrong = [&](DType got) {
+    return invalid_argument("input '" + in.name + "' holds " + std::string(dtype_name(got)) +
+                            " elements, expected " + ir::type_to_string(in.type));
+  };
+  if (!want_sequence) return v.tensor().dtype() == want ? Status::ok() : wrong(v.tensor().dtype());
+  for (const Tensor& t : v.items()) {
+    if (t.dtype() != want) return wrong(t.dtype());
+  }
+  return Status::ok();
+}
+
+}  // namespace
+
 Result<std::vector<Value>> bind_inputs(const ir::Graph& graph, const ValueMap& feeds,
                                        const std::map<std::string, int64_t>& fixed_dims) {
   for (const auto& [name, value] : feeds) {
@@ -23,8 +53,9 @@ Result<std::vector<Value>> bind_inputs(const ir::Graph& graph, const ValueMap& f
       return invalid_argument("missing input '" + in.name + "' (" + ir::type_to_string(in.type) + ")");
     }
     const Value& v = it->second;
-    if (in.type.kind != ir::TypeInfo::Kind::kTensor) {
-      ordered.push_back(v);  // sequences and optionals are checked by the ops that read them
+    if (in.type.kind == ir::TypeInfo::Kind::kSequence || in.type.kind == ir::TypeInfo::Kind::kOptional) {
+      ER_RETURN_IF_ERROR(check_sequence_or_optional(in, v));
+      ordered.push_back(v);
       continue;
     }
     if (!v.is_tensor()) {

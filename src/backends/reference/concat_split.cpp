@@ -5,27 +5,21 @@
 
 namespace edgerun::reference {
 
-Status kernel_Concat(KernelContext& ctx) {
-  std::vector<const Tensor*> parts;
-  for (size_t i = 0; i < ctx.num_inputs(); ++i) {
-    if (ctx.has_input(i)) parts.push_back(&ctx.input(i));
-  }
-  if (parts.empty()) return invalid_model("Concat needs at least one input");
-  // Concat-1 defaulted to axis 1; from opset 4 the attribute is required.
-  if (ctx.opset() >= 4 && !ctx.has_attr("axis")) {
-    return invalid_model("Concat needs an 'axis' attribute");
-  }
+Result<Tensor> concat_tensors(const std::vector<const Tensor*>& parts, int64_t axis,
+                              std::string_view op) {
+  if (parts.empty()) return invalid_argument(std::string(op) + " needs at least one input");
   const Tensor& first = *parts[0];
   const int64_t rank = first.rank();
-  if (rank == 0) return invalid_argument("Concat needs inputs of rank >= 1, got a scalar");
-  int64_t axis = 0;
-  ER_ASSIGN_OR_RETURN(axis, normalize_axis(ctx.attr_int("axis", 1), rank));
+  if (rank == 0) {
+    return invalid_argument(std::string(op) + " needs inputs of rank >= 1, got a scalar");
+  }
+  ER_ASSIGN_OR_RETURN(axis, normalize_axis(axis, rank));
   Shape out_shape = first.shape();
   out_shape[static_cast<size_t>(axis)] = 0;
   for (size_t p = 0; p < parts.size(); ++p) {
     const Tensor& t = *parts[p];
     if (t.dtype() != first.dtype()) {
-      return invalid_argument("Concat input " + std::to_string(p) + " has dtype " +
+      return invalid_argument(std::string(op) + " input " + std::to_string(p) + " has dtype " +
                               std::string(dtype_name(t.dtype())) + " but input 0 has " +
                               std::string(dtype_name(first.dtype())));
     }
@@ -34,7 +28,7 @@ Status kernel_Concat(KernelContext& ctx) {
       match = d == axis || t.dim(d) == first.dim(d);
     }
     if (!match) {
-      return invalid_argument("Concat input " + std::to_string(p) + " has shape " +
+      return invalid_argument(std::string(op) + " input " + std::to_string(p) + " has shape " +
                               shape_to_string(t.shape()) + " which does not match input 0 " +
                               shape_to_string(first.shape()) + " outside axis " +
                               std::to_string(axis));
@@ -52,6 +46,42 @@ Status kernel_Concat(KernelContext& ctx) {
     for (int64_t o = 0; o < outer; ++o) copier.copy(o * out_block + offset, o * block, block);
     offset += block;
   }
+  return out;
+}
+
+std::vector<Tensor> split_tensor(const Tensor& data, int64_t axis,
+                                 const std::vector<int64_t>& lengths) {
+  const Shape& shape = data.shape();
+  const size_t a = static_cast<size_t>(axis);
+  const int64_t outer = dims_product(shape, 0, a);
+  const int64_t inner = dims_product(shape, a + 1, shape.size());
+  const int64_t in_block = shape[a] * inner;
+  std::vector<Tensor> parts;
+  int64_t start = 0;  // first index along the axis of the current part
+  for (int64_t length : lengths) {
+    Shape part_shape = shape;
+    part_shape[a] = length;
+    Tensor part(data.dtype(), part_shape);
+    const int64_t block = length * inner;
+    const ElementCopier copier(data, part);
+    for (int64_t o = 0; o < outer; ++o) copier.copy(o * block, o * in_block + start * inner, block);
+    start += length;
+    parts.push_back(std::move(part));
+  }
+  return parts;
+}
+
+Status kernel_Concat(KernelContext& ctx) {
+  std::vector<const Tensor*> parts;
+  for (size_t i = 0; i < ctx.num_inputs(); ++i) {
+    if (ctx.has_input(i)) parts.push_back(&ctx.input(i));
+  }
+  if (parts.empty()) return invalid_model("Concat needs at least one input");
+  // Concat-1 defaulted to axis 1; from opset 4 the attribute is required.
+  if (ctx.opset() >= 4 && !ctx.has_attr("axis")) {
+    return invalid_model("Concat needs an 'axis' attribute");
+  }
+  ER_ASSIGN_OR_RETURN(Tensor out, concat_tensors(parts, ctx.attr_int("axis", 1), "Concat"));
   ctx.set_output(0, std::move(out));
   return Status::ok();
 }
@@ -129,22 +159,8 @@ Status kernel_Split(KernelContext& ctx) {
   ER_ASSIGN_OR_RETURN(axis, normalize_axis(ctx.attr_int("axis", 0), data.rank()));
   std::vector<int64_t> split;
   ER_ASSIGN_OR_RETURN(split, split_lengths(ctx, data.dim(axis), ctx.num_outputs()));
-  const Shape& shape = data.shape();
-  const size_t a = static_cast<size_t>(axis);
-  const int64_t outer = dims_product(shape, 0, a);
-  const int64_t inner = dims_product(shape, a + 1, shape.size());
-  const int64_t in_block = shape[a] * inner;
-  int64_t start = 0;  // first index along the axis of the current part
-  for (size_t i = 0; i < split.size(); ++i) {
-    Shape part_shape = shape;
-    part_shape[a] = split[i];
-    Tensor part(data.dtype(), part_shape);
-    const int64_t block = split[i] * inner;
-    const ElementCopier copier(data, part);
-    for (int64_t o = 0; o < outer; ++o) copier.copy(o * block, o * in_block + start * inner, block);
-    start += split[i];
-    ctx.set_output(i, std::move(part));
-  }
+  std::vector<Tensor> parts = split_tensor(data, axis, split);
+  for (size_t i = 0; i < parts.size(); ++i) ctx.set_output(i, std::move(parts[i]));
   return Status::ok();
 }
 

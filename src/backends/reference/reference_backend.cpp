@@ -125,6 +125,26 @@ Status ReferenceExecutable::add_node(const ir::Node& node, const SlotTable& slot
   return Status::ok();
 }
 
+// Ops whose inputs may be sequences or optionals; every other kernel reads tensors only, and
+// the executor checks that before calling it.
+bool takes_sequences_or_optionals(ir::Op op) {
+  switch (op) {
+    case ir::Op::Identity:
+    case ir::Op::If:
+    case ir::Op::Loop:
+    case ir::Op::SequenceAt:
+    case ir::Op::SequenceInsert:
+    case ir::Op::SequenceErase:
+    case ir::Op::SequenceLength:
+    case ir::Op::ConcatFromSequence:
+    case ir::Op::SequenceMap:
+    case ir::Op::Optional:
+    case ir::Op::OptionalHasElement:
+    case ir::Op::OptionalGetElement: return true;
+    default: return false;
+  }
+}
+
 Status ReferenceExecutable::run_node(const CompiledNode& n, ExecutionFrame& frame) const {
   const ir::Node& node = *n.node;
   // Small fixed buffers: most nodes have few inputs and outputs.
@@ -134,6 +154,10 @@ Status ReferenceExecutable::run_node(const CompiledNode& n, ExecutionFrame& fram
     const Value& v = frame.values[static_cast<size_t>(n.inputs[i])];
     if (v.empty()) {
       return runtime_error(node.describe() + ": input '" + node.inputs[i] + "' has no value");
+    }
+    if (!v.is_tensor() && !takes_sequences_or_optionals(*node.op)) {
+      return invalid_argument(node.describe() + ": input '" + node.inputs[i] +
+                              "' must be a tensor, got " + describe_value(v));
     }
     inputs[i] = &v;
   }

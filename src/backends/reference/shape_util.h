@@ -82,6 +82,15 @@ inline bool next_index(std::vector<int64_t>& index, const Shape& shape) {
 Result<std::vector<int64_t>> normalize_axes(const std::vector<int64_t>& axes, int64_t rank,
                                             std::string_view op);
 
+// Joins tensors of one dtype along `axis` (negative counts from the end); shapes must agree
+// outside it. Errors name `op`, the input and the clash.
+Result<Tensor> concat_tensors(const std::vector<const Tensor*>& parts, int64_t axis,
+                              std::string_view op);
+// Cuts `data` along a normalised `axis` into parts of the given lengths, which must sum to the
+// axis' dim.
+std::vector<Tensor> split_tensor(const Tensor& data, int64_t axis,
+                                 const std::vector<int64_t>& lengths);
+
 // Moves the dims of `input` into the order `perm` (out dim i = input dim perm[i]). `perm` must
 // be a permutation of [0, rank).
 Tensor permute_tensor(const Tensor& input, const std::vector<int64_t>& perm);
