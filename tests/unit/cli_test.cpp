@@ -7,6 +7,8 @@
 #include <fstream>
 #include <sstream>
 
+#include <onnx/onnx-data_pb.h>
+
 #include "core/npy.h"
 #include "ops/op_test.h"
 #include "unit/model_builder.h"
@@ -124,6 +126,67 @@ TEST_F(CliTest, RunReadsTensorProtoInputs) {
   ASSERT_EQ(edgerun("run " + write_model(b) + " -i x=" + (dir_ / "x.pb").string() + " --runs 0", &out), 0)
       << out;
   EXPECT_NE(out.find("y: int64 [3]  min 4 max 6 mean 5"), std::string::npos) << out;
+}
+
+TEST_F(CliTest, RunReadsSequenceProtoAndWritesSequenceFolderAndEmptyOptional) {
+  // ids -> SequenceInsert(seq, ids) -> a sequence output; an optional input left out -> an
+  // empty optional output written as NAME.none.
+  ModelBuilder b(18);
+  auto* seq = b.graph().add_input();
+  seq->set_name("seq");
+  seq->mutable_type()->mutable_sequence_type()->mutable_elem_type()->mutable_tensor_type()
+      ->set_elem_type(onnx::TensorProto::INT64);
+  auto* opt = b.graph().add_input();
+  opt->set_name("maybe");
+  opt->mutable_type()->mutable_optional_type()->mutable_elem_type()->mutable_tensor_type()
+      ->set_elem_type(onnx::TensorProto::FLOAT);
+  b.input("ids", onnx::TensorProto::INT64, {2});
+  b.node("SequenceInsert", {"seq", "ids"}, {"longer"});
+  b.node("Identity", {"maybe"}, {"same"});
+  *b.graph().add_output() = *seq;
+  b.graph().mutable_output(0)->set_name("longer");
+  *b.graph().add_output() = *opt;
+  b.graph().mutable_output(1)->set_name("same");
+
+  onnx::SequenceProto sp;
+  sp.set_elem_type(onnx::SequenceProto::TENSOR);
+  onnx::TensorProto* first = sp.add_tensor_values();
+  first->set_data_type(onnx::TensorProto::INT64);
+  first->add_dims(1);
+  first->add_int64_data(7);
+  {
+    std::ofstream f(dir_ / "seq.pb", std::ios::binary);
+    f << sp.SerializeAsString();
+  }
+  ASSERT_TRUE(write_npy((dir_ / "ids.npy").string(), testing::make<int64_t>({2}, {8, 9})).is_ok());
+  std::string out;
+  ASSERT_EQ(edgerun("run " + write_model(b) + " -i seq=" + (dir_ / "seq.pb").string() +
+                        " -i ids=" + (dir_ / "ids.npy").string() + " --runs 0 -o " +
+                        (dir_ / "out").string(),
+                    &out),
+            0)
+      << out;
+  EXPECT_NE(out.find("input maybe: not given, so an empty optional"), std::string::npos) << out;
+  EXPECT_NE(out.find("longer: sequence<int64>[2]"), std::string::npos) << out;
+  Result<Tensor> e0 = read_npy((dir_ / "out" / "longer" / "0.npy").string());
+  Result<Tensor> e1 = read_npy((dir_ / "out" / "longer" / "1.npy").string());
+  ASSERT_TRUE(e0.is_ok() && e1.is_ok()) << out;
+  EXPECT_TRUE(testing::tensors_close(e0.value(), testing::make<int64_t>({1}, {7})));
+  EXPECT_TRUE(testing::tensors_close(e1.value(), testing::make<int64_t>({2}, {8, 9})));
+  EXPECT_TRUE(fs::exists(dir_ / "out" / "same.none")) << out;
+  EXPECT_EQ(fs::file_size(dir_ / "out" / "same.none"), 0u);
+
+  // A sequence input cannot come from a .npy file, and cannot be made up.
+  ASSERT_EQ(edgerun("run " + (dir_ / "model.onnx").string() + " -i seq=" +
+                        (dir_ / "ids.npy").string() + " -i ids=" + (dir_ / "ids.npy").string(),
+                    &out),
+            1);
+  EXPECT_NE(out.find("must be an ONNX SequenceProto .pb file"), std::string::npos) << out;
+  ASSERT_EQ(edgerun("run " + (dir_ / "model.onnx").string() + " -i ids=" +
+                        (dir_ / "ids.npy").string(),
+                    &out),
+            1);
+  EXPECT_NE(out.find("give it with --input seq=FILE.pb"), std::string::npos) << out;
 }
 
 TEST_F(CliTest, BadArgumentsFailWithAMessage) {

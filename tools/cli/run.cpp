@@ -9,8 +9,8 @@
 #include <sstream>
 
 #include "commands.h"
-#include "core/npy.h"
 #include "tensor_io.h"
+#include "value_io.h"
 
 namespace edgerun::cli {
 namespace {
@@ -65,14 +65,6 @@ int run_command(const RunArgs& args) {
     if (!shape.is_ok()) return fail(shape.status());
     options.input_shapes[kv->first] = shape.value();
   }
-  TensorMap feeds;
-  for (const std::string& s : args.inputs) {
-    Result<std::pair<std::string, std::string>> kv = split_assignment(s, "--input");
-    if (!kv.is_ok()) return fail(kv.status());
-    Result<Tensor> t = read_tensor_file(kv->second);
-    if (!t.is_ok()) return fail(t.status());
-    feeds[kv->first] = std::move(t).value();
-  }
 
   Engine engine;
   const auto prepare_start = std::chrono::steady_clock::now();
@@ -81,9 +73,33 @@ int run_command(const RunArgs& args) {
   const double prepare_ms = std::chrono::duration<double, std::milli>(
                                 std::chrono::steady_clock::now() - prepare_start).count();
 
+  // Input files are read after prepare: whether a .pb file holds a tensor, a sequence or an
+  // optional follows from the model's declared input type.
+  ValueMap feeds;
+  for (const std::string& s : args.inputs) {
+    Result<std::pair<std::string, std::string>> kv = split_assignment(s, "--input");
+    if (!kv.is_ok()) return fail(kv.status());
+    const auto& inputs = model->io_schema().inputs;
+    auto spec = std::find_if(inputs.begin(), inputs.end(),
+                             [&](const TensorSpec& in) { return in.name == kv->first; });
+    const ValueKind kind = spec == inputs.end() ? ValueKind::kTensor : spec->kind;
+    Result<Value> v = read_value_file(kv->second, kind);
+    if (!v.is_ok()) return fail(v.status());
+    feeds[kv->first] = std::move(v).value();
+  }
+
   std::mt19937_64 rng(args.seed);
   for (const TensorSpec& in : model->io_schema().inputs) {
     if (feeds.count(in.name)) continue;
+    if (in.kind == ValueKind::kOptional) {
+      feeds[in.name] = Value::none();
+      std::cout << "input " << in.name << ": not given, so an empty optional\n";
+      continue;
+    }
+    if (in.kind == ValueKind::kSequence) {
+      return fail(invalid_argument("input '" + in.name + "' is a " + in.type +
+                                   "; give it with --input " + in.name + "=FILE.pb (a SequenceProto)"));
+    }
     if (!in.shape) return fail(invalid_argument("input '" + in.name + "' has no declared shape; give --input or --shape"));
     Shape shape;
     for (size_t d = 0; d < in.shape->size(); ++d) {
@@ -96,31 +112,31 @@ int run_command(const RunArgs& args) {
       shape.push_back(dim);
     }
     feeds[in.name] = random_tensor(in.dtype, shape, rng);
-    std::cout << "input " << in.name << ": generated " << summarize(feeds[in.name]) << "\n";
+    std::cout << "input " << in.name << ": generated " << summarize_value(feeds[in.name], "  ") << "\n";
   }
-  for (const auto& [name, t] : feeds) {
+  for (const auto& [name, v] : feeds) {
     if (std::any_of(args.inputs.begin(), args.inputs.end(),
                     [&](const std::string& s) { return s.rfind(name + "=", 0) == 0; })) {
-      std::cout << "input " << name << ": " << summarize(t) << "\n";
+      std::cout << "input " << name << ": " << summarize_value(v, "") << "\n";
     }
   }
 
   const auto first_start = std::chrono::steady_clock::now();
-  Result<TensorMap> outputs = model->run(feeds);
+  Result<ValueMap> outputs = model->run_values(feeds);
   if (!outputs.is_ok()) return fail(outputs.status());
   const double first_ms = std::chrono::duration<double, std::milli>(
                               std::chrono::steady_clock::now() - first_start).count();
   std::vector<double> times;
   for (int i = 0; i < args.runs; ++i) {
     const auto start = std::chrono::steady_clock::now();
-    Result<TensorMap> again = model->run(feeds);
+    Result<ValueMap> again = model->run_values(feeds);
     if (!again.is_ok()) return fail(again.status());
     times.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
   }
 
   std::cout << "\noutputs:\n";
   for (const TensorSpec& spec : model->io_schema().outputs) {
-    std::cout << "  " << spec.name << ": " << summarize(outputs->at(spec.name)) << "\n";
+    std::cout << "  " << spec.name << ": " << summarize_value(outputs->at(spec.name), "  ") << "\n";
   }
   if (!args.output_dir.empty()) {
     std::error_code ec;
@@ -130,10 +146,9 @@ int run_command(const RunArgs& args) {
       std::string file = sanitize_file_name(spec.name);
       for (int n = 1; used.count(file); ++n) file = sanitize_file_name(spec.name) + "_" + std::to_string(n);
       used.insert(file);
-      const std::string path = (std::filesystem::path(args.output_dir) / (file + ".npy")).string();
-      Status s = write_npy(path, outputs->at(spec.name));
-      if (!s.is_ok()) return fail(s);
-      std::cout << "  wrote " << path << "\n";
+      Result<std::string> path = write_value(args.output_dir, file, outputs->at(spec.name));
+      if (!path.is_ok()) return fail(path.status());
+      std::cout << "  wrote " << *path << "\n";
     }
   }
 
