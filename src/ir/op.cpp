@@ -7,7 +7,7 @@ namespace {
 
 constexpr OpInfo kOps[] = {
 #define OP(id, domain, onnx_name, min_opset, max_opset) \
-  {Op::id, domain, onnx_name, min_opset, max_opset},
+  {Op::id, domain, onnx_name, min_opset, max_opset, OP_FAMILY},
 #include "ir/ops.def"
 #undef OP
 };

@@ -20,6 +20,7 @@ struct OpInfo {
   std::string_view name;    // op_type as it appears in ONNX
   int min_opset;            // the opset range our kernels implement, inclusive
   int max_opset;
+  std::string_view family;  // the ops/*.def file it is listed in: "nn", "sequence", ...
 };
 
 const OpInfo& op_info(Op op);
