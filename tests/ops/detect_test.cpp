@@ -8,23 +8,6 @@
 namespace edgerun::testing {
 namespace {
 
-Tensor run1(OpCall call) {
-  auto r = run_op(call);
-  EXPECT_TRUE(r.is_ok()) << r.status().to_string();
-  if (!r.is_ok() || r->empty()) return Tensor();
-  return (*r)[0];
-}
-
-OpCall op(std::string type, std::vector<Tensor> inputs, std::vector<ir::Attribute> attrs = {},
-          int64_t opset = 18) {
-  OpCall call;
-  call.op_type = std::move(type);
-  call.inputs = std::move(inputs);
-  call.attributes = std::move(attrs);
-  call.opset = opset;
-  return call;
-}
-
 // Box 1 overlaps box 0 with IoU 0.9 / 1.1; box 2 is far away.
 const Tensor kBoxes = make<float>({1, 3, 4}, {0, 0, 1, 1, 0, 0.1f, 1, 1.1f, 0, 10, 1, 11});
 const Tensor kScores = make<float>({1, 1, 3}, {0.9f, 0.95f, 0.5f});

@@ -9,28 +9,6 @@
 namespace edgerun::testing {
 namespace {
 
-std::vector<Tensor> run(OpCall call) {
-  auto r = run_op(call);
-  EXPECT_TRUE(r.is_ok()) << r.status().to_string();
-  if (!r.is_ok()) return std::vector<Tensor>(call.num_outputs);
-  return *r;
-}
-
-Tensor run1(OpCall call) { return run(std::move(call))[0]; }
-
-Status run_status(OpCall call) { return run_op(call).status(); }
-
-OpCall op(std::string type, std::vector<Tensor> inputs, std::vector<ir::Attribute> attrs = {},
-          int64_t opset = 18, size_t num_outputs = 1) {
-  OpCall call;
-  call.op_type = std::move(type);
-  call.inputs = std::move(inputs);
-  call.attributes = std::move(attrs);
-  call.opset = opset;
-  call.num_outputs = num_outputs;
-  return call;
-}
-
 using Ints = std::vector<int64_t>;
 
 // ---- MatMul / Gemm / Det --------------------------------------------------------------------
@@ -185,10 +163,10 @@ TEST(NnConvTranspose, StridesOutputPaddingPads) {
 
 TEST(NnPool, MaxPoolIndicesAndStorageOrder) {
   const Tensor x = make<float>({1, 1, 3, 3}, {1, 2, 3, 4, 5, 6, 7, 8, 9});
-  auto out = run(op("MaxPool", {x}, {attr("kernel_shape", Ints{2, 2})}, 12, 2));
+  auto out = run_all(op("MaxPool", {x}, {attr("kernel_shape", Ints{2, 2})}, 12, 2));
   EXPECT_TRUE(tensors_close(out[0], make<float>({1, 1, 2, 2}, {5, 6, 8, 9})));
   EXPECT_TRUE(tensors_close(out[1], make<int64_t>({1, 1, 2, 2}, {4, 5, 7, 8})));
-  out = run(op("MaxPool", {x},
+  out = run_all(op("MaxPool", {x},
                {attr("kernel_shape", Ints{2, 2}), attr("storage_order", int64_t{1})}, 12, 2));
   EXPECT_TRUE(tensors_close(out[1], make<int64_t>({1, 1, 2, 2}, {4, 7, 5, 8})));
   // ceil_mode keeps the partial last window.
@@ -258,7 +236,7 @@ TEST(NnNorm, BatchNormInferenceAndTraining) {
                make<float>({2}, {0, 0}), make<float>({2}, {0, 1}), make<float>({2}, {1, 4})},
               {attr("epsilon", 0.0f)})),
       make<float>({1, 2, 1, 1}, {1, 0.5f})));
-  auto out = run(op("BatchNormalization",
+  auto out = run_all(op("BatchNormalization",
                     {make<float>({2, 1, 1, 1}, {1, 3}), make<float>({1}, {1}),
                      make<float>({1}, {0}), make<float>({1}, {0}), make<float>({1}, {1})},
                     {attr("epsilon", 0.0f), attr("training_mode", int64_t{1})}, 15, 3));
@@ -290,7 +268,7 @@ TEST(NnNorm, InstanceGroupMvn) {
 }
 
 TEST(NnNorm, LayerNormWithStatistics) {
-  auto out = run(op("LayerNormalization",
+  auto out = run_all(op("LayerNormalization",
                     {make<float>({1, 4}, {1, 2, 3, 4}), make<float>({4}, {2, 2, 2, 2}),
                      make<float>({4}, {1, 1, 1, 1})},
                     {attr("epsilon", 0.0f)}, 17, 3));

@@ -86,6 +86,31 @@ ir::Attribute attr(std::string name, Tensor value) {
   return a;
 }
 
+OpCall op(std::string type, std::vector<Tensor> inputs, std::vector<ir::Attribute> attrs,
+          int64_t opset, size_t num_outputs) {
+  OpCall call;
+  call.op_type = std::move(type);
+  call.inputs = std::move(inputs);
+  call.attributes = std::move(attrs);
+  call.opset = opset;
+  call.num_outputs = num_outputs;
+  return call;
+}
+
+std::vector<Tensor> run_all(const OpCall& call) {
+  Result<std::vector<Tensor>> r = run_op(call);
+  EXPECT_TRUE(r.is_ok()) << call.op_type << ": " << r.status().to_string();
+  if (!r.is_ok()) return std::vector<Tensor>(call.num_outputs);
+  return std::move(r).value();
+}
+
+Tensor run1(const OpCall& call) {
+  std::vector<Tensor> out = run_all(call);
+  return out.empty() ? Tensor() : out[0];
+}
+
+Status run_status(const OpCall& call) { return run_op(call).status(); }
+
 ::testing::AssertionResult tensors_close(const Tensor& actual, const Tensor& expected, double rtol,
                                          double atol) {
   if (actual.dtype() != expected.dtype()) {

@@ -24,6 +24,16 @@ struct OpCall {
 // Runs the op's reference kernel; the error carries the kernel's message.
 Result<std::vector<Tensor>> run_op(const OpCall& call);
 
+// Shorthands for op cases.
+OpCall op(std::string type, std::vector<Tensor> inputs, std::vector<ir::Attribute> attrs = {},
+          int64_t opset = 18, size_t num_outputs = 1);
+// Runs a call that must succeed (a failure is a test failure); on failure the outputs are
+// undefined tensors, so indexing them stays safe.
+std::vector<Tensor> run_all(const OpCall& call);
+Tensor run1(const OpCall& call);
+// The status of a call, for error cases.
+Status run_status(const OpCall& call);
+
 ir::Attribute attr(std::string name, int64_t value);
 ir::Attribute attr(std::string name, float value);
 ir::Attribute attr(std::string name, std::string value);

@@ -8,25 +8,6 @@
 namespace edgerun::testing {
 namespace {
 
-Tensor run1(OpCall call) {
-  auto r = run_op(call);
-  EXPECT_TRUE(r.is_ok()) << r.status().to_string();
-  if (!r.is_ok() || r->empty()) return Tensor();
-  return (*r)[0];
-}
-
-Status run_status(OpCall call) { return run_op(call).status(); }
-
-OpCall op(std::string type, std::vector<Tensor> inputs, std::vector<ir::Attribute> attrs = {},
-          int64_t opset = 18) {
-  OpCall call;
-  call.op_type = std::move(type);
-  call.inputs = std::move(inputs);
-  call.attributes = std::move(attrs);
-  call.opset = opset;
-  return call;
-}
-
 Tensor f32(float v) { return Tensor::scalar<float>(v); }
 
 // ---- QuantizeLinear / DequantizeLinear ------------------------------------------------------

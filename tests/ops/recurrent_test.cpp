@@ -9,15 +9,8 @@
 namespace edgerun::testing {
 namespace {
 
-std::vector<Tensor> run(OpCall call) {
-  auto r = run_op(call);
-  EXPECT_TRUE(r.is_ok()) << r.status().to_string();
-  if (!r.is_ok()) return {};
-  return *r;
-}
-
-OpCall op(std::string type, std::vector<Tensor> inputs, std::vector<ir::Attribute> attrs,
-          size_t outputs, int64_t opset = 14) {
+OpCall rnn_op(std::string type, std::vector<Tensor> inputs, std::vector<ir::Attribute> attrs,
+              size_t outputs, int64_t opset = 14) {
   OpCall call;
   call.op_type = std::move(type);
   call.inputs = std::move(inputs);
@@ -46,14 +39,14 @@ TEST(RecurrentRnn, ForwardAndReverse) {
   const Tensor r = make<float>({1, 1, 1}, {0.5f});
   const double h1 = std::tanh(2.0);
   const double h2 = std::tanh(-2.0 + 0.5 * h1);
-  auto fwd = run(op("RNN", {kX, w, r}, {attr("hidden_size", int64_t{1})}, 2));
+  auto fwd = run_all(rnn_op("RNN", {kX, w, r}, {attr("hidden_size", int64_t{1})}, 2));
   ASSERT_EQ(fwd.size(), 2u);
   EXPECT_TRUE(tensors_close(fwd[0], make<float>({2, 1, 1, 1}, {float(h1), float(h2)})));
   EXPECT_TRUE(tensors_close(fwd[1], make<float>({1, 1, 1}, {float(h2)})));
 
   const double r1 = std::tanh(-2.0);
   const double r2 = std::tanh(2.0 + 0.5 * r1);
-  auto rev = run(op("RNN", {kX, w, r},
+  auto rev = run_all(rnn_op("RNN", {kX, w, r},
                     {attr("hidden_size", int64_t{1}), attr("direction", std::string("reverse"))},
                     2));
   ASSERT_EQ(rev.size(), 2u);
@@ -72,14 +65,14 @@ TEST(RecurrentRnn, ActivationAlphaAndSequenceLens) {
       attr("hidden_size", int64_t{1}), strings_attr("activations", std::vector<std::string>{"LeakyRelu"}),
       attr("activation_alpha", std::vector<float>{0.1f})};
   // Batch 0: h1 = 1.5, h2 = leaky(-1 + 1.5 + 0.5) = 1.0. Batch 1: h1 = 3.5.
-  auto out = run(op("RNN", {x, w, r, b, lens}, attrs, 2));
+  auto out = run_all(rnn_op("RNN", {x, w, r, b, lens}, attrs, 2));
   ASSERT_EQ(out.size(), 2u);
   EXPECT_TRUE(tensors_close(out[0], make<float>({2, 1, 2, 1}, {1.5f, 3.5f, 1.0f, 0.0f})));
   EXPECT_TRUE(tensors_close(out[1], make<float>({1, 2, 1}, {1.0f, 3.5f})));
 }
 
 TEST(RecurrentRnn, RejectsBadWeights) {
-  auto r = run_op(op("RNN", {kX, make<float>({1, 1, 2}, {1, 1}), make<float>({1, 1, 1}, {1})},
+  auto r = run_op(rnn_op("RNN", {kX, make<float>({1, 1, 2}, {1, 1}), make<float>({1, 1, 1}, {1})},
                      {attr("hidden_size", int64_t{1})}, 2));
   EXPECT_FALSE(r.is_ok());
 }
@@ -99,7 +92,7 @@ TEST(RecurrentGru, BothResetVariants) {
   for (int lbr = 0; lbr < 2; ++lbr) {
     const double ht = lbr ? h_lbr : h_std;
     const double want = (1 - z) * ht + z * hp;
-    auto out = run(op("GRU", {x, w, r, b, Tensor(), h0},
+    auto out = run_all(rnn_op("GRU", {x, w, r, b, Tensor(), h0},
                       {attr("hidden_size", int64_t{1}), attr("linear_before_reset", int64_t{lbr})},
                       2));
     ASSERT_EQ(out.size(), 2u);
@@ -121,7 +114,7 @@ TEST(RecurrentLstm, PeepholesAndCellOutput) {
   const double c = f * -0.3 + i * g;
   const double o = sigmoid(1.0 + 0.2 * 0.2 + -0.5 * c);
   const double h = o * std::tanh(c);
-  auto out = run(op("LSTM", {x, w, r, Tensor(), Tensor(), h0, c0, p},
+  auto out = run_all(rnn_op("LSTM", {x, w, r, Tensor(), Tensor(), h0, c0, p},
                     {attr("hidden_size", int64_t{1})}, 3));
   ASSERT_EQ(out.size(), 3u);
   EXPECT_TRUE(tensors_close(out[0], make<float>({1, 1, 1, 1}, {float(h)})));
@@ -144,7 +137,7 @@ TEST(RecurrentLstm, BidirectionalBatchMajorLayout) {
   const double f2 = step(-1.0, c1, &c2);
   const double b1 = step(-1.0, 0.0, &rc1);  // reverse pass starts at the last step
   const double b2 = step(1.0, rc1, &rc2);
-  auto out = run(op("LSTM", {x, w, r},
+  auto out = run_all(rnn_op("LSTM", {x, w, r},
                     {attr("hidden_size", int64_t{1}), attr("layout", int64_t{1}),
                      attr("direction", std::string("bidirectional"))},
                     3));
@@ -158,12 +151,12 @@ TEST(RecurrentLstm, BidirectionalBatchMajorLayout) {
 TEST(RecurrentLstm, RejectsUnknownActivationAndBadPeepholes) {
   const Tensor w = make<float>({1, 4, 1}, {1, 1, 1, 1});
   const Tensor r = make<float>({1, 4, 1}, {1, 1, 1, 1});
-  auto act = run_op(op("LSTM", {kX, w, r},
+  auto act = run_op(rnn_op("LSTM", {kX, w, r},
                        {attr("hidden_size", int64_t{1}),
                         strings_attr("activations", std::vector<std::string>{"Sigmoid", "Tanh", "Gelu"})},
                        1));
   EXPECT_FALSE(act.is_ok());
-  auto peep = run_op(op("LSTM", {kX, w, r, Tensor(), Tensor(), Tensor(), Tensor(),
+  auto peep = run_op(rnn_op("LSTM", {kX, w, r, Tensor(), Tensor(), Tensor(), Tensor(),
                                  make<float>({1, 2}, {0, 0})},
                         {attr("hidden_size", int64_t{1})}, 1));
   EXPECT_FALSE(peep.is_ok());

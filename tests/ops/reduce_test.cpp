@@ -10,12 +10,6 @@
 namespace edgerun::testing {
 namespace {
 
-Tensor run1(const OpCall& call) {
-  auto r = run_op(call);
-  EXPECT_TRUE(r.is_ok()) << r.status().to_string();
-  return r.is_ok() ? r.value()[0] : Tensor();
-}
-
 const Tensor kX23 = make<float>({2, 3}, {1, 2, 3, 4, 5, 6});
 
 TEST(ReduceOps, SumAxesAttributeKeepdims) {

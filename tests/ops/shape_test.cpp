@@ -21,18 +21,6 @@ OpCall call_of(std::string type, std::vector<Tensor> inputs, std::vector<ir::Att
   return call;
 }
 
-std::vector<Tensor> run_all(const OpCall& call) {
-  auto r = run_op(call);
-  EXPECT_TRUE(r.is_ok()) << r.status().to_string();
-  if (!r.is_ok()) return {};
-  return *r;
-}
-
-Tensor run1(const OpCall& call) {
-  std::vector<Tensor> out = run_all(call);
-  return out.empty() ? Tensor() : out[0];
-}
-
 // The error message of a call expected to fail ("" if it succeeded).
 std::string error_of(const OpCall& call) {
   auto r = run_op(call);
