@@ -23,5 +23,7 @@ struct RunArgs {
 
 int inspect_command(const InspectArgs& args);
 int run_command(const RunArgs& args);
+// Prints the operator registry as markdown (docs/operators.md).
+int operators_command();
 
 }  // namespace edgerun::cli

@@ -33,8 +33,13 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0, 1000000))
       ->capture_default_str();
 
+  CLI::App* operators_cmd = app.add_subcommand(
+      "operators", "Print every operator edgerun runs, with opsets, ONNX types and backends, as "
+                   "markdown (docs/operators.md)");
+
   CLI11_PARSE(app, argc, argv);
   if (inspect_cmd->parsed()) return edgerun::cli::inspect_command(inspect);
   if (run_cmd->parsed()) return edgerun::cli::run_command(run);
+  if (operators_cmd->parsed()) return edgerun::cli::operators_command();
   return 2;
 }
