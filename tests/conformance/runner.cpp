@@ -5,6 +5,7 @@
 //   edgerun_conformance --data /usr/share/libonnx-testdata/data
 //     --expected-failures tests/conformance/expected_failures/reference.txt
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <complex>
 #include <cstring>
@@ -19,6 +20,7 @@
 
 #include "core/dispatch.h"
 #include "edgerun/edgerun.hpp"
+#include "ir/op.h"
 #include "onnx/tensor_proto.h"
 #include "onnx/value_proto.h"
 
@@ -203,6 +205,30 @@ std::string one_line(std::string s) {
   return s;
 }
 
+// The op family a test exercises, for the scoreboard: the registry op with the longest name that
+// starts the test's name, compared without case and underscores ("test_reduce_sum_keepdims" ->
+// ReduceSum -> "reduce"). Tests named after no op (whole models) count as "other".
+std::string family_of_test(const std::string& test) {
+  auto squash = [](std::string_view text) {
+    std::string out;
+    for (char c : text) {
+      if (c != '_') out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+    return out;
+  };
+  const std::string name = squash(test.rfind("test_", 0) == 0 ? test.substr(5) : test);
+  std::string_view family = "other";
+  size_t longest = 0;
+  for (const ir::OpInfo& info : ir::all_ops()) {
+    const std::string op = squash(info.name);
+    if (op.size() > longest && name.rfind(op, 0) == 0) {
+      longest = op.size();
+      family = info.family;
+    }
+  }
+  return std::string(family);
+}
+
 int usage() {
   std::cerr << "usage: edgerun_conformance [--data DIR] [--folder NAME]... [--filter SUBSTR]\n"
                "                           [--expected-failures FILE] [--write-failures FILE]\n"
@@ -233,6 +259,7 @@ int main(int argc, char** argv) {
   }
 
   int total_passed = 0, total_failed = 0, unexpected_failures = 0, unexpected_passes = 0;
+  std::map<std::string, std::pair<int, int>> by_family;  // family -> (passed, run)
   std::ostringstream failures_out;
   for (const std::string& folder : opt.folders) {
     const fs::path root = fs::path(opt.data) / folder;
@@ -252,6 +279,9 @@ int main(int argc, char** argv) {
       const std::string key = folder + "/" + dir.filename().string();
       const bool listed = expected->count(key) > 0;
       const Status s = run_test(dir);
+      auto& [family_passed, family_run] = by_family[family_of_test(dir.filename().string())];
+      ++family_run;
+      if (s.is_ok()) ++family_passed;
       if (s.is_ok()) {
         ++passed;
         if (listed) {
@@ -280,6 +310,11 @@ int main(int argc, char** argv) {
     std::ofstream out(opt.write_failures);
     out << failures_out.str();
   }
+  std::cout << "by op family:";
+  for (const auto& [family, counts] : by_family) {
+    std::cout << " " << family << " " << counts.first << "/" << counts.second;
+  }
+  std::cout << "\n";
   std::cout << "unexpected failures: " << unexpected_failures
             << ", unexpected passes: " << unexpected_passes << "\n";
   std::cout << total_passed << " passed, " << total_failed << " failed\n";
