@@ -9,6 +9,7 @@ packages=(
   libonnx-testdata                                # the ONNX conformance suite
   libcli11-dev nlohmann-json3-dev                 # command line
   libgtest-dev libgmock-dev                       # tests
+  libdnnl-dev                                     # oneDNN: the accelerated CPU backend
 )
 
 missing=()

@@ -54,6 +54,10 @@ struct PrepareOptions {
   std::map<std::string, Shape> input_shapes;
   // Values for symbolic dims, by symbol (e.g. {"batch", 1}); fixed for every run.
   std::map<std::string, int64_t> dim_values;
+  // Backends that may run nodes, by name ("onednn", "reference"); empty: those the compute
+  // units allow. {"reference"} gives exact results. Order does not matter: placement priority
+  // is always accelerated backends first, the reference last.
+  std::vector<std::string> backends;
 };
 
 struct TensorSpec {
@@ -74,6 +78,7 @@ struct NodePlacement {
   std::string node;
   std::string op;
   std::string backend;
+  std::string reason;  // why it is not on a higher-priority backend; "" when it is on the first
 };
 
 struct CapabilityReport {

@@ -57,13 +57,35 @@ class Executable {
   virtual Status run(ExecutionFrame& frame) const = 0;
 };
 
+// What is known about a graph's values before it runs: dtypes (from declarations, initializers
+// and a dtype pass over the nodes) and concrete shapes (graph inputs of a shape specialisation,
+// initializers). Absent means "not known until run time".
+struct ValueTypes {
+  std::unordered_map<std::string, DType> dtypes;
+  std::unordered_map<std::string, Shape> shapes;
+
+  DType dtype(const std::string& name) const {
+    auto it = dtypes.find(name);
+    return it == dtypes.end() ? DType::kUndefined : it->second;
+  }
+  const Shape* shape(const std::string& name) const {
+    auto it = shapes.find(name);
+    return it == shapes.end() ? nullptr : &it->second;
+  }
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
   virtual std::string_view name() const = 0;
-  // Whether this backend can run `node`; when not, `why_not` (if given) says why.
-  virtual bool supports(const ir::Node& node, const ir::Graph& graph,
+  // Whether this backend can run `node`, given what `types` knows about its values; when not,
+  // `why_not` (if given) says why.
+  virtual bool supports(const ir::Node& node, const ir::Graph& graph, const ValueTypes& types,
                         std::string* why_not) const = 0;
+  // Whether `node` does enough work on this backend to pay for a partition boundary on its own
+  // (a convolution does, a lone Relu does not). The partitioner refuses partitions that hold
+  // too few nodes and none of these.
+  virtual bool is_compute_heavy(const ir::Node&) const { return true; }
   virtual Result<std::unique_ptr<Executable>> compile(const Partition& partition) const = 0;
 };
 

@@ -1,5 +1,7 @@
+#include <algorithm>
 #include <filesystem>
 
+#include "backends/onednn/onednn_backend.h"
 #include "backends/reference/reference_backend.h"
 #include "onnx/importer.h"
 #include "runtime/prepared_model_impl.h"
@@ -112,6 +114,46 @@ Status apply_shape_options(ir::Graph& graph, PrepareOptions& options) {
   return Status::ok();
 }
 
+// The backends a prepare may use, in placement priority order (accelerated first, the reference
+// last), from the compute units and the allow-list; notes say where a request was not honoured.
+Status select_backends(const PrepareOptions& options, PreparedModel::Impl& impl,
+                       std::vector<std::string>& notes) {
+  // Every compute-unit setting includes the CPU; this build has no GPU or Neural Engine
+  // backend, so those requests run on the CPU backends.
+  switch (options.compute_units) {
+    case ComputeUnits::kAll:
+    case ComputeUnits::kCpuOnly: break;
+    case ComputeUnits::kCpuAndGpu:
+    case ComputeUnits::kCpuAndNeuralEngine:
+      notes.push_back("compute units '" + std::string(compute_units_name(options.compute_units)) +
+                      "' requested, but this edgerun has no " +
+                      (options.compute_units == ComputeUnits::kCpuAndGpu ? "GPU"
+                                                                         : "Neural Engine") +
+                      " backend; the CPU backends (onednn, reference) run the model");
+      break;
+  }
+  std::vector<std::unique_ptr<Backend>> candidates;
+  candidates.push_back(std::make_unique<onednn::OneDnnBackend>());
+  candidates.push_back(std::make_unique<reference::ReferenceBackend>());
+  for (const std::string& wanted : options.backends) {
+    bool known = false;
+    for (const auto& b : candidates) known = known || b->name() == wanted;
+    if (!known) {
+      return invalid_argument("unknown backend '" + wanted +
+                              "' in PrepareOptions::backends; available: onednn, reference");
+    }
+  }
+  for (auto& b : candidates) {
+    const bool allowed = options.backends.empty() ||
+                         std::find(options.backends.begin(), options.backends.end(),
+                                   b->name()) != options.backends.end();
+    if (allowed) impl.owned_backends.push_back(std::move(b));
+  }
+  if (impl.owned_backends.empty()) return invalid_argument("PrepareOptions::backends is empty");
+  for (const auto& b : impl.owned_backends) impl.backends.push_back(b.get());
+  return Status::ok();
+}
+
 }  // namespace
 
 Engine::Engine(EngineOptions options) : options_(options) {}
@@ -129,8 +171,8 @@ Result<PreparedModel> Engine::prepare(const ModelArtifact& artifact,
   ER_RETURN_IF_ERROR(apply_shape_options(model.graph, impl->options));
   impl->model = std::make_shared<const ir::Model>(std::move(model));
 
-  impl->owned_backends.push_back(std::make_unique<reference::ReferenceBackend>());
-  for (const auto& b : impl->owned_backends) impl->backends.push_back(b.get());
+  std::vector<std::string> notes;
+  ER_RETURN_IF_ERROR(select_backends(impl->options, *impl, notes));
 
   const ir::Graph& graph = impl->model->graph;
   for (const ir::ValueInfo& in : graph.inputs) impl->schema.inputs.push_back(spec_of(in));
@@ -161,20 +203,31 @@ Result<PreparedModel> Engine::prepare(const ModelArtifact& artifact,
   CapabilityReport& report = impl->capabilities;
   report.requested = options.compute_units;
   for (const Backend* b : impl->backends) report.available_backends.emplace_back(b->name());
-  report.actual = "cpu (reference)";
-  if (options.compute_units != ComputeUnits::kCpuOnly) {
+  report.notes = std::move(notes);
+  if (!concrete) {
     report.notes.push_back(
-        "compute units '" + std::string(compute_units_name(options.compute_units)) +
-        "' requested, but no accelerated backend is built into this edgerun; every node runs "
-        "on the reference CPU backend");
+        "input shapes are not all known at prepare time; placement was decided from dtypes and "
+        "declared shapes, and oneDNN primitives are built on the first run of each shape");
   }
+  // Placements in graph order; the steps may run them in another valid order.
+  std::vector<const Backend*> placed(graph.nodes.size(), nullptr);
   for (const runtime::Step& step : program->steps()) {
-    for (size_t index : step.nodes) {
-      const ir::Node& node = graph.nodes[index];
-      report.placements.push_back({node.name, node.op_type, std::string(step.backend->name())});
-      ++report.nodes_per_backend[std::string(step.backend->name())];
+    for (size_t index : step.nodes) placed[index] = step.backend;
+  }
+  for (size_t i = 0; i < graph.nodes.size(); ++i) {
+    const ir::Node& node = graph.nodes[i];
+    const std::string backend(placed[i] != nullptr ? placed[i]->name() : "none");
+    report.placements.push_back(
+        {node.name, node.op_type, backend, program->placement_reasons()[i]});
+    ++report.nodes_per_backend[backend];
+  }
+  std::string actual;
+  for (const Backend* b : impl->backends) {
+    if (report.nodes_per_backend.count(std::string(b->name()))) {
+      actual += (actual.empty() ? "" : " + ") + std::string(b->name());
     }
   }
+  report.actual = "cpu (" + (actual.empty() ? std::string("no nodes") : actual) + ")";
   report.node_count = graph.nodes.size();
   return PreparedModel(std::move(impl));
 }

@@ -13,7 +13,8 @@ Result<std::shared_ptr<const runtime::Program>> PreparedModel::Impl::specialise(
     if (it != specialisations.end()) return it->second;
   }
   // Compile outside the lock; if two threads race, the first to insert wins.
-  Result<std::unique_ptr<runtime::Program>> built = runtime::Program::build(model->graph, backends);
+  Result<std::unique_ptr<runtime::Program>> built =
+      runtime::Program::build(model->graph, backends, shapes);
   if (!built.is_ok()) return built.status();
   std::shared_ptr<const runtime::Program> program = std::move(built).value();
   std::lock_guard<std::mutex> lock(mutex);

@@ -2,30 +2,14 @@
 
 #include <set>
 
+#include "runtime/partitioner.h"
+#include "runtime/value_types.h"
+
 namespace edgerun::runtime {
-namespace {
-
-// Every value a node reads, including what its subgraphs read from this scope.
-std::vector<std::string> reads_of(const ir::Node& node) {
-  std::vector<std::string> reads;
-  for (const std::string& in : node.inputs) {
-    if (!in.empty()) reads.push_back(in);
-  }
-  for (const ir::Attribute& a : node.attributes) {
-    if (a.g) {
-      for (const std::string& r : a.g->outer_references()) reads.push_back(r);
-    }
-    for (const auto& g : a.graphs) {
-      for (const std::string& r : g->outer_references()) reads.push_back(r);
-    }
-  }
-  return reads;
-}
-
-}  // namespace
 
 Result<std::unique_ptr<Program>> Program::build(const ir::Graph& graph,
-                                                const std::vector<const Backend*>& backends) {
+                                                const std::vector<const Backend*>& backends,
+                                                const std::vector<Shape>& input_shapes) {
   auto program = std::unique_ptr<Program>(new Program());
   program->graph_ = &graph;
   SlotTable& slots = program->slots_;
@@ -40,61 +24,50 @@ Result<std::unique_ptr<Program>> Program::build(const ir::Graph& graph,
   }
   for (const ir::ValueInfo& out : graph.outputs) program->output_slots_.push_back(slots.add(out.name));
 
-  // Placement: the first backend that takes the node.
-  std::vector<const Backend*> placement(graph.nodes.size(), nullptr);
-  std::string unplaced;
-  for (size_t i = 0; i < graph.nodes.size(); ++i) {
-    std::string last_reason;
-    for (const Backend* b : backends) {
-      std::string why;
-      if (b->supports(graph.nodes[i], graph, &why)) {
-        placement[i] = b;
-        break;
-      }
-      last_reason = why;
-    }
-    if (placement[i] == nullptr) {
-      unplaced += "\n  " + graph.nodes[i].describe() + ": " + last_reason;
-    }
-  }
-  if (!unplaced.empty()) return unsupported("no backend can run these nodes:" + unplaced);
+  const ValueTypes types = infer_value_types(graph, input_shapes);
+  ER_ASSIGN_OR_RETURN(PartitionPlan plan, partition_graph(graph, backends, types));
+  program->reasons_ = std::move(plan.reasons);
 
-  // Each value is dropped after its last reader, unless it is a graph output.
+  // Each value is dropped after its last reader in execution order, unless it is a graph output.
   std::set<int> keep(program->output_slots_.begin(), program->output_slots_.end());
+  std::vector<size_t> order;
+  for (const PlannedPartition& p : plan.partitions) {
+    order.insert(order.end(), p.nodes.begin(), p.nodes.end());
+  }
   std::vector<std::vector<int>> release(graph.nodes.size());
   {
-    std::vector<int> last_reader(slots.size(), -1);
-    for (size_t i = 0; i < graph.nodes.size(); ++i) {
-      for (const std::string& r : reads_of(graph.nodes[i])) {
+    std::vector<int> last_reader(slots.size(), -1);  // position in `order`
+    for (size_t pos = 0; pos < order.size(); ++pos) {
+      const ir::Node& node = graph.nodes[order[pos]];
+      for (const std::string& r : node_reads(node)) {
         const int slot = slots.find(r);
-        if (slot >= 0) last_reader[slot] = static_cast<int>(i);
+        if (slot >= 0) last_reader[slot] = static_cast<int>(pos);
       }
-      for (const std::string& out : graph.nodes[i].outputs) {
+      for (const std::string& out : node.outputs) {
         // An output nobody reads is dropped right after its producer.
         const int slot = out.empty() ? -1 : slots.find(out);
-        if (slot >= 0 && last_reader[slot] < static_cast<int>(i)) last_reader[slot] = static_cast<int>(i);
+        if (slot >= 0 && last_reader[slot] < static_cast<int>(pos)) {
+          last_reader[slot] = static_cast<int>(pos);
+        }
       }
     }
     for (size_t slot = 0; slot < last_reader.size(); ++slot) {
       if (last_reader[slot] >= 0 && !keep.count(static_cast<int>(slot))) {
-        release[last_reader[slot]].push_back(static_cast<int>(slot));
+        release[order[last_reader[slot]]].push_back(static_cast<int>(slot));
       }
     }
   }
 
-  // Runs of consecutive nodes on one backend become one step.
-  for (size_t i = 0; i < graph.nodes.size();) {
+  for (const PlannedPartition& planned : plan.partitions) {
     Partition partition;
     partition.graph = &graph;
     partition.slots = &slots;
-    const Backend* backend = placement[i];
-    for (; i < graph.nodes.size() && placement[i] == backend; ++i) {
-      partition.nodes.push_back(i);
-      partition.release_after.push_back(release[i]);
-    }
-    Result<std::unique_ptr<Executable>> executable = backend->compile(partition);
+    partition.nodes = planned.nodes;
+    for (size_t i : planned.nodes) partition.release_after.push_back(release[i]);
+    Result<std::unique_ptr<Executable>> executable = planned.backend->compile(partition);
     if (!executable.is_ok()) return executable.status();
-    program->steps_.push_back(Step{backend, partition.nodes, std::move(executable).value()});
+    program->steps_.push_back(
+        Step{planned.backend, partition.nodes, std::move(executable).value()});
   }
   return program;
 }

@@ -21,16 +21,21 @@ struct Step {
 
 class Program {
  public:
-  // Places every node on the first backend in `backends` (priority order) that supports it and
-  // compiles runs of consecutive nodes with the same backend into steps. Errors name every node
-  // no backend can run.
+  // Places the nodes on `backends` (priority order; the last one takes what the others leave)
+  // with the partitioner and compiles each partition into a step. `input_shapes` (graph input
+  // order; empty when not known) are the shapes of the specialisation being built. Errors name
+  // every node no backend can run.
   static Result<std::unique_ptr<Program>> build(const ir::Graph& graph,
-                                                const std::vector<const Backend*>& backends);
+                                                const std::vector<const Backend*>& backends,
+                                                const std::vector<Shape>& input_shapes = {});
 
   // Runs with the graph's inputs in declaration order; returns its outputs in order.
   Result<std::vector<Value>> run(std::vector<Value> inputs) const;
 
   const std::vector<Step>& steps() const { return steps_; }
+  // Per node of the graph: why it is not on an earlier backend in the priority order ("" when
+  // it runs on the first backend that was asked).
+  const std::vector<std::string>& placement_reasons() const { return reasons_; }
 
  private:
   const ir::Graph* graph_ = nullptr;
@@ -39,6 +44,7 @@ class Program {
   std::vector<int> output_slots_;
   std::vector<std::pair<int, Value>> constants_;
   std::vector<Step> steps_;
+  std::vector<std::string> reasons_;
 };
 
 }  // namespace edgerun::runtime

@@ -2,8 +2,12 @@
 // results against an expected-failures file: any failure not listed, and any listed test that
 // passes, fails the run. The file therefore only ever shrinks.
 //
-//   edgerun_conformance --data /usr/share/libonnx-testdata/data
+//   edgerun_conformance --data /usr/share/libonnx-testdata/data --backends reference
 //     --expected-failures tests/conformance/expected_failures/reference.txt
+//
+// --compute-units and --backends pick the placement (PrepareOptions): the reference run pins
+// the reference backend so it stays the exact ground truth; a run with compute units `all`
+// checks what the accelerated backends claim, against its own expected-failures file.
 #include <algorithm>
 #include <cctype>
 #include <cmath>
@@ -38,6 +42,8 @@ struct Options {
   std::string filter;
   std::string expected_failures;
   std::string write_failures;
+  ComputeUnits compute_units = ComputeUnits::kAll;
+  std::vector<std::string> backends;  // allow-list; empty: what the compute units allow
   bool verbose = false;
 };
 
@@ -129,10 +135,32 @@ Status compare_values(const Value& actual, const Value& expected, const std::str
 }
 
 // One test directory: model.onnx plus test_data_set_*/{input,output}_N.pb.
-Status run_test(const fs::path& dir) {
+// Nodes per backend over every prepared test, and the tests that ran any node off the reference.
+struct PlacementTally {
+  std::map<std::string, size_t> nodes;
+  int tests_accelerated = 0;
+};
+
+Status run_test(const fs::path& dir, const Options& opt, PlacementTally& tally) {
   Engine engine;
-  Result<PreparedModel> model = engine.prepare(ModelArtifact::from_file((dir / "model.onnx").string()));
+  PrepareOptions prepare;
+  prepare.compute_units = opt.compute_units;
+  prepare.backends = opt.backends;
+  Result<PreparedModel> model =
+      engine.prepare(ModelArtifact::from_file((dir / "model.onnx").string()), prepare);
   if (!model.is_ok()) return model.status();
+  bool accelerated = false;
+  for (const auto& [backend, count] : model->capabilities().nodes_per_backend) {
+    tally.nodes[backend] += count;
+    accelerated = accelerated || backend != "reference";
+  }
+  if (accelerated) ++tally.tests_accelerated;
+  if (opt.verbose) {
+    for (const NodePlacement& p : model->capabilities().placements) {
+      std::cout << "  " << dir.filename().string() << ": " << p.op << " '" << p.node << "' on "
+                << p.backend << (p.reason.empty() ? "" : " (" + p.reason + ")") << "\n";
+    }
+  }
   const IoSchema& schema = model->io_schema();
   std::vector<fs::path> sets;
   for (const auto& entry : fs::directory_iterator(dir)) {
@@ -232,7 +260,8 @@ std::string family_of_test(const std::string& test) {
 int usage() {
   std::cerr << "usage: edgerun_conformance [--data DIR] [--folder NAME]... [--filter SUBSTR]\n"
                "                           [--expected-failures FILE] [--write-failures FILE]\n"
-               "                           [--verbose]\n";
+               "                           [--compute-units all|cpu_only|cpu_and_gpu|cpu_and_ne]\n"
+               "                           [--backends NAME[,NAME...]] [--verbose]\n";
   return 2;
 }
 
@@ -248,7 +277,16 @@ int main(int argc, char** argv) {
     else if (arg == "--filter") opt.filter = next();
     else if (arg == "--expected-failures") opt.expected_failures = next();
     else if (arg == "--write-failures") opt.write_failures = next();
-    else if (arg == "--verbose" || arg == "-v") opt.verbose = true;
+    else if (arg == "--compute-units") {
+      std::optional<ComputeUnits> units = parse_compute_units(next());
+      if (!units) return usage();
+      opt.compute_units = *units;
+    } else if (arg == "--backends") {
+      std::stringstream list(next());
+      for (std::string name; std::getline(list, name, ',');) {
+        if (!name.empty()) opt.backends.push_back(name);
+      }
+    } else if (arg == "--verbose" || arg == "-v") opt.verbose = true;
     else return usage();
   }
   if (opt.folders.empty()) opt.folders = {"node", "pytorch-converted", "pytorch-operator", "simple"};
@@ -260,6 +298,7 @@ int main(int argc, char** argv) {
 
   int total_passed = 0, total_failed = 0, unexpected_failures = 0, unexpected_passes = 0;
   std::map<std::string, std::pair<int, int>> by_family;  // family -> (passed, run)
+  PlacementTally tally;
   std::ostringstream failures_out;
   for (const std::string& folder : opt.folders) {
     const fs::path root = fs::path(opt.data) / folder;
@@ -278,7 +317,7 @@ int main(int argc, char** argv) {
     for (const fs::path& dir : tests) {
       const std::string key = folder + "/" + dir.filename().string();
       const bool listed = expected->count(key) > 0;
-      const Status s = run_test(dir);
+      const Status s = run_test(dir, opt, tally);
       auto& [family_passed, family_run] = by_family[family_of_test(dir.filename().string())];
       ++family_run;
       if (s.is_ok()) ++family_passed;
@@ -315,6 +354,9 @@ int main(int argc, char** argv) {
     std::cout << " " << family << " " << counts.first << "/" << counts.second;
   }
   std::cout << "\n";
+  std::cout << "nodes per backend:";
+  for (const auto& [backend, count] : tally.nodes) std::cout << " " << backend << " " << count;
+  std::cout << " (" << tally.tests_accelerated << " tests ran nodes off the reference)\n";
   std::cout << "unexpected failures: " << unexpected_failures
             << ", unexpected passes: " << unexpected_passes << "\n";
   std::cout << total_passed << " passed, " << total_failed << " failed\n";

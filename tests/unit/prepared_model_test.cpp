@@ -55,13 +55,104 @@ TEST(PreparedModel, CapabilitiesRecordRequestAndPlacement) {
   PreparedModel m = add_relu_model(options);
   const CapabilityReport& c = m.capabilities();
   EXPECT_EQ(c.requested, ComputeUnits::kCpuAndGpu);
-  EXPECT_EQ(c.actual, "cpu (reference)");
+  // No GPU backend here: the CPU backends run it. Add + Relu is a partition oneDNN takes.
+  EXPECT_EQ(c.actual, "cpu (onednn)");
   ASSERT_FALSE(c.notes.empty());  // the GPU request could not be honoured, and it says so
   EXPECT_NE(c.notes[0].find("cpu_and_gpu"), std::string::npos);
   ASSERT_EQ(c.placements.size(), 2u);
   EXPECT_EQ(c.placements[0].node, "add");
-  EXPECT_EQ(c.placements[0].backend, "reference");
+  EXPECT_EQ(c.placements[0].backend, "onednn");
+  EXPECT_EQ(c.nodes_per_backend.at("onednn"), 2u);
+}
+
+TEST(PreparedModel, BackendAllowListPinsTheReference) {
+  PrepareOptions options;
+  options.backends = {"reference"};
+  PreparedModel m = add_relu_model(options);
+  const CapabilityReport& c = m.capabilities();
+  EXPECT_EQ(c.actual, "cpu (reference)");
+  ASSERT_EQ(c.available_backends, std::vector<std::string>{"reference"});
   EXPECT_EQ(c.nodes_per_backend.at("reference"), 2u);
+  Result<TensorMap> out = m.run({{"x", testing::make<float>({1, 3}, {1, 1, 1})}});
+  ASSERT_TRUE(out.is_ok()) << out.status().to_string();
+  EXPECT_TRUE(testing::tensors_close(out->at("y"), testing::make<float>({1, 3}, {2, 0, 1.5f})));
+}
+
+TEST(PreparedModel, UnknownBackendInAllowListIsAnError) {
+  ModelBuilder b;
+  b.input("x", onnx::TensorProto::FLOAT, {1, 3});
+  b.node("Relu", {"x"}, {"y"});
+  b.output("y");
+  PrepareOptions options;
+  options.backends = {"cuda"};
+  Result<PreparedModel> m = Engine().prepare(ModelArtifact::from_bytes(b.bytes()), options);
+  ASSERT_FALSE(m.is_ok());
+  EXPECT_EQ(m.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(m.status().message().find("cuda"), std::string::npos);
+}
+
+TEST(PreparedModel, LoneElementwiseNodeStaysOnReferenceWithReason) {
+  ModelBuilder b;
+  b.input("x", onnx::TensorProto::FLOAT, {2, 3});
+  b.node("Relu", {"x"}, {"y"}, "relu");
+  b.output("y");
+  Result<PreparedModel> m = Engine().prepare(ModelArtifact::from_bytes(b.bytes()));
+  ASSERT_TRUE(m.is_ok()) << m.status().to_string();
+  const CapabilityReport& c = m->capabilities();
+  EXPECT_EQ(c.requested, ComputeUnits::kAll);
+  EXPECT_TRUE(c.notes.empty());
+  ASSERT_EQ(c.placements.size(), 1u);
+  EXPECT_EQ(c.placements[0].backend, "reference");
+  EXPECT_NE(c.placements[0].reason.find("onednn: "), std::string::npos);
+  EXPECT_NE(c.placements[0].reason.find("too small"), std::string::npos);
+}
+
+TEST(PreparedModel, PartitionsRunOutOfGraphOrderWithTheReferenceResults) {
+  // c1 feeds a side branch (Sin, reference only) and a Conv chain. The chain is one oneDNN
+  // partition that runs before Sin; Add cannot join it (c1 -> sin -> add would be a cycle)
+  // and alone is too small, so it runs on the reference. c1 must outlive the chain for Sin.
+  ModelBuilder b;
+  b.input("x", onnx::TensorProto::FLOAT, {1, 2, 6, 6});
+  std::vector<float> w1(4 * 2 * 3 * 3), w2(4 * 4 * 3 * 3);
+  for (size_t i = 0; i < w1.size(); ++i) w1[i] = static_cast<float>(i % 7) * 0.25f - 0.7f;
+  for (size_t i = 0; i < w2.size(); ++i) w2[i] = static_cast<float>(i % 5) * 0.2f - 0.4f;
+  b.initializer("w1", {4, 2, 3, 3}, w1);
+  b.initializer("w2", {4, 4, 3, 3}, w2);
+  b.node("Conv", {"x", "w1"}, {"c1"}, "c1");
+  b.node("Sin", {"c1"}, {"sin"}, "sin");
+  b.node("Relu", {"c1"}, {"r1"}, "r1");
+  onnx::NodeProto& c2 = b.node("Conv", {"r1", "w2"}, {"c2"}, "c2");
+  auto* pads = c2.add_attribute();
+  pads->set_name("pads");
+  pads->set_type(onnx::AttributeProto::INTS);
+  for (int i = 0; i < 4; ++i) pads->add_ints(1);
+  b.node("Add", {"sin", "c2"}, {"y"}, "add");
+  b.output("y");
+  Engine engine;
+  Result<PreparedModel> fast = engine.prepare(ModelArtifact::from_bytes(b.bytes()));
+  PrepareOptions exact_options;
+  exact_options.backends = {"reference"};
+  Result<PreparedModel> exact = engine.prepare(ModelArtifact::from_bytes(b.bytes()), exact_options);
+  ASSERT_TRUE(fast.is_ok()) << fast.status().to_string();
+  ASSERT_TRUE(exact.is_ok()) << exact.status().to_string();
+  const CapabilityReport& c = fast->capabilities();
+  EXPECT_EQ(c.actual, "cpu (onednn + reference)");
+  ASSERT_EQ(c.placements.size(), 5u);
+  EXPECT_EQ(c.placements[0].backend, "onednn");
+  EXPECT_EQ(c.placements[1].backend, "reference");
+  EXPECT_NE(c.placements[1].reason.find("no oneDNN lowering for Sin"), std::string::npos);
+  EXPECT_EQ(c.placements[2].backend, "onednn");
+  EXPECT_EQ(c.placements[3].backend, "onednn");
+  EXPECT_EQ(c.placements[4].backend, "reference");
+  EXPECT_NE(c.placements[4].reason.find("too small"), std::string::npos);
+  std::vector<float> xs(72);
+  for (size_t i = 0; i < xs.size(); ++i) xs[i] = static_cast<float>(i % 11) * 0.3f - 1.5f;
+  const Tensor x = testing::make<float>({1, 2, 6, 6}, xs);
+  Result<TensorMap> got = fast->run({{"x", x}});
+  Result<TensorMap> want = exact->run({{"x", x}});
+  ASSERT_TRUE(got.is_ok()) << got.status().to_string();
+  ASSERT_TRUE(want.is_ok()) << want.status().to_string();
+  EXPECT_TRUE(testing::tensors_close(got->at("y"), want->at("y"), 1e-4, 1e-5));
 }
 
 TEST(PreparedModel, NewShapesBuildAndKeepSpecialisations) {

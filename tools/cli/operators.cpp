@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "backends/onednn/onednn_backend.h"
 #include "commands.h"
 #include "ir/op.h"
 
@@ -39,6 +40,11 @@ std::string onnx_types(const ir::OpInfo& info) {
   return out.empty() ? "(fixed by the schema)" : out;
 }
 
+std::string onednn_column(ir::Op op) {
+  const std::string_view summary = onednn::claim_summary(op);
+  return summary.empty() ? "no" : std::string(summary);
+}
+
 }  // namespace
 
 int operators_command() {
@@ -55,15 +61,16 @@ int operators_command() {
         "- **ONNX types**: the type constraints of the op's ONNX schema at the newest opset in "
         "that range. The conformance suite (`tests/conformance/`) checks the combinations its "
         "tests use; `tests/conformance/expected_failures/` lists what still fails, with reasons.\n"
-        "- **reference**: the exact CPU backend runs every registered op. Accelerated backends "
-        "get a column of their own when they land.\n";
+        "- **reference**: the exact CPU backend runs every registered op.\n"
+        "- **onednn**: what the oneDNN backend claims of the op (it may still leave a node to "
+        "the reference: `edgerun run` and the capability report say which, and why).\n";
   for (const auto& [family, ops] : families) {
-    md << "\n## " << family << "\n\n| op | domain | opsets | ONNX types | reference |\n"
-       << "|---|---|---|---|---|\n";
+    md << "\n## " << family << "\n\n| op | domain | opsets | ONNX types | reference | onednn |\n"
+       << "|---|---|---|---|---|---|\n";
     for (const ir::OpInfo* info : ops) {
       md << "| " << info->name << " | " << (info->domain.empty() ? "ai.onnx" : info->domain)
          << " | " << info->min_opset << "-" << info->max_opset << " | " << onnx_types(*info)
-         << " | yes |\n";
+         << " | yes | " << onednn_column(info->op) << " |\n";
     }
   }
   std::cout << md.str();

@@ -233,7 +233,8 @@ std::string unsupported_reason(const ir::Node& node) {
   return {};
 }
 
-bool ReferenceBackend::supports(const ir::Node& node, const ir::Graph&, std::string* why_not) const {
+bool ReferenceBackend::supports(const ir::Node& node, const ir::Graph&, const ValueTypes&,
+                                std::string* why_not) const {
   std::string why = unsupported_reason(node);
   if (why_not != nullptr) *why_not = why;
   return why.empty();

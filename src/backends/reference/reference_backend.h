@@ -10,7 +10,8 @@ namespace edgerun::reference {
 class ReferenceBackend final : public Backend {
  public:
   std::string_view name() const override { return "reference"; }
-  bool supports(const ir::Node& node, const ir::Graph& graph, std::string* why_not) const override;
+  bool supports(const ir::Node& node, const ir::Graph& graph, const ValueTypes& types,
+                std::string* why_not) const override;
   Result<std::unique_ptr<Executable>> compile(const Partition& partition) const override;
 };
 

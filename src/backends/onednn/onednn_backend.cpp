@@ -1,0 +1,32 @@
+#include "backends/onednn/onednn_backend.h"
+
+#include <oneapi/dnnl/dnnl.hpp>
+
+#include "backends/onednn/executable.h"
+#include "backends/onednn/lowering.h"
+
+namespace edgerun::onednn {
+
+struct OneDnnBackend::State {
+  dnnl::engine engine{dnnl::engine::kind::cpu, 0};
+};
+
+OneDnnBackend::OneDnnBackend() : state_(std::make_unique<State>()) {}
+OneDnnBackend::~OneDnnBackend() = default;
+
+bool OneDnnBackend::supports(const ir::Node& node, const ir::Graph& graph, const ValueTypes& types,
+                             std::string* why_not) const {
+  std::string why = claim_reason(node, graph, types);
+  if (why_not != nullptr) *why_not = why;
+  return why.empty();
+}
+
+bool OneDnnBackend::is_compute_heavy(const ir::Node& node) const {
+  return node.op && onednn::is_compute_heavy(*node.op);
+}
+
+Result<std::unique_ptr<Executable>> OneDnnBackend::compile(const Partition& partition) const {
+  return compile_partition(partition, state_->engine);
+}
+
+}  // namespace edgerun::onednn

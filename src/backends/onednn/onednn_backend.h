@@ -1,0 +1,30 @@
+// The oneDNN backend: runs the float32 nodes oneDNN (Debian libdnnl-dev, 2.x) can run exactly
+// per ONNX semantics — convolutions, matrix products, pooling, inference batch normalisation,
+// softmax, elementwise activations and broadcasting arithmetic — on the CPU.
+#pragma once
+
+#include "backends/backend.h"
+
+namespace edgerun::onednn {
+
+class OneDnnBackend final : public Backend {
+ public:
+  OneDnnBackend();
+  ~OneDnnBackend() override;
+
+  std::string_view name() const override { return "onednn"; }
+  bool supports(const ir::Node& node, const ir::Graph& graph, const ValueTypes& types,
+                std::string* why_not) const override;
+  bool is_compute_heavy(const ir::Node& node) const override;
+  Result<std::unique_ptr<Executable>> compile(const Partition& partition) const override;
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+// What the oneDNN backend claims of `op`, in a few words for docs/operators.md ("float32",
+// "float32; no ceil_mode", ...); "" when it has no lowering for the op.
+std::string_view claim_summary(ir::Op op);
+
+}  // namespace edgerun::onednn

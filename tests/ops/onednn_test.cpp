@@ -1,0 +1,385 @@
+// Op cases on the oneDNN backend, each compared with the reference kernel on the same inputs.
+//
+// Tolerance (fp32): rtol 1e-4, atol 1e-5. oneDNN sums products in another order than the
+// reference (vectorised, blocked over channels), so a dot product of K terms of magnitude ~1
+// may differ by a few K * 2^-24; the cases here keep K below ~200, for which 1e-5 absolute is
+// ample. Its exp/tanh/logistic are vectorised approximations within a few ulp, well inside
+// rtol 1e-4. Ops whose approximation is worse than that (Log near 1) are not claimed at all.
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "backends/onednn/executable.h"
+#include "backends/onednn/onednn_backend.h"
+#include "ops/op_test.h"
+#include "runtime/value_types.h"
+
+namespace edgerun::testing {
+namespace {
+
+constexpr double kRtol = 1e-4;
+constexpr double kAtol = 1e-5;
+
+// Deterministic values in [-1, 1).
+Tensor random(Shape shape, uint32_t seed = 1) {
+  Tensor t(DType::kFloat32, std::move(shape));
+  uint32_t state = seed * 2654435761u + 12345u;
+  for (int64_t i = 0; i < t.size(); ++i) {
+    state = state * 1664525u + 1013904223u;
+    t.data<float>()[i] = static_cast<float>(state >> 8) / static_cast<float>(1u << 23) - 1.0f;
+  }
+  return t;
+}
+
+Tensor positive(Shape shape, uint32_t seed = 1) {
+  Tensor t = random(std::move(shape), seed);
+  for (int64_t i = 0; i < t.size(); ++i) t.data<float>()[i] = 0.5f + std::abs(t.data<float>()[i]);
+  return t;
+}
+
+// One node in a graph of its own, placed on oneDNN, compiled and ready to run.
+class OneDnnCase {
+ public:
+  // `constant` lists the inputs given as initializers (weights), the others are graph inputs.
+  OneDnnCase(const OpCall& call, const std::vector<size_t>& constant) {
+    ir::Node node;
+    node.name = "under_test";
+    node.op_type = call.op_type;
+    node.domain = call.domain;
+    node.opset = call.opset;
+    node.attributes = call.attributes;
+    node.op = ir::find_op(call.domain, call.op_type);
+    for (size_t i = 0; i < call.inputs.size(); ++i) {
+      if (!call.inputs[i].defined()) {
+        node.inputs.push_back("");
+        continue;
+      }
+      const std::string name = "in" + std::to_string(i);
+      node.inputs.push_back(name);
+      if (std::find(constant.begin(), constant.end(), i) != constant.end()) {
+        graph_.initializers[name] = call.inputs[i];
+      } else {
+        ir::ValueInfo v;
+        v.name = name;
+        v.type.kind = ir::TypeInfo::Kind::kTensor;
+        v.type.dtype = call.inputs[i].dtype();
+        std::vector<ir::Dim> dims;
+        for (int64_t d : call.inputs[i].shape()) dims.push_back(ir::Dim{d, ""});
+        v.type.shape = dims;
+        graph_.inputs.push_back(v);
+        feeds_.push_back(call.inputs[i]);
+      }
+    }
+    for (size_t i = 0; i < call.num_outputs; ++i) node.outputs.push_back("out" + std::to_string(i));
+    graph_.nodes.push_back(node);
+    for (const ir::ValueInfo& in : graph_.inputs) input_slots_.push_back(slots_.add(in.name));
+    for (const auto& [name, t] : graph_.initializers) constants_.emplace_back(slots_.add(name), t);
+    for (const std::string& out : node.outputs) output_slots_.push_back(slots_.add(out));
+
+    const ValueTypes types = runtime::infer_value_types(graph_, {});
+    claimed_ = backend_.supports(graph_.nodes[0], graph_, types, &why_not_);
+    if (!claimed_) return;
+    Partition partition;
+    partition.graph = &graph_;
+    partition.nodes = {0};
+    partition.slots = &slots_;
+    partition.release_after = {{}};
+    Result<std::unique_ptr<Executable>> compiled = backend_.compile(partition);
+    EXPECT_TRUE(compiled.is_ok()) << compiled.status().to_string();
+    if (compiled.is_ok()) executable_ = std::move(compiled).value();
+  }
+
+  bool claimed() const { return claimed_; }
+  // Shapes that ran on the reference kernel instead of oneDNN.
+  size_t fallbacks() const { return executable_ ? onednn::reference_fallbacks(*executable_) : 0; }
+  const std::string& why_not() const { return why_not_; }
+
+  Result<std::vector<Tensor>> run(const std::vector<Tensor>* feeds = nullptr) const {
+    if (!executable_) return internal_error("not compiled");
+    ExecutionFrame frame;
+    frame.slots = &slots_;
+    frame.values.resize(slots_.size());
+    for (const auto& [slot, t] : constants_) frame.values[static_cast<size_t>(slot)] = Value(t);
+    const std::vector<Tensor>& in = feeds != nullptr ? *feeds : feeds_;
+    for (size_t i = 0; i < input_slots_.size(); ++i) {
+      frame.values[static_cast<size_t>(input_slots_[i])] = Value(in[i]);
+    }
+    ER_RETURN_IF_ERROR(executable_->run(frame));
+    std::vector<Tensor> outputs;
+    for (int slot : output_slots_) {
+      const Value& v = frame.values[static_cast<size_t>(slot)];
+      outputs.push_back(v.is_tensor() ? v.tensor() : Tensor());
+    }
+    return outputs;
+  }
+
+ private:
+  onednn::OneDnnBackend backend_;
+  ir::Graph graph_;
+  SlotTable slots_;
+  std::vector<int> input_slots_, output_slots_;
+  std::vector<std::pair<int, Tensor>> constants_;
+  std::vector<Tensor> feeds_;
+  bool claimed_ = false;
+  std::string why_not_;
+  std::unique_ptr<Executable> executable_;
+};
+
+// Runs `call` on oneDNN (which must claim it) and on the reference, and compares. Unless
+// `falls_back`, oneDNN itself must have run it (not the reference kernel it falls back to).
+void expect_matches_reference(const OpCall& call, const std::vector<size_t>& constant = {},
+                              bool falls_back = false) {
+  SCOPED_TRACE(call.op_type);
+  OneDnnCase c(call, constant);
+  ASSERT_TRUE(c.claimed()) << "oneDNN does not claim it: " << c.why_not();
+  Result<std::vector<Tensor>> got = c.run();
+  ASSERT_TRUE(got.is_ok()) << got.status().to_string();
+  EXPECT_EQ(c.fallbacks(), falls_back ? 1u : 0u);
+  std::vector<Tensor> want = run_all(call);
+  ASSERT_EQ(got->size(), want.size());
+  for (size_t i = 0; i < want.size(); ++i) {
+    EXPECT_TRUE(tensors_close(got.value()[i], want[i], kRtol, kAtol)) << "output " << i;
+  }
+}
+
+// The same case with its weights (input 1 onwards) as graph inputs and as initializers, so
+// both the per-run path and the reorder-once path are checked.
+void expect_matches_reference_both_ways(const OpCall& call) {
+  expect_matches_reference(call);
+  std::vector<size_t> weights;
+  for (size_t i = 1; i < call.inputs.size(); ++i) weights.push_back(i);
+  expect_matches_reference(call, weights);
+}
+
+TEST(OneDnnConv, Basic2dWithBias) {
+  expect_matches_reference_both_ways(
+      op("Conv", {random({2, 3, 9, 9}, 1), random({4, 3, 3, 3}, 2), random({4}, 3)},
+         {attr("pads", std::vector<int64_t>{1, 1, 1, 1})}));
+}
+
+TEST(OneDnnConv, StridesDilationsAsymmetricPads) {
+  expect_matches_reference_both_ways(op(
+      "Conv", {random({1, 4, 11, 10}, 1), random({8, 4, 3, 2}, 2)},
+      {attr("strides", std::vector<int64_t>{2, 1}), attr("dilations", std::vector<int64_t>{2, 3}),
+       attr("pads", std::vector<int64_t>{0, 1, 2, 0})}));
+}
+
+TEST(OneDnnConv, AutoPad) {
+  for (const char* mode : {"SAME_UPPER", "SAME_LOWER", "VALID"}) {
+    SCOPED_TRACE(mode);
+    expect_matches_reference_both_ways(
+        op("Conv", {random({1, 2, 7, 8}, 1), random({3, 2, 4, 3}, 2)},
+           {attr("auto_pad", std::string(mode)), attr("strides", std::vector<int64_t>{2, 2})}));
+  }
+}
+
+TEST(OneDnnConv, GroupedAndDepthwise) {
+  expect_matches_reference_both_ways(
+      op("Conv", {random({2, 6, 8, 8}, 1), random({4, 3, 3, 3}, 2), random({4}, 3)},
+         {attr("group", int64_t{2}), attr("pads", std::vector<int64_t>{1, 1, 1, 1})}));
+  expect_matches_reference_both_ways(
+      op("Conv", {random({1, 8, 10, 10}, 4), random({8, 1, 3, 3}, 5), random({8}, 6)},
+         {attr("group", int64_t{8}), attr("strides", std::vector<int64_t>{2, 2}),
+          attr("pads", std::vector<int64_t>{1, 1, 1, 1})}));
+}
+
+TEST(OneDnnConv, OneAndThreeSpatialDims) {
+  expect_matches_reference_both_ways(
+      op("Conv", {random({2, 3, 17}, 1), random({5, 3, 4}, 2), random({5}, 3)},
+         {attr("pads", std::vector<int64_t>{2, 1}), attr("strides", std::vector<int64_t>{3})}));
+  expect_matches_reference_both_ways(op("Conv",
+                                        {random({1, 2, 5, 6, 7}, 1), random({3, 2, 2, 3, 2}, 2)},
+                                        {attr("pads", std::vector<int64_t>{1, 0, 1, 0, 1, 0})}));
+}
+
+TEST(OneDnnGemm, TransposesAlphaBetaAndBroadcastC) {
+  const std::vector<Tensor> cs = {Tensor(), random({5}, 3), random({4, 1}, 4), random({4, 5}, 5),
+                                  random({}, 6)};
+  for (const Tensor& c : cs) {
+    for (int64_t ta : {0, 1}) {
+      for (int64_t tb : {0, 1}) {
+        SCOPED_TRACE("transA " + std::to_string(ta) + " transB " + std::to_string(tb) + " C " +
+                     (c.defined() ? shape_to_string(c.shape()) : "none"));
+        Tensor a = ta ? random({6, 4}, 1) : random({4, 6}, 1);
+        Tensor b = tb ? random({5, 6}, 2) : random({6, 5}, 2);
+        std::vector<Tensor> inputs = {a, b};
+        if (c.defined()) inputs.push_back(c);
+        expect_matches_reference_both_ways(
+            op("Gemm", inputs,
+               {attr("transA", ta), attr("transB", tb), attr("alpha", 0.5f), attr("beta", 2.0f)}));
+      }
+    }
+  }
+  expect_matches_reference(op("Gemm", {random({3, 7}, 1), random({7, 2}, 2), random({2}, 3)}));
+}
+
+TEST(OneDnnMatMul, BatchedBroadcastAndVectors) {
+  expect_matches_reference_both_ways(op("MatMul", {random({5, 7}, 1), random({7, 3}, 2)}));
+  expect_matches_reference_both_ways(op("MatMul", {random({2, 5, 7}, 1), random({2, 7, 3}, 2)}));
+  expect_matches_reference_both_ways(op("MatMul", {random({2, 1, 5, 7}, 1), random({3, 7, 4}, 2)}));
+  expect_matches_reference_both_ways(op("MatMul", {random({4, 5, 7}, 1), random({7, 3}, 2)}));
+  expect_matches_reference_both_ways(op("MatMul", {random({7}, 1), random({2, 7, 3}, 2)}));
+  expect_matches_reference_both_ways(op("MatMul", {random({2, 5, 7}, 1), random({7}, 2)}));
+  expect_matches_reference_both_ways(op("MatMul", {random({7}, 1), random({7}, 2)}));
+}
+
+TEST(OneDnnPool, MaxPool) {
+  expect_matches_reference(op("MaxPool", {random({2, 3, 9, 8})},
+                              {attr("kernel_shape", std::vector<int64_t>{3, 2}),
+                               attr("strides", std::vector<int64_t>{2, 2}),
+                               attr("pads", std::vector<int64_t>{1, 0, 1, 1})}));
+  expect_matches_reference(op("MaxPool", {random({1, 2, 10, 10})},
+                              {attr("kernel_shape", std::vector<int64_t>{2, 2}),
+                               attr("dilations", std::vector<int64_t>{2, 2})}));
+  expect_matches_reference(op(
+      "MaxPool", {random({1, 2, 7, 7})},
+      {attr("kernel_shape", std::vector<int64_t>{3, 3}),
+       attr("strides", std::vector<int64_t>{2, 2}), attr("auto_pad", std::string("SAME_UPPER"))}));
+  expect_matches_reference(
+      op("MaxPool", {random({1, 2, 11})}, {attr("kernel_shape", std::vector<int64_t>{3})}));
+}
+
+TEST(OneDnnPool, AveragePoolWithAndWithoutPadCounting) {
+  for (int64_t include : {0, 1}) {
+    SCOPED_TRACE("count_include_pad " + std::to_string(include));
+    expect_matches_reference(
+        op("AveragePool", {random({2, 3, 8, 9})},
+           {attr("kernel_shape", std::vector<int64_t>{3, 3}),
+            attr("strides", std::vector<int64_t>{2, 1}),
+            attr("pads", std::vector<int64_t>{1, 1, 0, 2}), attr("count_include_pad", include)}));
+    expect_matches_reference(op("AveragePool", {random({1, 2, 5, 6, 4})},
+                                {attr("kernel_shape", std::vector<int64_t>{2, 3, 2}),
+                                 attr("pads", std::vector<int64_t>{1, 1, 1, 0, 1, 0}),
+                                 attr("count_include_pad", include)}));
+  }
+}
+
+TEST(OneDnnPool, GlobalPools) {
+  expect_matches_reference(op("GlobalAveragePool", {random({2, 5, 7, 6})}));
+  expect_matches_reference(op("GlobalMaxPool", {random({2, 5, 7, 6})}));
+  expect_matches_reference(op("GlobalAveragePool", {random({3, 4, 10})}));
+}
+
+TEST(OneDnnBatchNorm, Inference) {
+  expect_matches_reference_both_ways(op(
+      "BatchNormalization",
+      {random({2, 3, 4, 5}, 1), random({3}, 2), random({3}, 3), random({3}, 4), positive({3}, 5)},
+      {attr("epsilon", 1e-3f)}, 15));
+  expect_matches_reference_both_ways(
+      op("BatchNormalization",
+         {random({4, 6}, 1), random({6}, 2), random({6}, 3), random({6}, 4), positive({6}, 5)}, {},
+         9));
+}
+
+TEST(OneDnnEltwise, Activations) {
+  const Tensor x = random({2, 3, 4, 5});
+  for (const char* name :
+       {"Relu", "Sigmoid", "Tanh", "HardSwish", "Softplus", "Exp", "Abs", "Neg"}) {
+    expect_matches_reference(op(name, {x}));
+  }
+  expect_matches_reference(op("LeakyRelu", {x}, {attr("alpha", 0.2f)}));
+  expect_matches_reference(op("Elu", {x}, {attr("alpha", 0.7f)}));
+  expect_matches_reference(op("Sqrt", {positive({3, 4})}));
+}
+
+TEST(OneDnnEltwise, ClipWithConstantBoundsAndAttributes) {
+  const Tensor x = random({3, 7});
+  expect_matches_reference(op("Clip", {x, Tensor::scalar(-0.25f), Tensor::scalar(0.5f)}, {}, 13),
+                           {1, 2});
+  expect_matches_reference(op("Clip", {x, Tensor(), Tensor::scalar(0.1f)}, {}, 13), {2});
+  expect_matches_reference(op("Clip", {x}, {attr("min", -0.3f), attr("max", 0.3f)}, 6));
+  // Bounds that arrive at run time are not claimed: they would be baked into the primitive.
+  OneDnnCase runtime_bounds(op("Clip", {x, Tensor::scalar(-0.25f), Tensor::scalar(0.5f)}, {}, 13),
+                            {});
+  EXPECT_FALSE(runtime_bounds.claimed());
+  EXPECT_NE(runtime_bounds.why_not().find("not constant"), std::string::npos);
+}
+
+TEST(OneDnnBinary, BroadcastingEitherSide) {
+  for (const char* name : {"Add", "Sub", "Mul", "Div"}) {
+    SCOPED_TRACE(name);
+    expect_matches_reference(op(name, {random({2, 3, 4}, 1), positive({2, 3, 4}, 2)}));
+    expect_matches_reference(op(name, {random({2, 3, 4}, 1), positive({4}, 2)}));
+    expect_matches_reference(op(name, {random({2, 3, 4}, 1), positive({3, 1}, 2)}));
+    expect_matches_reference(op(name, {random({2, 3, 4}, 1), positive({}, 2)}));
+    // The first input broadcasts: Add, Mul and Sub swap operands, Div falls back at run time.
+    expect_matches_reference(op(name, {random({3, 1}, 1), positive({2, 3, 4}, 2)}), {},
+                             std::string(name) == "Div");
+    // Both broadcast: the reference kernel runs it.
+    expect_matches_reference(op(name, {random({3, 1}, 1), positive({1, 4}, 2)}), {}, true);
+  }
+}
+
+TEST(OneDnnSoftmax, AxisSemanticsBeforeAndFromOpset13) {
+  const Tensor x = random({2, 3, 4});
+  for (int64_t axis : {0, 1, 2, -1}) {
+    SCOPED_TRACE("axis " + std::to_string(axis));
+    expect_matches_reference(op("Softmax", {x}, {attr("axis", axis)}, 13));
+    expect_matches_reference(op("Softmax", {x}, {attr("axis", axis)}, 11));
+    expect_matches_reference(op("LogSoftmax", {x}, {attr("axis", axis)}, 13));
+    expect_matches_reference(op("LogSoftmax", {x}, {attr("axis", axis)}, 11));
+  }
+  expect_matches_reference(op("Softmax", {x}, {}, 13));
+  expect_matches_reference(op("Softmax", {x}, {}, 1));
+}
+
+TEST(OneDnnClaims, RefusalsCarryReasons) {
+  OneDnnCase ints(op("Add", {make<int32_t>({2}, {1, 2}), make<int32_t>({2}, {3, 4})}), {});
+  EXPECT_FALSE(ints.claimed());
+  EXPECT_NE(ints.why_not().find("int32"), std::string::npos) << ints.why_not();
+  OneDnnCase log(op("Log", {positive({3})}), {});
+  EXPECT_FALSE(log.claimed());
+  EXPECT_FALSE(log.why_not().empty());
+  OneDnnCase indices(op("MaxPool", {random({1, 1, 4, 4})},
+                        {attr("kernel_shape", std::vector<int64_t>{2, 2})}, 12, 2),
+                     {});
+  EXPECT_FALSE(indices.claimed());
+  EXPECT_NE(indices.why_not().find("output 1"), std::string::npos) << indices.why_not();
+  OneDnnCase ceil(op("MaxPool", {random({1, 1, 5, 5})},
+                     {attr("kernel_shape", std::vector<int64_t>{2, 2}),
+                      attr("ceil_mode", int64_t{1}), attr("strides", std::vector<int64_t>{2, 2})}),
+                  {});
+  EXPECT_FALSE(ceil.claimed());
+  EXPECT_NE(ceil.why_not().find("ceil_mode"), std::string::npos) << ceil.why_not();
+  OneDnnCase topk(op("TopK", {random({4}), make<int64_t>({1}, {2})}, {}, 11, 2), {});
+  EXPECT_FALSE(topk.claimed());
+  EXPECT_NE(topk.why_not().find("no oneDNN lowering"), std::string::npos);
+}
+
+TEST(OneDnnExecutable, NewShapesBuildNewPrimitivesAndConcurrentRunsAgree) {
+  const OpCall call = op("Conv", {random({1, 3, 8, 8}, 1), random({4, 3, 3, 3}, 2)},
+                         {attr("pads", std::vector<int64_t>{1, 1, 1, 1})});
+  OneDnnCase c(call, {1});
+  ASSERT_TRUE(c.claimed()) << c.why_not();
+  // Same weights, inputs of two batch sizes and spatial sizes through one executable.
+  std::vector<std::vector<Tensor>> feeds = {{random({1, 3, 8, 8}, 7)}, {random({3, 3, 5, 6}, 8)}};
+  std::vector<Tensor> expected;
+  for (const auto& f : feeds) {
+    OpCall ref = call;
+    ref.inputs[0] = f[0];
+    expected.push_back(run1(ref));
+    Result<std::vector<Tensor>> got = c.run(&f);
+    ASSERT_TRUE(got.is_ok()) << got.status().to_string();
+    EXPECT_TRUE(tensors_close(got.value()[0], expected.back(), kRtol, kAtol));
+  }
+  EXPECT_EQ(c.fallbacks(), 0u);
+  constexpr int kThreads = 4;
+  std::vector<int> mismatches(kThreads, 0);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int r = 0; r < 20; ++r) {
+        const size_t which = static_cast<size_t>((t + r) % 2);
+        Result<std::vector<Tensor>> got = c.run(&feeds[which]);
+        if (!got.is_ok() || !tensors_close(got.value()[0], expected[which], kRtol, kAtol)) {
+          ++mismatches[static_cast<size_t>(t)];
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  for (int t = 0; t < kThreads; ++t) EXPECT_EQ(mismatches[static_cast<size_t>(t)], 0);
+}
+
+}  // namespace
+}  // namespace edgerun::testing
