@@ -9,6 +9,8 @@ packages=(
   libonnx-testdata                                # the ONNX conformance suite
   libcli11-dev nlohmann-json3-dev                 # command line
   libgtest-dev libgmock-dev                       # tests
+  pybind11-dev python3-dev python3-numpy          # the Python package (Debian's python3)
+  python3-pytest python3-onnx                     # its tests, which build small ONNX models
   libdnnl-dev                                     # oneDNN: the accelerated CPU backend
 )
 
