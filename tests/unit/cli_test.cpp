@@ -189,6 +189,19 @@ TEST_F(CliTest, RunReadsSequenceProtoAndWritesSequenceFolderAndEmptyOptional) {
   EXPECT_NE(out.find("give it with --input seq=FILE.pb"), std::string::npos) << out;
 }
 
+TEST_F(CliTest, ParityComparesEveryConfigurationWithTheReference) {
+  std::string out;
+  ASSERT_EQ(edgerun("parity " + std::string(EDGERUN_SOURCE_DIR) + "/models/demo_cnn.onnx --shape image=2x3x32x32 --per-node", &out), 0)
+      << out;
+  EXPECT_NE(out.find("budget fp32: L-inf <= 0.001"), std::string::npos) << out;
+  EXPECT_NE(out.find("probabilities"), std::string::npos) << out;
+  EXPECT_NE(out.find("parity: every output within budget"), std::string::npos) << out;
+  EXPECT_NE(out.find("11 values in execution order"), std::string::npos) << out;
+  EXPECT_NE(out.find("every intermediate value is within the fp32 budget"), std::string::npos) << out;
+  // A model that cannot be run is exit status 2, not a verdict.
+  EXPECT_EQ(edgerun("parity " + (dir_ / "missing.onnx").string(), &out), 2) << out;
+}
+
 TEST_F(CliTest, BadArgumentsFailWithAMessage) {
   ModelBuilder b;
   b.input("x", onnx::TensorProto::FLOAT, {2});

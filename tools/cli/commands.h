@@ -21,8 +21,18 @@ struct RunArgs {
   int runs = 10;
 };
 
+struct ParityArgs {
+  std::string model;
+  std::vector<std::string> inputs;  // NAME=FILE
+  std::vector<std::string> shapes;  // NAME=1x3x224x224
+  uint64_t seed = 0;
+  bool per_node = false;
+};
+
 int inspect_command(const InspectArgs& args);
 int run_command(const RunArgs& args);
+// Exit status: 0 within budget, 1 outside it, 2 when the model could not be run.
+int parity_command(const ParityArgs& args);
 // Prints the operator registry as markdown (docs/operators.md).
 int operators_command();
 

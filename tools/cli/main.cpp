@@ -33,6 +33,19 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0, 1000000))
       ->capture_default_str();
 
+  edgerun::cli::ParityArgs parity;
+  CLI::App* parity_cmd = app.add_subcommand(
+      "parity", "Run a model under every available backend configuration and compare each output "
+                "with the reference backend's (L-inf, RMSE, max relative error, cosine); exits 1 "
+                "when a budget is exceeded");
+  parity_cmd->add_option("model", parity.model, "ONNX model file")->required();
+  parity_cmd->add_option("--input,-i", parity.inputs, "NAME=FILE, a .npy or ONNX .pb file");
+  parity_cmd->add_option("--shape,-s", parity.shapes, "NAME=DIMS, e.g. image=1x3x224x224");
+  parity_cmd->add_option("--seed", parity.seed, "seed for generated inputs")->capture_default_str();
+  parity_cmd->add_flag("--per-node", parity.per_node,
+                       "also compare every intermediate value and name the first node whose "
+                       "output leaves the budget");
+
   CLI::App* operators_cmd = app.add_subcommand(
       "operators", "Print every operator edgerun runs, with opsets, ONNX types and backends, as "
                    "markdown (docs/operators.md)");
@@ -40,6 +53,7 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   if (inspect_cmd->parsed()) return edgerun::cli::inspect_command(inspect);
   if (run_cmd->parsed()) return edgerun::cli::run_command(run);
+  if (parity_cmd->parsed()) return edgerun::cli::parity_command(parity);
   if (operators_cmd->parsed()) return edgerun::cli::operators_command();
   return 2;
 }

@@ -4,43 +4,16 @@
 #include <iomanip>
 #include <iostream>
 #include <map>
-#include <random>
 #include <set>
 #include <sstream>
 
 #include "commands.h"
 #include "tensor_io.h"
+#include "inputs.h"
 #include "value_io.h"
 
 namespace edgerun::cli {
 namespace {
-
-Result<std::pair<std::string, std::string>> split_assignment(const std::string& arg,
-                                                             const std::string& flag) {
-  const size_t eq = arg.find('=');
-  if (eq == std::string::npos || eq == 0 || eq + 1 == arg.size()) {
-    return invalid_argument(flag + " expects NAME=VALUE, got '" + arg + "'");
-  }
-  return std::make_pair(arg.substr(0, eq), arg.substr(eq + 1));
-}
-
-Result<Shape> parse_dims(const std::string& text) {
-  Shape shape;
-  if (text == "scalar") return shape;
-  std::stringstream ss(text);
-  std::string part;
-  while (std::getline(ss, part, 'x')) {
-    try {
-      size_t used = 0;
-      const long long d = std::stoll(part, &used);
-      if (used != part.size() || d < 0) throw std::invalid_argument(part);
-      shape.push_back(d);
-    } catch (const std::exception&) {
-      return invalid_argument("'" + text + "' is not a shape like 1x3x224x224 (bad dim '" + part + "')");
-    }
-  }
-  return shape;
-}
 
 double median(std::vector<double> v) {
   if (v.empty()) return 0;
@@ -58,13 +31,7 @@ int fail(const Status& s) {
 int run_command(const RunArgs& args) {
   PrepareOptions options;
   options.compute_units = *parse_compute_units(args.compute_units);
-  for (const std::string& s : args.shapes) {
-    Result<std::pair<std::string, std::string>> kv = split_assignment(s, "--shape");
-    if (!kv.is_ok()) return fail(kv.status());
-    Result<Shape> shape = parse_dims(kv->second);
-    if (!shape.is_ok()) return fail(shape.status());
-    options.input_shapes[kv->first] = shape.value();
-  }
+  if (Status s = parse_shape_options(args.shapes, &options); !s.is_ok()) return fail(s);
 
   Engine engine;
   const auto prepare_start = std::chrono::steady_clock::now();
@@ -73,63 +40,18 @@ int run_command(const RunArgs& args) {
   const double prepare_ms = std::chrono::duration<double, std::milli>(
                                 std::chrono::steady_clock::now() - prepare_start).count();
 
-  // Input files are read after prepare: whether a .pb file holds a tensor, a sequence or an
-  // optional follows from the model's declared input type.
-  ValueMap feeds;
-  for (const std::string& s : args.inputs) {
-    Result<std::pair<std::string, std::string>> kv = split_assignment(s, "--input");
-    if (!kv.is_ok()) return fail(kv.status());
-    const auto& inputs = model->io_schema().inputs;
-    auto spec = std::find_if(inputs.begin(), inputs.end(),
-                             [&](const TensorSpec& in) { return in.name == kv->first; });
-    const ValueKind kind = spec == inputs.end() ? ValueKind::kTensor : spec->kind;
-    Result<Value> v = read_value_file(kv->second, kind);
-    if (!v.is_ok()) return fail(v.status());
-    feeds[kv->first] = std::move(v).value();
-  }
-
-  std::mt19937_64 rng(args.seed);
-  for (const TensorSpec& in : model->io_schema().inputs) {
-    if (feeds.count(in.name)) continue;
-    if (in.kind == ValueKind::kOptional) {
-      feeds[in.name] = Value::none();
-      std::cout << "input " << in.name << ": not given, so an empty optional\n";
-      continue;
-    }
-    if (in.kind == ValueKind::kSequence) {
-      return fail(invalid_argument("input '" + in.name + "' is a " + in.type +
-                                   "; give it with --input " + in.name + "=FILE.pb (a SequenceProto)"));
-    }
-    if (!in.shape) return fail(invalid_argument("input '" + in.name + "' has no declared shape; give --input or --shape"));
-    Shape shape;
-    for (size_t d = 0; d < in.shape->size(); ++d) {
-      int64_t dim = (*in.shape)[d];
-      if (dim < 0) {
-        dim = 1;
-        std::cout << "note: dim " << d << (in.dim_names[d].empty() ? "" : " ('" + in.dim_names[d] + "')")
-                  << " of input '" << in.name << "' is not fixed; using 1 (set it with --shape)\n";
-      }
-      shape.push_back(dim);
-    }
-    feeds[in.name] = random_tensor(in.dtype, shape, rng);
-    std::cout << "input " << in.name << ": generated " << summarize_value(feeds[in.name], "  ") << "\n";
-  }
-  for (const auto& [name, v] : feeds) {
-    if (std::any_of(args.inputs.begin(), args.inputs.end(),
-                    [&](const std::string& s) { return s.rfind(name + "=", 0) == 0; })) {
-      std::cout << "input " << name << ": " << summarize_value(v, "") << "\n";
-    }
-  }
+  Result<ValueMap> feeds = make_feeds(*model, args.inputs, args.seed, std::cout);
+  if (!feeds.is_ok()) return fail(feeds.status());
 
   const auto first_start = std::chrono::steady_clock::now();
-  Result<ValueMap> outputs = model->run_values(feeds);
+  Result<ValueMap> outputs = model->run_values(*feeds);
   if (!outputs.is_ok()) return fail(outputs.status());
   const double first_ms = std::chrono::duration<double, std::milli>(
                               std::chrono::steady_clock::now() - first_start).count();
   std::vector<double> times;
   for (int i = 0; i < args.runs; ++i) {
     const auto start = std::chrono::steady_clock::now();
-    Result<ValueMap> again = model->run_values(feeds);
+    Result<ValueMap> again = model->run_values(*feeds);
     if (!again.is_ok()) return fail(again.status());
     times.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
   }
