@@ -81,12 +81,19 @@ struct NodePlacement {
   std::string reason;  // why it is not on a higher-priority backend; "" when it is on the first
 };
 
+// One step of the plan: a partition of nodes that one backend runs as a unit.
+struct PartitionReport {
+  std::string backend;
+  std::vector<size_t> nodes;  // indices into CapabilityReport::placements (graph order)
+};
+
 struct CapabilityReport {
   ComputeUnits requested = ComputeUnits::kAll;
   std::string actual;  // what actually runs, e.g. "cpu (reference)"
   std::vector<std::string> available_backends;
   std::vector<std::string> notes;  // why a request was not honoured, and similar
   std::vector<NodePlacement> placements;
+  std::vector<PartitionReport> partitions;  // in execution order
   std::map<std::string, size_t> nodes_per_backend;
   size_t node_count = 0;
 };

@@ -213,6 +213,7 @@ Result<PreparedModel> Engine::prepare(const ModelArtifact& artifact,
   std::vector<const Backend*> placed(graph.nodes.size(), nullptr);
   for (const runtime::Step& step : program->steps()) {
     for (size_t index : step.nodes) placed[index] = step.backend;
+    report.partitions.push_back({std::string(step.backend->name()), step.nodes});
   }
   for (size_t i = 0; i < graph.nodes.size(); ++i) {
     const ir::Node& node = graph.nodes[i];

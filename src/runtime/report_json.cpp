@@ -46,7 +46,12 @@ std::string capabilities_to_json(const CapabilityReport& report) {
   j["nodes_per_backend"] = report.nodes_per_backend;
   j["placements"] = nlohmann::json::array();
   for (const NodePlacement& p : report.placements) {
-    j["placements"].push_back({{"node", p.node}, {"op", p.op}, {"backend", p.backend}});
+    j["placements"].push_back(
+        {{"node", p.node}, {"op", p.op}, {"backend", p.backend}, {"reason", p.reason}});
+  }
+  j["partitions"] = nlohmann::json::array();
+  for (const PartitionReport& p : report.partitions) {
+    j["partitions"].push_back({{"backend", p.backend}, {"nodes", p.nodes}});
   }
   return j.dump();
 }

@@ -202,6 +202,24 @@ TEST_F(CliTest, ParityComparesEveryConfigurationWithTheReference) {
   EXPECT_EQ(edgerun("parity " + (dir_ / "missing.onnx").string(), &out), 2) << out;
 }
 
+TEST_F(CliTest, InspectPlanShowsPartitionsReasonsAndFlopCoverage) {
+  const std::string model = std::string(EDGERUN_SOURCE_DIR) + "/models/demo_cnn.onnx";
+  std::string out;
+  ASSERT_EQ(edgerun("inspect --plan " + model, &out), 0) << out;
+  EXPECT_NE(out.find("coverage (11 nodes"), std::string::npos) << out;
+  EXPECT_NE(out.find("partitions, in execution order:"), std::string::npos) << out;
+  EXPECT_NE(out.find("of FLOPs"), std::string::npos) << out;
+  // Every node left on the reference says why.
+  EXPECT_NE(out.find("flatten                         Flatten               reference"),
+            std::string::npos) << out;
+  EXPECT_NE(out.find("no oneDNN lowering for Flatten"), std::string::npos) << out;
+
+  ASSERT_EQ(edgerun("inspect --plan --json --compute-units cpu_and_gpu " + model, &out), 0) << out;
+  EXPECT_NE(out.find("\"requested\": \"cpu_and_gpu\""), std::string::npos) << out;
+  EXPECT_NE(out.find("\"flop_share\""), std::string::npos) << out;
+  EXPECT_NE(out.find("\"total_flops\": 1040740.0"), std::string::npos) << out;
+}
+
 TEST_F(CliTest, BadArgumentsFailWithAMessage) {
   ModelBuilder b;
   b.input("x", onnx::TensorProto::FLOAT, {2});

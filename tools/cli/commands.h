@@ -9,6 +9,12 @@ namespace edgerun::cli {
 
 struct InspectArgs {
   std::string model;
+  bool plan = false;                // the partitions and placement instead of the summary
+  bool json = false;                // --plan as JSON
+  std::string compute_units = "all";
+  std::vector<std::string> inputs;  // NAME=FILE, for the run that measures value shapes
+  std::vector<std::string> shapes;  // NAME=1x3x224x224
+  uint64_t seed = 0;
 };
 
 struct RunArgs {
@@ -30,6 +36,8 @@ struct ParityArgs {
 };
 
 int inspect_command(const InspectArgs& args);
+// inspect --plan: partitions, placement with reasons, node and FLOP coverage per backend.
+int plan_command(const InspectArgs& args);
 int run_command(const RunArgs& args);
 // Exit status: 0 within budget, 1 outside it, 2 when the model could not be run.
 int parity_command(const ParityArgs& args);

@@ -17,6 +17,16 @@ int main(int argc, char** argv) {
       "inspect", "Print a model's inputs, outputs, opsets, op histogram, parameters and the ops "
                  "edgerun cannot run");
   inspect_cmd->add_option("model", inspect.model, "ONNX model file")->required();
+  inspect_cmd->add_flag("--plan", inspect.plan,
+                        "show the execution plan: partitions, the backend of every node and why "
+                        "nodes stay on the reference, coverage as share of nodes and FLOPs (runs "
+                        "the model once on generated inputs to measure shapes)");
+  inspect_cmd->add_flag("--json", inspect.json, "with --plan: print the plan as JSON");
+  inspect_cmd->add_option("--compute-units", inspect.compute_units,
+                          "with --plan: all | cpu_only | cpu_and_gpu | cpu_and_ne")
+      ->check(CLI::IsMember({"all", "cpu_only", "cpu_and_gpu", "cpu_and_ne"}));
+  inspect_cmd->add_option("--input,-i", inspect.inputs, "with --plan: NAME=FILE input");
+  inspect_cmd->add_option("--shape,-s", inspect.shapes, "with --plan: NAME=DIMS input shape");
 
   edgerun::cli::RunArgs run;
   CLI::App* run_cmd = app.add_subcommand(
@@ -51,7 +61,9 @@ int main(int argc, char** argv) {
                    "markdown (docs/operators.md)");
 
   CLI11_PARSE(app, argc, argv);
-  if (inspect_cmd->parsed()) return edgerun::cli::inspect_command(inspect);
+  if (inspect_cmd->parsed()) {
+    return inspect.plan ? edgerun::cli::plan_command(inspect) : edgerun::cli::inspect_command(inspect);
+  }
   if (run_cmd->parsed()) return edgerun::cli::run_command(run);
   if (parity_cmd->parsed()) return edgerun::cli::parity_command(parity);
   if (operators_cmd->parsed()) return edgerun::cli::operators_command();

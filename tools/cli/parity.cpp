@@ -1,17 +1,13 @@
 // `edgerun parity`: runs a model under each available backend configuration and measures every
 // output against the reference backend's, with budgets per precision.
-#include <onnx/onnx_pb.h>
-
-#include <filesystem>
-#include <fstream>
 #include <algorithm>
 #include <iomanip>
 #include <map>
 #include <iostream>
 #include <set>
-#include <sstream>
 
 #include "commands.h"
+#include "all_values.h"
 #include "inputs.h"
 #include "runtime/parity.h"
 
@@ -44,47 +40,6 @@ std::vector<std::pair<std::string, Tensor>> tensors_of(const std::string& name, 
     out.emplace_back(name + "[" + std::to_string(i) + "]", v.items()[i]);
   }
   return out;
-}
-
-// A node output of the main graph, in execution order.
-struct ProducedValue {
-  std::string value;
-  std::string node;
-  std::string op;
-};
-
-struct ExpandedModel {
-  ModelArtifact artifact;
-  std::vector<ProducedValue> values;
-};
-
-// The model with every node output of its main graph added to the graph outputs, so a run
-// returns each intermediate value (partitions then materialise them, which does not change what
-// each node computes).
-Result<ExpandedModel> with_every_value_as_output(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return io_error("cannot open model file '" + path + "'");
-  std::stringstream bytes;
-  bytes << in.rdbuf();
-  onnx::ModelProto model;
-  if (!model.ParseFromString(bytes.str())) {
-    return invalid_model("'" + path + "' is not a serialised ONNX model");
-  }
-  onnx::GraphProto* graph = model.mutable_graph();
-  std::set<std::string> outputs;
-  for (const auto& o : graph->output()) outputs.insert(o.name());
-  std::vector<ProducedValue> values;
-  for (const auto& node : graph->node()) {
-    for (const std::string& name : node.output()) {
-      if (name.empty()) continue;
-      values.push_back({name, node.name(), node.op_type()});
-      if (outputs.insert(name).second) graph->add_output()->set_name(name);
-    }
-  }
-  std::string base_dir = std::filesystem::path(path).parent_path().string();
-  return ExpandedModel{
-      ModelArtifact::from_bytes(model.SerializeAsString(), base_dir.empty() ? "." : base_dir),
-      std::move(values)};
 }
 
 // Walks the node outputs in execution order and reports the first that leaves the budget under
