@@ -11,6 +11,7 @@
 #include "commands.h"
 #include "inputs.h"
 #include "onnx/importer.h"
+#include "opt/fold_constant_nodes.h"
 #include "runtime/flops.h"
 
 namespace edgerun::cli {
@@ -55,9 +56,18 @@ int plan_command(const InspectArgs& args) {
   Engine engine;
   Result<PreparedModel> model = engine.prepare(ModelArtifact::from_file(args.model), options);
   if (!model.is_ok()) return fail(model.status());
+  // The graph as the engine places it: imported, then canonicalised the same way, so its nodes
+  // line up one to one with the capability report's placements.
   Result<ir::Model> graph_model = onnx_import::import_model_file(args.model);
   if (!graph_model.is_ok()) return fail(graph_model.status());
+  opt::fold_constant_nodes(graph_model->graph);
   const ir::Graph& graph = graph_model->graph;
+  if (graph.nodes.size() != model->capabilities().placements.size()) {
+    return fail(internal_error("the plan has " +
+                               std::to_string(model->capabilities().placements.size()) +
+                               " placements for a graph of " + std::to_string(graph.nodes.size()) +
+                               " nodes"));
+  }
 
   std::ostringstream run_log;
   Result<std::map<std::string, Shape>> shapes = value_shapes(args, options, *model, run_log);

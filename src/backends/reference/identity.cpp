@@ -1,6 +1,7 @@
 // Ops that pass values through or materialise attributes.
 #include "backends/reference/kernel.h"
 #include "backends/reference/kernel_util.h"
+#include "ir/constant_value.h"
 
 namespace edgerun::reference {
 
@@ -10,31 +11,8 @@ Status kernel_Identity(KernelContext& ctx) {
 }
 
 Status kernel_Constant(KernelContext& ctx) {
-  const ir::Node& node = ctx.node();
-  if (node.attributes.size() != 1) {
-    return invalid_model("Constant needs exactly one value attribute, got " +
-                         std::to_string(node.attributes.size()));
-  }
-  const ir::Attribute& a = node.attributes[0];
-  switch (a.type) {
-    case ir::AttrType::kTensor: ctx.set_output(0, a.t); break;
-    case ir::AttrType::kFloat: ctx.set_output(0, Tensor::scalar<float>(a.f)); break;
-    case ir::AttrType::kInt: ctx.set_output(0, Tensor::scalar<int64_t>(a.i)); break;
-    case ir::AttrType::kString: ctx.set_output(0, Tensor::scalar<std::string>(a.s)); break;
-    case ir::AttrType::kFloats:
-      ctx.set_output(0, Tensor::from_vector<float>({static_cast<int64_t>(a.floats.size())}, a.floats));
-      break;
-    case ir::AttrType::kInts:
-      ctx.set_output(0, Tensor::from_vector<int64_t>({static_cast<int64_t>(a.ints.size())}, a.ints));
-      break;
-    case ir::AttrType::kStrings:
-      ctx.set_output(0, Tensor::from_vector<std::string>({static_cast<int64_t>(a.strings.size())},
-                                                         a.strings));
-      break;
-    default:
-      return unsupported("Constant attribute '" + a.name + "' of type " +
-                         std::string(ir::attr_type_name(a.type)) + " is not supported");
-  }
+  ER_ASSIGN_OR_RETURN(Tensor value, ir::constant_node_value(ctx.node()));
+  ctx.set_output(0, std::move(value));
   return Status::ok();
 }
 
