@@ -16,6 +16,9 @@
  * Thread safety: an er_engine and an er_model may be used from several threads at once (every
  * function taking them as const is safe to call concurrently, er_model_predict included). An
  * er_tensor and an er_status belong to one thread at a time. Free functions accept NULL.
+ *
+ * Enums end in a *_MAX_ENUM member so that they are 32 bits wide and any value a caller passes
+ * is representable; values outside the listed ones are rejected with ER_INVALID_ARGUMENT.
  */
 #ifndef EDGERUN_EDGERUN_H_
 #define EDGERUN_EDGERUN_H_
@@ -54,7 +57,8 @@ typedef enum er_status_code {
   ER_INTERNAL = 7,         /* a bug in edgerun */
   ER_TIMEOUT = 8,
   ER_CANCELLED = 9,
-  ER_OUT_OF_MEMORY = 10
+  ER_OUT_OF_MEMORY = 10,
+  ER_STATUS_CODE_MAX_ENUM = 0x7fffffff /* keeps the enum 32-bit, whatever a caller passes */
 } er_status_code;
 
 typedef struct er_status er_status;
@@ -86,7 +90,8 @@ typedef enum er_dtype {
   ER_DTYPE_UINT64 = 13,
   ER_DTYPE_COMPLEX64 = 14,
   ER_DTYPE_COMPLEX128 = 15,
-  ER_DTYPE_BFLOAT16 = 16
+  ER_DTYPE_BFLOAT16 = 16,
+  ER_DTYPE_MAX_ENUM = 0x7fffffff
 } er_dtype;
 
 ER_API size_t er_dtype_size(er_dtype dtype); /* bytes per element; 0 for undefined/string */
@@ -111,7 +116,8 @@ typedef enum er_compute_units {
   ER_COMPUTE_UNITS_ALL = 0,
   ER_COMPUTE_UNITS_CPU_ONLY = 1,
   ER_COMPUTE_UNITS_CPU_AND_GPU = 2,
-  ER_COMPUTE_UNITS_CPU_AND_NE = 3
+  ER_COMPUTE_UNITS_CPU_AND_NE = 3,
+  ER_COMPUTE_UNITS_MAX_ENUM = 0x7fffffff
 } er_compute_units;
 
 typedef struct er_dim_value {
@@ -144,7 +150,8 @@ ER_API void er_model_free(er_model* model);
 typedef enum er_value_kind {
   ER_VALUE_TENSOR = 0,
   ER_VALUE_SEQUENCE = 1, /* not accepted or returned by er_model_predict (yet) */
-  ER_VALUE_OPTIONAL = 2
+  ER_VALUE_OPTIONAL = 2,
+  ER_VALUE_KIND_MAX_ENUM = 0x7fffffff
 } er_value_kind;
 
 typedef struct er_io_info {

@@ -119,6 +119,7 @@ int main(void) {
   EXPECT_ERROR(er_tensor_wrap(ER_DTYPE_FLOAT32, dims, 4, pixels, 100, &image), ER_INVALID_ARGUMENT,
                "holds 100 bytes");
   EXPECT_ERROR(er_tensor_create(ER_DTYPE_STRING, dims, 4, &image), ER_INVALID_ARGUMENT, "dtype 8");
+  EXPECT_ERROR(er_tensor_create((er_dtype)99, dims, 4, &image), ER_INVALID_ARGUMENT, "dtype 99");
   const int64_t negative[] = {-1};
   EXPECT_ERROR(er_tensor_create(ER_DTYPE_FLOAT32, negative, 1, &image), ER_INVALID_ARGUMENT,
                "must be >= 0");
