@@ -11,7 +11,9 @@
 
 #include "backends/onednn/executable.h"
 #include "backends/onednn/onednn_backend.h"
+#include "backends/reference/reference_backend.h"
 #include "ops/op_test.h"
+#include "runtime/program.h"
 #include "runtime/value_types.h"
 
 namespace edgerun::testing {
@@ -379,6 +381,320 @@ TEST(OneDnnExecutable, NewShapesBuildNewPrimitivesAndConcurrentRunsAgree) {
   }
   for (auto& th : threads) th.join();
   for (int t = 0; t < kThreads; ++t) EXPECT_EQ(mismatches[static_cast<size_t>(t)], 0);
+}
+
+
+// ---- ConvTranspose, Concat, LayerNormalization -------------------------------------------------
+
+using Ints = std::vector<int64_t>;
+
+TEST(OneDnnConvTranspose, StridesPadsOutputPaddingAndBias) {
+  expect_matches_reference_both_ways(
+      op("ConvTranspose", {random({2, 3, 5, 5}, 1), random({3, 4, 3, 3}, 2), random({4}, 3)},
+         {attr("strides", Ints{2, 2}), attr("pads", Ints{1, 1, 1, 1}),
+          attr("output_padding", Ints{1, 1})}));
+  expect_matches_reference_both_ways(
+      op("ConvTranspose", {random({1, 2, 4, 6}, 1), random({2, 3, 2, 3}, 2)},
+         {attr("strides", Ints{3, 2}), attr("pads", Ints{0, 2, 1, 0})}));
+  // output_padding beyond the end padding makes the result larger than oneDNN's: the reference
+  // kernel runs it.
+  expect_matches_reference(
+      op("ConvTranspose", {random({1, 2, 4, 4}, 1), random({2, 3, 3, 3}, 2), random({3}, 3)},
+         {attr("strides", Ints{2, 2}), attr("output_padding", Ints{1, 0})}),
+      {}, true);
+}
+
+TEST(OneDnnConvTranspose, GroupsAndDilations) {
+  expect_matches_reference_both_ways(
+      op("ConvTranspose", {random({1, 4, 4, 5}, 1), random({4, 3, 3, 2}, 2), random({6}, 3)},
+         {attr("group", int64_t{2}), attr("strides", Ints{2, 1}), attr("dilations", Ints{1, 2}),
+          attr("pads", Ints{0, 1, 1, 0})}));
+  // Depthwise.
+  expect_matches_reference_both_ways(
+      op("ConvTranspose", {random({2, 3, 5, 5}, 4), random({3, 1, 3, 3}, 5)},
+         {attr("group", int64_t{3}), attr("strides", Ints{2, 2})}));
+}
+
+TEST(OneDnnConvTranspose, OneAndThreeSpatialDims) {
+  expect_matches_reference_both_ways(
+      op("ConvTranspose", {random({2, 3, 6}, 1), random({3, 2, 4}, 2), random({2}, 3)},
+         {attr("strides", Ints{3})}));
+  expect_matches_reference_both_ways(
+      op("ConvTranspose", {random({1, 2, 3, 4, 3}, 1), random({2, 2, 2, 2, 2}, 2)},
+         {attr("strides", Ints{2, 2, 2}), attr("pads", Ints{0, 1, 0, 1, 0, 0})}));
+}
+
+TEST(OneDnnConvTranspose, OutputShapeAndAutoPad) {
+  const Tensor x = random({1, 2, 5, 5}, 1), w = random({2, 3, 3, 3}, 2);
+  expect_matches_reference_both_ways(
+      op("ConvTranspose", {x, w},
+         {attr("strides", Ints{2, 2}), attr("output_shape", Ints{10, 11})}));
+  for (const char* mode : {"SAME_UPPER", "SAME_LOWER", "VALID"}) {
+    SCOPED_TRACE(mode);
+    expect_matches_reference_both_ways(
+        op("ConvTranspose", {x, w},
+           {attr("strides", Ints{2, 2}), attr("auto_pad", std::string(mode))}));
+  }
+}
+
+TEST(OneDnnConcat, AnyAxis) {
+  for (int64_t axis : {0, 1, 2, -1, -3}) {
+    SCOPED_TRACE("axis " + std::to_string(axis));
+    const size_t a = static_cast<size_t>(axis < 0 ? axis + 3 : axis);
+    Shape s0 = {2, 3, 4}, s1 = s0, s2 = s0;
+    s1[a] = 1;
+    s2[a] = 5;
+    expect_matches_reference(
+        op("Concat", {random(s0, 1), random(s1, 2), random(s2, 3)}, {attr("axis", axis)}, 13));
+  }
+  expect_matches_reference(op("Concat", {random({7}, 1)}, {attr("axis", int64_t{0})}, 13));
+  expect_matches_reference(
+      op("Concat", {random({2, 1, 3, 2, 2}, 1), random({2, 1, 3, 2, 1}, 2)},
+         {attr("axis", int64_t{4})}, 11));
+  OneDnnCase old(op("Concat", {random({2}, 1), random({2}, 2)}, {attr("axis", int64_t{0})}, 1), {});
+  EXPECT_FALSE(old.claimed());
+}
+
+TEST(OneDnnLayerNorm, AxisEpsilonScaleAndBias) {
+  const Tensor x = random({2, 3, 8}, 1);
+  expect_matches_reference_both_ways(
+      op("LayerNormalization", {x, positive({8}, 2), random({8}, 3)}, {}, 17));
+  expect_matches_reference_both_ways(
+      op("LayerNormalization", {x, positive({3, 8}, 2), random({3, 8}, 3)},
+         {attr("axis", int64_t{1}), attr("epsilon", 1e-3f)}, 17));
+  expect_matches_reference_both_ways(
+      op("LayerNormalization", {x, positive({2, 3, 8}, 2)}, {attr("axis", int64_t{-3})}, 17));
+  expect_matches_reference_both_ways(
+      op("LayerNormalization", {random({4, 64}, 4), positive({64}, 5), random({1, 64}, 6)}, {},
+         17));
+  // Scale broadcasting within the normalised dims does not map: the reference kernel runs it.
+  expect_matches_reference(
+      op("LayerNormalization", {x, positive({1, 8}, 2)}, {attr("axis", int64_t{1})}, 17), {}, true);
+}
+
+TEST(OneDnnLayerNorm, MeanAndInvStdDevOutputsAreNotClaimed) {
+  OneDnnCase stats(op("LayerNormalization", {random({2, 8}), positive({8})}, {}, 17, 3), {});
+  EXPECT_FALSE(stats.claimed());
+  EXPECT_NE(stats.why_not().find("InvStdDev"), std::string::npos) << stats.why_not();
+  OneDnnCase stash(op("LayerNormalization", {random({2, 8}), positive({8})},
+                      {attr("stash_type", int64_t{11})}, 17),
+                   {});
+  EXPECT_FALSE(stash.claimed());
+}
+
+// ---- fused post-ops: small graphs through the partitioner and the whole runtime -------------
+
+// A graph built node by node, run with oneDNN first (then the reference) and with the
+// reference alone.
+class FusionCase {
+ public:
+  void input(const std::string& name, const Tensor& t) {
+    ir::ValueInfo v;
+    v.name = name;
+    v.type.kind = ir::TypeInfo::Kind::kTensor;
+    v.type.dtype = t.dtype();
+    std::vector<ir::Dim> dims;
+    for (int64_t d : t.shape()) dims.push_back(ir::Dim{d, ""});
+    v.type.shape = dims;
+    graph_.inputs.push_back(v);
+    feeds_.emplace_back(t);
+    shapes_.push_back(t.shape());
+  }
+  void constant(const std::string& name, const Tensor& t) { graph_.initializers[name] = t; }
+  void node(const std::string& type, std::vector<std::string> inputs, const std::string& output,
+            std::vector<ir::Attribute> attrs = {}, int64_t opset = 17) {
+    ir::Node n;
+    n.name = output;
+    n.op_type = type;
+    n.op = ir::find_op("", type);
+    n.opset = opset;
+    n.inputs = std::move(inputs);
+    n.outputs = {output};
+    n.attributes = std::move(attrs);
+    graph_.nodes.push_back(std::move(n));
+  }
+  void output(const std::string& name) {
+    ir::ValueInfo v;
+    v.name = name;
+    graph_.outputs.push_back(v);
+  }
+
+  // Runs both ways and compares; returns the chains oneDNN fused (node names, base first).
+  // Unless `unfused` (count of chains whose shapes could not be fused), every chain must have
+  // run as one primitive.
+  std::vector<std::vector<std::string>> run_and_compare(size_t unfused = 0) {
+    std::vector<std::vector<std::string>> fused;
+    Result<std::unique_ptr<runtime::Program>> accel =
+        runtime::Program::build(graph_, {&onednn_, &reference_}, shapes_);
+    Result<std::unique_ptr<runtime::Program>> exact =
+        runtime::Program::build(graph_, {&reference_}, shapes_);
+    EXPECT_TRUE(accel.is_ok()) << accel.status().to_string();
+    EXPECT_TRUE(exact.is_ok()) << exact.status().to_string();
+    if (!accel.is_ok() || !exact.is_ok()) return fused;
+    // Every node, fused or not, is placed on oneDNN with no reason recorded against it.
+    std::vector<std::string> placed(graph_.nodes.size());
+    for (const runtime::Step& step : accel.value()->steps()) {
+      for (size_t i : step.nodes) placed[i] = std::string(step.backend->name());
+      for (const auto& chain : onednn::fused_chains(*step.executable)) {
+        std::vector<std::string> names;
+        for (size_t i : chain) names.push_back(graph_.nodes[i].name);
+        fused.push_back(names);
+      }
+    }
+    for (size_t i = 0; i < graph_.nodes.size(); ++i) {
+      EXPECT_EQ(placed[i], "onednn") << graph_.nodes[i].name;
+      EXPECT_EQ(accel.value()->placement_reasons()[i], "") << graph_.nodes[i].name;
+    }
+    for (int repeat = 0; repeat < 2; ++repeat) {  // the second run reuses the primitives
+      Result<std::vector<Value>> got = accel.value()->run(feeds_);
+      Result<std::vector<Value>> want = exact.value()->run(feeds_);
+      EXPECT_TRUE(got.is_ok()) << got.status().to_string();
+      EXPECT_TRUE(want.is_ok()) << want.status().to_string();
+      if (!got.is_ok() || !want.is_ok()) return fused;
+      EXPECT_EQ(got->size(), want->size());
+      for (size_t i = 0; i < std::min(got->size(), want->size()); ++i) {
+        EXPECT_TRUE(tensors_close(got.value()[i].tensor(), want.value()[i].tensor(), kRtol, kAtol))
+            << "output " << graph_.outputs[i].name;
+      }
+    }
+    size_t unfused_runs = 0;
+    for (const runtime::Step& step : accel.value()->steps()) {
+      EXPECT_EQ(onednn::reference_fallbacks(*step.executable), 0u);
+      unfused_runs += onednn::unfused_runs(*step.executable);
+    }
+    EXPECT_EQ(unfused_runs, unfused);
+    return fused;
+  }
+
+ private:
+  onednn::OneDnnBackend onednn_;
+  reference::ReferenceBackend reference_;
+  ir::Graph graph_;
+  std::vector<Value> feeds_;
+  std::vector<Shape> shapes_;
+};
+
+using Chains = std::vector<std::vector<std::string>>;
+
+TEST(OneDnnFusion, ConvBiasActivationAndResidualAdd) {
+  FusionCase c;
+  c.input("x", random({2, 4, 9, 9}, 1));
+  c.constant("w", random({4, 4, 3, 3}, 2));
+  c.constant("b", random({4}, 3));
+  c.node("Conv", {"x", "w", "b"}, "conv", {attr("pads", std::vector<int64_t>{1, 1, 1, 1})});
+  c.node("Relu", {"conv"}, "relu");
+  c.node("Add", {"x", "relu"}, "sum");  // the residual on the left: Add is commutative
+  c.node("Sigmoid", {"sum"}, "y");
+  c.output("y");
+  EXPECT_EQ(c.run_and_compare(), (Chains{{"conv", "relu", "sum", "y"}}));
+}
+
+TEST(OneDnnFusion, EveryActivationFusesAfterConv) {
+  struct Act {
+    const char* op;
+    std::vector<ir::Attribute> attrs;
+  };
+  const std::vector<Act> acts = {{"Relu", {}},    {"Sigmoid", {}}, {"Tanh", {}},
+                                 {"HardSwish", {}}, {"Softplus", {}},
+                                 {"LeakyRelu", {attr("alpha", 0.15f)}},
+                                 {"Elu", {attr("alpha", 0.6f)}}};
+  for (const Act& act : acts) {
+    SCOPED_TRACE(act.op);
+    FusionCase c;
+    c.input("x", random({1, 3, 7, 7}, 1));
+    c.constant("w", random({5, 3, 3, 3}, 2));
+    c.node("Conv", {"x", "w"}, "conv");
+    c.node(act.op, {"conv"}, "y", act.attrs);
+    c.output("y");
+    EXPECT_EQ(c.run_and_compare(), (Chains{{"conv", "y"}}));
+  }
+}
+
+TEST(OneDnnFusion, ClipWithConstantBoundsInputsAndAttributes) {
+  FusionCase c;
+  c.input("x", random({1, 3, 8, 8}, 1));
+  c.constant("w", random({6, 3, 3, 3}, 2));
+  c.constant("lo", Tensor::scalar(-0.2f));
+  c.constant("hi", Tensor::scalar(0.3f));
+  c.node("Conv", {"x", "w"}, "conv", {attr("group", int64_t{1})});
+  c.node("Clip", {"conv", "lo", "hi"}, "clip", {}, 13);
+  c.node("Conv", {"clip", "w2"}, "conv2", {attr("group", int64_t{6})});
+  c.constant("w2", random({6, 1, 3, 3}, 3));
+  c.node("Clip", {"conv2"}, "y", {attr("min", 0.0f), attr("max", 0.25f)}, 6);
+  c.output("y");
+  EXPECT_EQ(c.run_and_compare(), (Chains{{"conv", "clip"}, {"conv2", "y"}}));
+}
+
+TEST(OneDnnFusion, GemmAndMatMulWithBiasActivationAndBroadcastAdd) {
+  FusionCase c;
+  c.input("a", random({6, 8}, 1));
+  c.constant("b", random({8, 5}, 2));
+  c.constant("c", random({5}, 3));
+  c.input("r", random({6, 1}, 4));
+  c.node("Gemm", {"a", "b", "c"}, "gemm", {attr("alpha", 0.5f), attr("beta", 2.0f)});
+  c.node("Tanh", {"gemm"}, "tanh");
+  c.node("Add", {"tanh", "r"}, "g");  // [6, 5] + [6, 1]
+  c.output("g");
+  c.input("m", random({3, 4, 8}, 5));
+  c.constant("mw", random({8, 7}, 6));
+  c.constant("mb", random({7}, 7));
+  c.node("MatMul", {"m", "mw"}, "mm");
+  c.node("Add", {"mm", "mb"}, "bias");  // the bias, broadcast over rows and batch
+  c.node("Relu", {"bias"}, "h");
+  c.output("h");
+  EXPECT_EQ(c.run_and_compare(), (Chains{{"gemm", "tanh", "g"}, {"mm", "bias", "h"}}));
+}
+
+TEST(OneDnnFusion, ResidualAddComputedAfterTheBase) {
+  // The Add's other operand comes from a branch placed after the conv in the partition, so the
+  // fused chain runs where its last link was.
+  FusionCase c;
+  c.input("x", random({1, 4, 6, 6}, 1));
+  c.constant("w", random({4, 4, 1, 1}, 2));
+  c.constant("w2", random({4, 4, 3, 3}, 3));
+  c.node("Conv", {"x", "w"}, "conv");
+  c.node("Conv", {"x", "w2"}, "branch", {attr("pads", std::vector<int64_t>{1, 1, 1, 1})});
+  c.node("Add", {"conv", "branch"}, "y");
+  c.output("y");
+  const Chains chains = c.run_and_compare();
+  ASSERT_EQ(chains.size(), 1u);
+  EXPECT_EQ(chains[0].back(), "y");
+}
+
+TEST(OneDnnFusion, IntermediateReadElsewhereIsNotFused) {
+  FusionCase c;
+  c.input("x", random({1, 3, 7, 7}, 1));
+  c.constant("w", random({4, 3, 3, 3}, 2));
+  c.node("Conv", {"x", "w"}, "conv");
+  c.node("Relu", {"conv"}, "relu");
+  c.node("Sigmoid", {"conv"}, "other");  // a second reader of the conv's output
+  c.node("Add", {"relu", "other"}, "y");
+  c.output("y");
+  EXPECT_EQ(c.run_and_compare(), Chains{});
+
+  // A graph output in the middle of the chain ends it there.
+  FusionCase d;
+  d.input("x", random({1, 3, 7, 7}, 1));
+  d.constant("w", random({4, 3, 3, 3}, 2));
+  d.node("Conv", {"x", "w"}, "conv");
+  d.node("Relu", {"conv"}, "relu");
+  d.node("Tanh", {"relu"}, "y");
+  d.output("relu");
+  d.output("y");
+  EXPECT_EQ(d.run_and_compare(), (Chains{{"conv", "relu"}}));
+}
+
+TEST(OneDnnFusion, AddThatBroadcastsTheResultWiderRunsUnfused) {
+  // [4, 5] + [3, 4, 5] makes a [3, 4, 5] result a fused MatMul cannot write: the chain is
+  // planned, but these shapes run node by node (still on oneDNN).
+  FusionCase c;
+  c.input("a", random({4, 6}, 1));
+  c.constant("b", random({6, 5}, 2));
+  c.input("r", random({3, 4, 5}, 3));
+  c.node("MatMul", {"a", "b"}, "mm");
+  c.node("Add", {"mm", "r"}, "y");
+  c.output("y");
+  EXPECT_EQ(c.run_and_compare(/*unfused=*/1), (Chains{{"mm", "y"}}));
 }
 
 }  // namespace

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cfloat>
 #include <cstring>
+#include <functional>
+#include <numeric>
 #include <optional>
 #include <unordered_map>
 
@@ -62,6 +64,22 @@ class PrimitiveNode : public PreparedNode {
     stream.wait();
   }
 
+ public:
+  // The second operands of fused binary post-ops (residual Adds), taken from the inputs.
+  struct Addend {
+    int arg = 0;
+    size_t input = 0;
+    memory::desc md;
+  };
+  void set_addends(std::vector<Addend> addends) { addends_ = std::move(addends); }
+
+ protected:
+  void bind_addends(Args& args, std::span<const Tensor* const> in) const {
+    for (const Addend& a : addends_) args.emplace(a.arg, wrap(a.md, engine_, *in[a.input]));
+  }
+
+  std::vector<Addend> addends_;
+
   dnnl::engine engine_;
   dnnl::primitive primitive_;
   memory::desc scratchpad_;
@@ -110,6 +128,78 @@ std::optional<EltwiseSpec> eltwise_spec(const ir::Node& node) {
                          node.attr_float("max", FLT_MAX)};
     default: return std::nullopt;
   }
+}
+
+// A chain of post-ops to fuse after a Conv, Gemm or MatMul, and the fused node's flat inputs.
+struct FusedChain {
+  std::span<const PostOpNode> links;
+  std::span<const Tensor* const> inputs;
+};
+
+bool is_post_op_activation(ir::Op op) {
+  switch (op) {
+    case ir::Op::Relu:
+    case ir::Op::LeakyRelu:
+    case ir::Op::Sigmoid:
+    case ir::Op::Tanh:
+    case ir::Op::Elu:
+    case ir::Op::HardSwish:
+    case ir::Op::Softplus:
+    case ir::Op::Clip: return true;
+    default: return false;
+  }
+}
+
+// Appends `chain` (if any) to `ops` for a base whose result has the ONNX shape `out_shape` and
+// the oneDNN dims `dst_dims`, recording where the binary post-ops find their operands.
+Status append_chain(const FusedChain* chain, const Shape& out_shape, const Dims& dst_dims,
+                    dnnl::post_ops& ops, std::vector<PrimitiveNode::Addend>& addends) {
+  if (chain == nullptr) return Status::ok();
+  for (const PostOpNode& link : chain->links) {
+    const ir::Node& n = *link.node;
+    if (*n.op == ir::Op::Add) {
+      const Tensor* other = chain->inputs[link.first_input];
+      if (other == nullptr) return unsupported_shapes("Add without a second operand");
+      const Shape& s = other->shape();
+      if (out_shape.size() != dst_dims.size()) {
+        return unsupported_shapes("a matrix-vector product takes no fused Add");
+      }
+      if (s.size() > out_shape.size()) {
+        return unsupported_shapes("the Add operand would broadcast the result to a higher rank");
+      }
+      const Dims d = pad_left(s, out_shape.size());
+      for (size_t i = 0; i < d.size(); ++i) {
+        if (d[i] != 1 && d[i] != out_shape[i]) {
+          return unsupported_shapes("the Add operand does not broadcast to the fused result");
+        }
+      }
+      const memory::desc md = plain(d);
+      addends.push_back({DNNL_ARG_ATTR_MULTIPLE_POST_OP(ops.len()) | DNNL_ARG_SRC_1,
+                         link.first_input, md});
+      ops.append_binary(dnnl::algorithm::binary_add, md);
+      continue;
+    }
+    std::optional<EltwiseSpec> spec = eltwise_spec(n);
+    if (!spec || !is_post_op_activation(*n.op) || link.chain_input != 0) {
+      return internal_error("cannot fuse " + n.describe());
+    }
+    if (*n.op == ir::Op::Clip && n.opset >= 11) {
+      // The bounds (inputs 1 and 2) sit at first_input and first_input + 1.
+      for (size_t i : {size_t{1}, size_t{2}}) {
+        if (i >= n.inputs.size() || n.inputs[i].empty()) continue;
+        const Tensor* bound = chain->inputs[link.first_input + i - 1];
+        if (bound == nullptr || bound->size() != 1) {
+          return unsupported_shapes("Clip bounds must be scalars");
+        }
+        (i == 1 ? spec->alpha : spec->beta) = bound->data<float>()[0];
+      }
+    }
+    if (*n.op == ir::Op::Clip && !(spec->alpha <= spec->beta)) {
+      return unsupported_shapes("Clip with min > max (or NaN bounds) is left to the reference");
+    }
+    ops.append_eltwise(1.0f, spec->algorithm, spec->alpha, spec->beta);
+  }
+  return Status::ok();
 }
 
 class EltwiseNode final : public PrimitiveNode {
@@ -343,6 +433,7 @@ class ConvNode final : public PrimitiveNode {
       args.emplace(DNNL_ARG_WEIGHTS, w);
     }
     if (bias_) args.emplace(DNNL_ARG_BIAS, wrap(*bias_, engine_, *in[2]));
+    bind_addends(args, in);
     run(stream, args);
     out[0] = std::move(y);
     return Status::ok();
@@ -359,7 +450,8 @@ class ConvNode final : public PrimitiveNode {
 Result<std::shared_ptr<const PreparedNode>> prepare_conv(const ir::Node& node,
                                                          const dnnl::engine& engine,
                                                          std::span<const Tensor* const> in,
-                                                         const std::vector<bool>& constant) {
+                                                         const std::vector<bool>& constant,
+                                                         const FusedChain* chain = nullptr) {
   const Shape& xs = in[0]->shape();
   const Shape& ws = in[1]->shape();
   if (xs.size() < 3 || xs.size() > 5 || ws.size() != xs.size()) {
@@ -398,16 +490,23 @@ Result<std::shared_ptr<const PreparedNode>> prepare_conv(const ir::Node& node,
                     : dnnl::convolution_forward::desc(
                           dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
                           src, any_w, dst, w.strides, w.dilations, w.pad_begin, w.pad_end);
-  dnnl::convolution_forward::primitive_desc pd(d, user_scratchpad(), engine);
+  Shape out_shape(y_dims.begin(), y_dims.end());
+  dnnl::post_ops ops;
+  std::vector<PrimitiveNode::Addend> addends;
+  ER_RETURN_IF_ERROR(append_chain(chain, out_shape, y_dims, ops, addends));
+  dnnl::primitive_attr attr = user_scratchpad();
+  attr.set_post_ops(ops);
+  dnnl::convolution_forward::primitive_desc pd(d, attr, engine);
   std::optional<memory> packed;
   if (constant[1] && pd.weights_desc() != user_w) {
     // Constant weights go into the primitive's preferred layout once, here.
     packed = reorder_now(engine, wrap(user_w, engine, *in[1]), pd.weights_desc());
   }
-  Shape out_shape(y_dims.begin(), y_dims.end());
-  return std::shared_ptr<const PreparedNode>(std::make_shared<ConvNode>(
-      engine, dnnl::convolution_forward(pd), pd.scratchpad_desc(), src, user_w, pd.weights_desc(),
-      std::move(packed), bias, dst, std::move(out_shape)));
+  auto conv = std::make_shared<ConvNode>(engine, dnnl::convolution_forward(pd),
+                                         pd.scratchpad_desc(), src, user_w, pd.weights_desc(),
+                                         std::move(packed), bias, dst, std::move(out_shape));
+  conv->set_addends(std::move(addends));
+  return std::shared_ptr<const PreparedNode>(std::move(conv));
 }
 
 Result<std::shared_ptr<const PreparedNode>> prepare_pool(const ir::Node& node,
@@ -515,6 +614,247 @@ Result<std::shared_ptr<const PreparedNode>> prepare_batch_norm(const ir::Node& n
       engine, dnnl::batch_normalization_forward(pd), pd.scratchpad_desc(), data, channel, xs));
 }
 
+// ---- ConvTranspose -----------------------------------------------------------------------------
+
+Result<std::shared_ptr<const PreparedNode>> prepare_conv_transpose(
+    const ir::Node& node, const dnnl::engine& engine, std::span<const Tensor* const> in,
+    const std::vector<bool>& constant) {
+  const Shape& xs = in[0]->shape();
+  const Shape& ws = in[1]->shape();
+  if (xs.size() < 3 || xs.size() > 5 || ws.size() != xs.size()) {
+    return unsupported_shapes("ConvTranspose needs 1 to 3 spatial dims and weights of that rank");
+  }
+  const size_t nd = xs.size() - 2;
+  const int64_t group = node.attr_int("group", 1);
+  const int64_t channels = xs[1];
+  if (group < 1 || ws[0] != channels || channels % group != 0) {
+    return unsupported_shapes("channels do not match the weights and group count");
+  }
+  const int64_t out_channels = ws[1] * group;
+  const bool has_bias = in.size() > 2 && in[2] != nullptr;
+  if (has_bias && in[2]->shape() != Shape{out_channels}) {
+    return unsupported_shapes("bias is not of shape [M]");
+  }
+  const Dims kernel(ws.begin() + 2, ws.end());
+  if (node.attr_ints("kernel_shape", kernel) != kernel) {
+    return unsupported_shapes("kernel_shape differs from the weights");
+  }
+  const auto spatial_attr = [&](const char* name, int64_t fallback, size_t count) {
+    return node.attr_ints(name, std::vector<int64_t>(count, fallback));
+  };
+  const std::vector<int64_t> strides = spatial_attr("strides", 1, nd);
+  const std::vector<int64_t> dilations = spatial_attr("dilations", 1, nd);
+  const std::vector<int64_t> output_padding = spatial_attr("output_padding", 0, nd);
+  const std::vector<int64_t> pads = spatial_attr("pads", 0, 2 * nd);
+  std::vector<int64_t> output_shape = node.attr_ints("output_shape");
+  if (output_shape.size() == nd + 2) {
+    output_shape.erase(output_shape.begin(), output_shape.begin() + 2);  // names N and C too
+  }
+  if (strides.size() != nd || dilations.size() != nd || output_padding.size() != nd ||
+      pads.size() != 2 * nd || (!output_shape.empty() && output_shape.size() != nd)) {
+    return unsupported_shapes("window attributes do not match the input's rank");
+  }
+  const std::string auto_pad = node.attr_string("auto_pad", "NOTSET");
+  const bool same = auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER";
+  Dims out(nd), pad_begin(nd), pad_end(nd), dilation(nd);
+  for (size_t d = 0; d < nd; ++d) {
+    if (strides[d] < 1 || dilations[d] < 1 || kernel[d] < 1 || output_padding[d] < 0) {
+      return unsupported_shapes("non-positive kernel, stride or dilation");
+    }
+    const int64_t span = (kernel[d] - 1) * dilations[d] + 1;
+    const int64_t full = strides[d] * (xs[d + 2] - 1) + output_padding[d] + span;
+    // As the reference: output_shape or SAME_* trim the full result to the size asked for.
+    if (!output_shape.empty() || same) {
+      out[d] = !output_shape.empty() ? output_shape[d] : xs[d + 2] * strides[d];
+      const int64_t total = full - out[d];
+      const int64_t half = total >= 0 ? total / 2 : -((-total + 1) / 2);
+      pad_begin[d] = auto_pad == "SAME_UPPER" ? half : total - half;
+    } else if (auto_pad == "VALID") {
+      out[d] = full;
+      pad_begin[d] = 0;
+    } else {
+      out[d] = full - pads[d] - pads[d + nd];
+      pad_begin[d] = pads[d];
+    }
+    // oneDNN: out = (in - 1) * stride + span - pad_begin - pad_end; output_padding extends
+    // the end, which a smaller end padding expresses. An output larger than the full result
+    // (a negative padding) is left to the reference.
+    pad_end[d] = full - output_padding[d] - pad_begin[d] - out[d];
+    if (out[d] < 1 || pad_begin[d] < 0 || pad_end[d] < 0) {
+      return unsupported_shapes("an output beyond the full result needs negative padding");
+    }
+    dilation[d] = dilations[d] - 1;
+  }
+  // ONNX weights are (C, M/group, k...) = (group, C/group, M/group, k...); oneDNN reads
+  // (group, M/group, C/group, k...): the same bytes with the two channel strides swapped.
+  const int64_t k_size = std::accumulate(kernel.begin(), kernel.end(), int64_t{1},
+                                         std::multiplies<int64_t>());
+  const int64_t cg = channels / group, mg = ws[1];
+  const Dims k_strides = row_major_strides(kernel);
+  Dims w_dims, w_strides;
+  if (group > 1) {
+    w_dims = {group, mg, cg};
+    w_strides = {cg * mg * k_size, k_size, mg * k_size};
+  } else {
+    w_dims = {mg, cg};
+    w_strides = {k_size, mg * k_size};
+  }
+  w_dims.insert(w_dims.end(), kernel.begin(), kernel.end());
+  w_strides.insert(w_strides.end(), k_strides.begin(), k_strides.end());
+  Dims y_dims = {xs[0], out_channels};
+  y_dims.insert(y_dims.end(), out.begin(), out.end());
+  const memory::desc src = plain(dims_of(xs)), dst = plain(y_dims);
+  const memory::desc user_w(w_dims, kF32, w_strides);
+  const memory::desc any_w(w_dims, kF32, memory::format_tag::any);
+  std::optional<memory::desc> bias;
+  if (has_bias) bias = plain({out_channels});
+  auto d = has_bias ? dnnl::deconvolution_forward::desc(
+                          dnnl::prop_kind::forward_inference,
+                          dnnl::algorithm::deconvolution_direct, src, any_w, *bias, dst, strides,
+                          dilation, pad_begin, pad_end)
+                    : dnnl::deconvolution_forward::desc(
+                          dnnl::prop_kind::forward_inference,
+                          dnnl::algorithm::deconvolution_direct, src, any_w, dst, strides,
+                          dilation, pad_begin, pad_end);
+  dnnl::deconvolution_forward::primitive_desc pd(d, user_scratchpad(), engine);
+  std::optional<memory> packed;
+  if (constant[1] && pd.weights_desc() != user_w) {
+    packed = reorder_now(engine, wrap(user_w, engine, *in[1]), pd.weights_desc());
+  }
+  return std::shared_ptr<const PreparedNode>(std::make_shared<ConvNode>(
+      engine, dnnl::deconvolution_forward(pd), pd.scratchpad_desc(), src, user_w,
+      pd.weights_desc(), std::move(packed), bias, dst, Shape(y_dims.begin(), y_dims.end())));
+}
+
+// ---- Concat ------------------------------------------------------------------------------------
+
+class ConcatNode final : public PrimitiveNode {
+ public:
+  ConcatNode(const dnnl::engine& engine, dnnl::primitive p, memory::desc scratchpad,
+             std::vector<memory::desc> srcs, memory::desc dst, Shape shape)
+      : PrimitiveNode(engine, std::move(p), scratchpad),
+        srcs_(std::move(srcs)),
+        dst_(dst),
+        shape_(std::move(shape)) {}
+
+  Status execute(dnnl::stream& stream, std::span<const Tensor* const> in,
+                 std::vector<Tensor>& out) const override {
+    Tensor y(DType::kFloat32, shape_);
+    Args args{{DNNL_ARG_DST, wrap(dst_, engine_, y)}};
+    for (size_t i = 0; i < srcs_.size(); ++i) {
+      args.emplace(DNNL_ARG_MULTIPLE_SRC + static_cast<int>(i), wrap(srcs_[i], engine_, *in[i]));
+    }
+    run(stream, args);
+    out[0] = std::move(y);
+    return Status::ok();
+  }
+
+ private:
+  std::vector<memory::desc> srcs_;
+  memory::desc dst_;
+  Shape shape_;
+};
+
+Result<std::shared_ptr<const PreparedNode>> prepare_concat(const ir::Node& node,
+                                                           const dnnl::engine& engine,
+                                                           std::span<const Tensor* const> in) {
+  if (in.empty() || in[0] == nullptr) return unsupported_shapes("Concat without inputs");
+  const Shape& first = in[0]->shape();
+  const int64_t rank = static_cast<int64_t>(first.size());
+  if (rank == 0) return unsupported_shapes("Concat of scalars");
+  if (rank > DNNL_MAX_NDIMS) return unsupported_shapes("rank above oneDNN's limit");
+  int64_t axis = node.attr_int("axis", 0);
+  if (axis < 0) axis += rank;
+  if (axis < 0 || axis >= rank) return unsupported_shapes("axis out of range");
+  Shape out_shape = first;
+  out_shape[static_cast<size_t>(axis)] = 0;
+  std::vector<memory::desc> srcs;
+  for (const Tensor* t : in) {
+    if (t == nullptr || t->shape().size() != first.size()) {
+      return unsupported_shapes("inputs of different ranks");  // the reference reports it
+    }
+    for (int64_t d = 0; d < rank; ++d) {
+      if (d != axis && t->shape()[static_cast<size_t>(d)] != first[static_cast<size_t>(d)]) {
+        return unsupported_shapes("inputs differ outside the axis");
+      }
+    }
+    out_shape[static_cast<size_t>(axis)] += t->shape()[static_cast<size_t>(axis)];
+    srcs.push_back(plain(dims_of(t->shape())));
+  }
+  const memory::desc dst = plain(dims_of(out_shape));
+  dnnl::concat::primitive_desc pd(dst, static_cast<int>(axis), srcs, engine, user_scratchpad());
+  return std::shared_ptr<const PreparedNode>(std::make_shared<ConcatNode>(
+      engine, dnnl::concat(pd), pd.scratchpad_desc(), std::move(srcs), dst, std::move(out_shape)));
+}
+
+// ---- LayerNormalization ------------------------------------------------------------------------
+
+class LayerNormNode final : public PrimitiveNode {
+ public:
+  LayerNormNode(const dnnl::engine& engine, dnnl::primitive p, memory::desc scratchpad,
+                memory::desc data, memory::desc param, bool has_bias, Shape shape)
+      : PrimitiveNode(engine, std::move(p), scratchpad),
+        data_(data),
+        param_(param),
+        has_bias_(has_bias),
+        shape_(std::move(shape)) {}
+
+  Status execute(dnnl::stream& stream, std::span<const Tensor* const> in,
+                 std::vector<Tensor>& out) const override {
+    Tensor y(DType::kFloat32, shape_);
+    Args args{{DNNL_ARG_SRC, wrap(data_, engine_, *in[0])},
+              {DNNL_ARG_DST, wrap(data_, engine_, y)},
+              {DNNL_ARG_SCALE, wrap(param_, engine_, *in[1])}};
+    if (has_bias_) args.emplace(DNNL_ARG_SHIFT, wrap(param_, engine_, *in[2]));
+    run(stream, args);
+    out[0] = std::move(y);
+    return Status::ok();
+  }
+
+ private:
+  memory::desc data_, param_;
+  bool has_bias_;
+  Shape shape_;
+};
+
+Result<std::shared_ptr<const PreparedNode>> prepare_layer_norm(const ir::Node& node,
+                                                               const dnnl::engine& engine,
+                                                               std::span<const Tensor* const> in) {
+  const Shape& xs = in[0]->shape();
+  const int64_t rank = static_cast<int64_t>(xs.size());
+  if (rank == 0) return unsupported_shapes("LayerNormalization of a scalar");
+  int64_t axis = node.attr_int("axis", -1);
+  if (axis < 0) axis += rank;
+  if (axis < 0 || axis >= rank) return unsupported_shapes("axis out of range");
+  const Shape tail(xs.begin() + axis, xs.end());
+  int64_t outer = 1, inner = 1;
+  for (int64_t i = 0; i < rank; ++i) (i < axis ? outer : inner) *= xs[static_cast<size_t>(i)];
+  // oneDNN takes one scale and one shift per normalised element: Scale and B must cover the
+  // whole normalised tail (leading 1s allowed), not broadcast within it.
+  const bool has_bias = in.size() > 2 && in[2] != nullptr;
+  for (size_t i = 1; i < (has_bias ? 3u : 2u); ++i) {
+    if (in.size() <= i || in[i] == nullptr) return unsupported_shapes("Scale is missing");
+    const Shape& ps = in[i]->shape();
+    if (ps.size() > xs.size()) return unsupported_shapes("Scale or B has a higher rank than X");
+    const Dims padded = pad_left(ps, xs.size());
+    for (int64_t d = 0; d < rank; ++d) {
+      const int64_t want = d < axis ? 1 : xs[static_cast<size_t>(d)];
+      if (padded[static_cast<size_t>(d)] != want) {
+        return unsupported_shapes("Scale or B broadcasts within the normalised dims");
+      }
+    }
+  }
+  const memory::desc data = plain({outer, inner}), param = plain({inner});
+  auto flags = dnnl::normalization_flags::use_scale;
+  if (has_bias) flags = flags | dnnl::normalization_flags::use_shift;
+  dnnl::layer_normalization_forward::desc d(dnnl::prop_kind::forward_inference, data,
+                                            node.attr_float("epsilon", 1e-5f), flags);
+  dnnl::layer_normalization_forward::primitive_desc pd(d, user_scratchpad(), engine);
+  return std::shared_ptr<const PreparedNode>(
+      std::make_shared<LayerNormNode>(engine, dnnl::layer_normalization_forward(pd),
+                                      pd.scratchpad_desc(), data, param, has_bias, xs));
+}
+
 // ---- Gemm and MatMul --------------------------------------------------------------------------
 
 class MatMulNode final : public PrimitiveNode {
@@ -555,6 +895,7 @@ class MatMulNode final : public PrimitiveNode {
       }
       args.emplace(addend_arg_, wrap(*addend_, engine_, scaled));
     }
+    bind_addends(args, in);
     run(stream, args);
     out[0] = std::move(y);
     return Status::ok();
@@ -572,7 +913,8 @@ class MatMulNode final : public PrimitiveNode {
 Result<std::shared_ptr<const PreparedNode>> prepare_gemm(const ir::Node& node,
                                                          const dnnl::engine& engine,
                                                          std::span<const Tensor* const> in,
-                                                         const std::vector<bool>& constant) {
+                                                         const std::vector<bool>& constant,
+                                                         const FusedChain* chain = nullptr) {
   const Shape& as = in[0]->shape();
   const Shape& bs = in[1]->shape();
   if (as.size() != 2 || bs.size() != 2) return unsupported_shapes("Gemm needs 2D A and B");
@@ -604,6 +946,8 @@ Result<std::shared_ptr<const PreparedNode>> prepare_gemm(const ir::Node& node,
     c_md = plain(c);
     ops.append_binary(dnnl::algorithm::binary_add, *c_md);
   }
+  std::vector<PrimitiveNode::Addend> addends;
+  ER_RETURN_IF_ERROR(append_chain(chain, Shape{m, n}, Dims{m, n}, ops, addends));
   dnnl::primitive_attr attr = user_scratchpad();
   attr.set_post_ops(ops);
   dnnl::matmul::desc d(src, weights, dst);
@@ -619,11 +963,13 @@ Result<std::shared_ptr<const PreparedNode>> prepare_gemm(const ir::Node& node,
     }
     node_ptr->set_addend(*c_md, index, beta, std::move(scaled));
   }
+  node_ptr->set_addends(std::move(addends));
   return std::shared_ptr<const PreparedNode>(std::move(node_ptr));
 }
 
 Result<std::shared_ptr<const PreparedNode>> prepare_matmul(const dnnl::engine& engine,
-                                                           std::span<const Tensor* const> in) {
+                                                           std::span<const Tensor* const> in,
+                                                           const FusedChain* chain = nullptr) {
   Shape a = in[0]->shape(), b = in[1]->shape();
   if (a.empty() || b.empty()) return unsupported_shapes("MatMul of a scalar");
   const bool a_vector = a.size() == 1, b_vector = b.size() == 1;
@@ -651,10 +997,17 @@ Result<std::shared_ptr<const PreparedNode>> prepare_matmul(const dnnl::engine& e
     if (d == 0) return unsupported_shapes("empty operands");
   }
   const memory::desc src = plain(ad), weights = plain(bd), dst = plain(yd);
+  dnnl::post_ops ops;
+  std::vector<PrimitiveNode::Addend> addends;
+  ER_RETURN_IF_ERROR(append_chain(chain, out_shape, yd, ops, addends));
+  dnnl::primitive_attr attr = user_scratchpad();
+  attr.set_post_ops(ops);
   dnnl::matmul::desc d(src, weights, dst);
-  dnnl::matmul::primitive_desc pd(d, user_scratchpad(), engine);
-  return std::shared_ptr<const PreparedNode>(std::make_shared<MatMulNode>(
-      engine, dnnl::matmul(pd), pd.scratchpad_desc(), src, weights, dst, std::move(out_shape)));
+  dnnl::matmul::primitive_desc pd(d, attr, engine);
+  auto matmul = std::make_shared<MatMulNode>(engine, dnnl::matmul(pd), pd.scratchpad_desc(), src,
+                                             weights, dst, std::move(out_shape));
+  matmul->set_addends(std::move(addends));
+  return std::shared_ptr<const PreparedNode>(std::move(matmul));
 }
 
 // ---- claiming ----------------------------------------------------------------------------------
@@ -757,6 +1110,28 @@ std::string op_reason(const ir::Node& node, const ir::Graph& graph, const ValueT
       if (node.opset < 7) return "the legacy broadcast attribute (opset < 7) is not lowered";
       return check_rank(node, types, 2, 2);
     case ir::Op::MatMul: return {};
+    case ir::Op::ConvTranspose: {
+      if (node.inputs.size() < 2) return "needs weights";
+      const std::string auto_pad = node.attr_string("auto_pad", "NOTSET");
+      if (auto_pad != "NOTSET" && auto_pad != "SAME_UPPER" && auto_pad != "SAME_LOWER" &&
+          auto_pad != "VALID") {
+        return "auto_pad '" + auto_pad + "' is not lowered";
+      }
+      return check_rank(node, types, 3, 5);
+    }
+    case ir::Op::Concat:
+      if (node.opset < 4) return "opsets before 4 (optional axis) are not lowered";
+      return node.inputs.empty() ? "needs inputs" : "";
+    case ir::Op::LayerNormalization:
+      if (node.attr_int("stash_type", 1) != 1) return "stash_type other than float is not lowered";
+      if (node.inputs.size() < 2) return "needs Scale";
+      for (size_t i = 1; i < node.outputs.size(); ++i) {
+        if (!node.outputs[i].empty()) {
+          return "the Mean and InvStdDev outputs are not lowered (oneDNN gives the variance, "
+                 "not its inverse square root)";
+        }
+      }
+      return {};
     case ir::Op::Log:
       // oneDNN's vectorised log is off by ~1e-6 absolute near 1, where the exact result is ~0.
       return "oneDNN's log approximation is not exact enough near 1";
@@ -802,6 +1177,9 @@ std::string_view claim_summary(ir::Op op) {
     case ir::Op::GlobalAveragePool:
     case ir::Op::GlobalMaxPool: return "float32, 1-3 spatial dims";
     case ir::Op::BatchNormalization: return "float32, opset 7+, inference";
+    case ir::Op::ConvTranspose: return "float32, 1-3 spatial dims";
+    case ir::Op::Concat: return "float32, opset 4+";
+    case ir::Op::LayerNormalization: return "float32, stash_type 1, no Mean/InvStdDev outputs";
     default: return "";
   }
 }
@@ -809,6 +1187,8 @@ std::string_view claim_summary(ir::Op op) {
 bool is_compute_heavy(ir::Op op) {
   switch (op) {
     case ir::Op::Conv:
+    case ir::Op::ConvTranspose:
+    case ir::Op::LayerNormalization:
     case ir::Op::Gemm:
     case ir::Op::MatMul:
     case ir::Op::MaxPool:
@@ -847,12 +1227,55 @@ Result<std::shared_ptr<const PreparedNode>> prepare_node(const ir::Node& node,
       case ir::Op::BatchNormalization: return prepare_batch_norm(node, engine, inputs);
       case ir::Op::Gemm: return prepare_gemm(node, engine, inputs, constant);
       case ir::Op::MatMul: return prepare_matmul(engine, inputs);
+      case ir::Op::ConvTranspose: return prepare_conv_transpose(node, engine, inputs, constant);
+      case ir::Op::Concat: return prepare_concat(node, engine, inputs);
+      case ir::Op::LayerNormalization: return prepare_layer_norm(node, engine, inputs);
       default:
         if (eltwise_spec(node)) return prepare_eltwise(node, engine, inputs);
         return internal_error("oneDNN cannot lower " + node.describe());
     }
   } catch (const dnnl::error& e) {
     // oneDNN found no implementation for these shapes/attributes: the reference runs it.
+    return unsupported_shapes(e.what());
+  }
+}
+
+bool can_take_post_ops(ir::Op op) {
+  return op == ir::Op::Conv || op == ir::Op::Gemm || op == ir::Op::MatMul;
+}
+
+bool can_be_post_op(const ir::Node& node, size_t chain_input) {
+  if (!node.op || !node.domain.empty()) return false;
+  if (*node.op == ir::Op::Add) return node.inputs.size() == 2 && chain_input < 2;
+  return is_post_op_activation(*node.op) && chain_input == 0 && eltwise_spec(node).has_value();
+}
+
+Result<std::shared_ptr<const PreparedNode>> prepare_fused(const ir::Node& base,
+                                                          std::span<const PostOpNode> chain,
+                                                          const dnnl::engine& engine,
+                                                          std::span<const Tensor* const> inputs,
+                                                          const std::vector<bool>& constant) {
+  const size_t num_base = base.inputs.size();
+  if (inputs.size() < num_base || constant.size() != inputs.size()) {
+    return internal_error("fused inputs do not match " + base.describe());
+  }
+  for (const Tensor* t : inputs) {
+    if (t == nullptr) continue;
+    if (t->dtype() != DType::kFloat32) return unsupported_shapes("an input is not float32");
+    if (t->size() == 0) return unsupported_shapes("empty tensors are left to the reference");
+  }
+  const FusedChain fused{chain, inputs};
+  const std::span<const Tensor* const> base_in = inputs.first(num_base);
+  const std::vector<bool> base_constant(constant.begin(),
+                                        constant.begin() + static_cast<ptrdiff_t>(num_base));
+  try {
+    switch (*base.op) {
+      case ir::Op::Conv: return prepare_conv(base, engine, base_in, base_constant, &fused);
+      case ir::Op::Gemm: return prepare_gemm(base, engine, base_in, base_constant, &fused);
+      case ir::Op::MatMul: return prepare_matmul(engine, base_in, &fused);
+      default: return internal_error("cannot fuse post-ops into " + base.describe());
+    }
+  } catch (const dnnl::error& e) {
     return unsupported_shapes(e.what());
   }
 }

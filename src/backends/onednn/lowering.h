@@ -42,4 +42,37 @@ Result<std::shared_ptr<const PreparedNode>> prepare_node(const ir::Node& node,
                                                          std::span<const Tensor* const> inputs,
                                                          const std::vector<bool>& constant);
 
+// ---- fused post-ops ----------------------------------------------------------------------------
+//
+// A Conv, Gemm or MatMul whose output feeds a chain of activations and residual Adds (each
+// intermediate read by the next link only) runs as one primitive with oneDNN post-ops. The
+// executable finds the chains at compile time; these say what may be fused and build it.
+
+// Whether `op` can carry post-ops (Conv, Gemm, MatMul).
+bool can_take_post_ops(ir::Op op);
+
+// Whether `node`, reading the chain's value as its input `chain_input`, can be fused as a
+// post-op: an activation (Relu, LeakyRelu, Sigmoid, Tanh, Elu, HardSwish, Softplus, Clip) on
+// input 0, or an Add of two inputs.
+bool can_be_post_op(const ir::Node& node, size_t chain_input);
+
+// One link of a chain: the node, which of its inputs is the chain's value, and where its other
+// inputs start in the fused node's flat input list.
+struct PostOpNode {
+  const ir::Node* node = nullptr;
+  size_t chain_input = 0;
+  size_t first_input = 0;
+};
+
+// Lowers `base` with `chain` fused after it. `inputs` (and `constant`) are base's inputs, then
+// for each link its inputs other than the chain's value, in order (null for omitted ones). The
+// result has one output, the last link's. kUnsupported means these shapes cannot be fused (an
+// Add whose other operand broadcasts the result wider, a broadcast oneDNN cannot do, ...): the
+// nodes then run one by one.
+Result<std::shared_ptr<const PreparedNode>> prepare_fused(const ir::Node& base,
+                                                          std::span<const PostOpNode> chain,
+                                                          const dnnl::engine& engine,
+                                                          std::span<const Tensor* const> inputs,
+                                                          const std::vector<bool>& constant);
+
 }  // namespace edgerun::onednn

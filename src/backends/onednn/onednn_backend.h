@@ -1,6 +1,9 @@
 // The oneDNN backend: runs the float32 nodes oneDNN (Debian libdnnl-dev, 2.x) can run exactly
-// per ONNX semantics — convolutions, matrix products, pooling, inference batch normalisation,
-// softmax, elementwise activations and broadcasting arithmetic — on the CPU.
+// per ONNX semantics — convolutions (plain and transposed), matrix products, pooling, inference
+// batch and layer normalisation, softmax, concatenation, elementwise activations and
+// broadcasting arithmetic — on the CPU. Within a partition, a Conv/Gemm/MatMul followed by
+// activations and residual Adds whose intermediates nothing else reads runs as one primitive
+// with oneDNN post-ops (see executable.h); every fused node is still placed on this backend.
 #pragma once
 
 #include "backends/backend.h"
