@@ -9,6 +9,7 @@
 #include <unordered_map>
 
 #include "backends/onednn/onednn_backend.h"
+#include "ir/conv_transpose_shape.h"
 
 namespace edgerun::onednn {
 namespace {
@@ -655,27 +656,20 @@ Result<std::shared_ptr<const PreparedNode>> prepare_conv_transpose(
     return unsupported_shapes("window attributes do not match the input's rank");
   }
   const std::string auto_pad = node.attr_string("auto_pad", "NOTSET");
-  const bool same = auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER";
   Dims out(nd), pad_begin(nd), pad_end(nd), dilation(nd);
   for (size_t d = 0; d < nd; ++d) {
     if (strides[d] < 1 || dilations[d] < 1 || kernel[d] < 1 || output_padding[d] < 0) {
       return unsupported_shapes("non-positive kernel, stride or dilation");
     }
-    const int64_t span = (kernel[d] - 1) * dilations[d] + 1;
-    const int64_t full = strides[d] * (xs[d + 2] - 1) + output_padding[d] + span;
-    // As the reference: output_shape or SAME_* trim the full result to the size asked for.
-    if (!output_shape.empty() || same) {
-      out[d] = !output_shape.empty() ? output_shape[d] : xs[d + 2] * strides[d];
-      const int64_t total = full - out[d];
-      const int64_t half = total >= 0 ? total / 2 : -((-total + 1) / 2);
-      pad_begin[d] = auto_pad == "SAME_UPPER" ? half : total - half;
-    } else if (auto_pad == "VALID") {
-      out[d] = full;
-      pad_begin[d] = 0;
-    } else {
-      out[d] = full - pads[d] - pads[d + nd];
-      pad_begin[d] = pads[d];
-    }
+    // The geometry the reference uses; oneDNN then has to express it with paddings.
+    const std::optional<int64_t> size =
+        output_shape.empty() ? std::nullopt : std::optional<int64_t>(output_shape[d]);
+    const ir::TransposedExtent e =
+        ir::conv_transpose_extent(xs[d + 2], kernel[d], strides[d], dilations[d],
+                                  output_padding[d], pads[d], pads[d + nd], size, auto_pad);
+    const int64_t full = e.full;
+    out[d] = e.out;
+    pad_begin[d] = e.pad_begin;
     // oneDNN: out = (in - 1) * stride + span - pad_begin - pad_end; output_padding extends
     // the end, which a smaller end padding expresses. An output larger than the full result
     // (a negative padding) is left to the reference.

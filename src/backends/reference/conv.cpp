@@ -1,11 +1,13 @@
 // Convolutions: Conv and ConvTranspose over 1-D, 2-D and 3-D (any N-D) inputs, with groups,
 // strides, dilations, explicit or automatic padding.
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "backends/reference/kernel.h"
 #include "backends/reference/kernel_util.h"
 #include "backends/reference/nn_util.h"
+#include "ir/conv_transpose_shape.h"
 
 namespace edgerun::reference {
 namespace {
@@ -190,25 +192,13 @@ Status kernel_ConvTranspose(KernelContext& ctx) {
   }
   std::vector<int64_t> out(nd), pad_begin(nd);
   for (size_t d = 0; d < nd; ++d) {
-    const int64_t span = (s.kernel[d] - 1) * dilations[d] + 1;
-    const int64_t full = strides[d] * (in[d] - 1) + output_padding[d] + span;
-    const bool same = auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER";
-    if (!output_shape.empty() || same) {
-      out[d] = !output_shape.empty() ? output_shape[d] : in[d] * strides[d];
-      // The padding that trims the full result to the requested size; SAME_UPPER trims the odd
-      // element at the end, everything else at the beginning.
-      // A negative total (output_shape larger than the full result) extends the output with
-      // zeros; halving rounds towards -inf so that the extension goes to the end.
-      const int64_t total = full - out[d];
-      const int64_t half = total >= 0 ? total / 2 : -((-total + 1) / 2);
-      pad_begin[d] = auto_pad == "SAME_UPPER" ? half : total - half;
-    } else if (auto_pad == "VALID") {
-      out[d] = full;
-      pad_begin[d] = 0;
-    } else {
-      out[d] = full - pads[d] - pads[d + nd];
-      pad_begin[d] = pads[d];
-    }
+    const std::optional<int64_t> size =
+        output_shape.empty() ? std::nullopt : std::optional<int64_t>(output_shape[d]);
+    const ir::TransposedExtent e =
+        ir::conv_transpose_extent(in[d], s.kernel[d], strides[d], dilations[d], output_padding[d],
+                                  pads[d], pads[d + nd], size, auto_pad);
+    out[d] = e.out;
+    pad_begin[d] = e.pad_begin;
     if (out[d] < 0) {
       return invalid_argument("ConvTranspose output dim " + std::to_string(d) +
                               " would be negative (" + std::to_string(out[d]) + ")");
