@@ -44,20 +44,10 @@ class OneDnnCase {
  public:
   // `constant` lists the inputs given as initializers (weights), the others are graph inputs.
   OneDnnCase(const OpCall& call, const std::vector<size_t>& constant) {
-    ir::Node node;
-    node.name = "under_test";
-    node.op_type = call.op_type;
-    node.domain = call.domain;
-    node.opset = call.opset;
-    node.attributes = call.attributes;
-    node.op = ir::find_op(call.domain, call.op_type);
+    const ir::Node node = node_for(call);
     for (size_t i = 0; i < call.inputs.size(); ++i) {
-      if (!call.inputs[i].defined()) {
-        node.inputs.push_back("");
-        continue;
-      }
-      const std::string name = "in" + std::to_string(i);
-      node.inputs.push_back(name);
+      const std::string& name = node.inputs[i];
+      if (name.empty()) continue;
       if (std::find(constant.begin(), constant.end(), i) != constant.end()) {
         graph_.initializers[name] = call.inputs[i];
       } else {
@@ -72,7 +62,6 @@ class OneDnnCase {
         feeds_.push_back(call.inputs[i]);
       }
     }
-    for (size_t i = 0; i < call.num_outputs; ++i) node.outputs.push_back("out" + std::to_string(i));
     graph_.nodes.push_back(node);
     for (const ir::ValueInfo& in : graph_.inputs) input_slots_.push_back(slots_.add(in.name));
     for (const auto& [name, t] : graph_.initializers) constants_.emplace_back(slots_.add(name), t);

@@ -8,7 +8,7 @@
 
 namespace edgerun::testing {
 
-Result<std::vector<Tensor>> run_op(const OpCall& call) {
+ir::Node node_for(const OpCall& call) {
   ir::Node node;
   node.name = "under_test";
   node.op_type = call.op_type;
@@ -16,19 +16,23 @@ Result<std::vector<Tensor>> run_op(const OpCall& call) {
   node.opset = call.opset;
   node.attributes = call.attributes;
   node.op = ir::find_op(call.domain, call.op_type);
+  for (size_t i = 0; i < call.inputs.size(); ++i) {
+    node.inputs.push_back(call.inputs[i].defined() ? "in" + std::to_string(i) : "");
+  }
+  for (size_t i = 0; i < call.num_outputs; ++i) node.outputs.push_back("out" + std::to_string(i));
+  return node;
+}
+
+Result<std::vector<Tensor>> run_op(const OpCall& call) {
+  const ir::Node node = node_for(call);
   if (!node.op) return unsupported("no op " + call.op_type + " in the registry");
   std::vector<Value> values;
   values.reserve(call.inputs.size());
   std::vector<const Value*> inputs;
-  for (size_t i = 0; i < call.inputs.size(); ++i) {
-    const bool given = call.inputs[i].defined();
-    node.inputs.push_back(given ? "in" + std::to_string(i) : "");
-    values.emplace_back(call.inputs[i]);
-  }
+  for (const Tensor& t : call.inputs) values.emplace_back(t);
   for (size_t i = 0; i < call.inputs.size(); ++i) {
     inputs.push_back(call.inputs[i].defined() ? &values[i] : nullptr);
   }
-  for (size_t i = 0; i < call.num_outputs; ++i) node.outputs.push_back("out" + std::to_string(i));
   std::vector<Value> outputs(call.num_outputs);
   reference::KernelContext ctx(node, inputs, outputs, nullptr);
   Status s = reference::kernel_for(*node.op)(ctx);

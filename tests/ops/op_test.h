@@ -21,6 +21,9 @@ struct OpCall {
   std::string domain;
 };
 
+// The call as a node named "under_test": inputs "in<i>" ("" where omitted), outputs "out<i>".
+ir::Node node_for(const OpCall& call);
+
 // Runs the op's reference kernel; the error carries the kernel's message.
 Result<std::vector<Tensor>> run_op(const OpCall& call);
 
