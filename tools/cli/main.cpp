@@ -1,4 +1,4 @@
-// edgerun: inspect and run ONNX models.
+// edgerun: inspect, plan, run and compare ONNX models.
 #include <CLI/CLI.hpp>
 
 #include <iostream>
@@ -32,9 +32,13 @@ int main(int argc, char** argv) {
   CLI::App* run_cmd = app.add_subcommand(
       "run", "Run a model; inputs not given are filled with seeded random data");
   run_cmd->add_option("model", run.model, "ONNX model file")->required();
-  run_cmd->add_option("--input,-i", run.inputs, "NAME=FILE, a .npy or TensorProto .pb file");
+  run_cmd->add_option("--input,-i", run.inputs,
+                      "NAME=FILE: a .npy file, or an ONNX TensorProto, SequenceProto or "
+                      "OptionalProto .pb file");
   run_cmd->add_option("--shape,-s", run.shapes, "NAME=DIMS, e.g. image=1x3x224x224");
-  run_cmd->add_option("--output-dir,-o", run.output_dir, "write each output as NAME.npy here");
+  run_cmd->add_option("--output-dir,-o", run.output_dir,
+                      "write each output here: NAME.npy, a sequence as NAME/0.npy..., an empty "
+                      "optional as NAME.none");
   run_cmd->add_option("--compute-units", run.compute_units,
                       "all | cpu_only | cpu_and_gpu | cpu_and_ne")
       ->check(CLI::IsMember({"all", "cpu_only", "cpu_and_gpu", "cpu_and_ne"}));
