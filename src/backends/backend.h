@@ -39,6 +39,8 @@ struct ExecutionFrame {
   const Value* lookup(const std::string& name) const;
 };
 
+struct ValueTypes;
+
 // The nodes of one graph that one backend runs as a unit.
 struct Partition {
   const ir::Graph* graph = nullptr;
@@ -47,6 +49,9 @@ struct Partition {
   // For each entry of `nodes`: slots whose last reader is that node; the executable drops them
   // right after it so intermediates do not outlive their use.
   std::vector<std::vector<int>> release_after;
+  // What is known about the graph's values before it runs (shapes of the specialisation being
+  // built); lets a backend build its kernels at compile time. May be null.
+  const ValueTypes* types = nullptr;
 };
 
 class Executable {

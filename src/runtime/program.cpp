@@ -63,6 +63,7 @@ Result<std::unique_ptr<Program>> Program::build(const ir::Graph& graph,
     partition.graph = &graph;
     partition.slots = &slots;
     partition.nodes = planned.nodes;
+    partition.types = &types;
     for (size_t i : planned.nodes) partition.release_after.push_back(release[i]);
     Result<std::unique_ptr<Executable>> executable = planned.backend->compile(partition);
     if (!executable.is_ok()) return executable.status();

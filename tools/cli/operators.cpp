@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "backends/onednn/onednn_backend.h"
+#include "backends/onednn/claim.h"
 #include "commands.h"
 #include "ir/op.h"
 

@@ -6,20 +6,24 @@
 #include <set>
 #include <unordered_map>
 
-#include "backends/onednn/lowering.h"
+#include "backends/onednn/claim.h"
+#include "backends/onednn/lower_ops.h"
 #include "backends/reference/kernel.h"
 
 namespace edgerun::onednn {
 namespace {
 
-// One node of the partition with its lowered forms, one per set of input shapes seen so far.
+// One node of the partition with its lowered forms, one per list of input descriptions (shapes
+// and arrival layouts) seen so far.
 struct CompiledNode {
   const ir::Node* node = nullptr;
   std::vector<int> inputs;  // -1 for omitted optional inputs
   std::vector<int> outputs;
   std::vector<int> release;
-  std::vector<bool> constant;  // input i is an initializer
+  std::vector<const Tensor*> constants;  // per input: the initializer's value, or null
   reference::KernelFn fallback = nullptr;
+  bool view = false;               // a shape-only op, run by its (zero-copy) reference kernel
+  bool blocked_output_ok = false;  // every output is read only inside the partition
 
   // A fused chain: `node` with `post` fused after it. `inputs` are then flat (see
   // prepare_fused), `outputs` the last link's, and `members` the chain's nodes on their own,
@@ -28,11 +32,26 @@ struct CompiledNode {
   std::vector<std::unique_ptr<CompiledNode>> members;
   std::vector<size_t> graph_nodes;  // the graph's indices of the nodes this entry runs
 
-  // Shapes -> lowered node; null means "these shapes run on the reference kernel". Bounded: a
+  // Inputs -> lowered node; null means "these inputs run on the reference kernel". Bounded: a
   // node that keeps meeting new shapes (data-dependent ones) rebuilds the oldest entry.
   static constexpr size_t kMaxEntries = 16;
   mutable std::mutex mutex;
-  mutable std::vector<std::pair<std::vector<Shape>, std::shared_ptr<const PreparedNode>>> cache;
+  mutable std::vector<std::pair<std::vector<NodeInput>, std::shared_ptr<const PreparedNode>>>
+      cache;
+};
+
+// A value held in a blocked layout inside the partition during one run.
+struct BlockedValue {
+  dnnl::memory memory;
+  Shape shape;
+};
+
+// The state of one run of the partition: the frame and the values only oneDNN reads, in the
+// layouts oneDNN wrote them.
+struct RunState {
+  ExecutionFrame& frame;
+  dnnl::stream stream;
+  std::vector<std::optional<BlockedValue>> blocked;  // by slot
 };
 
 // Every value a node reads, its subgraphs' outer references included.
@@ -110,20 +129,51 @@ std::vector<std::vector<size_t>> fusion_units(const Partition& partition) {
   return units;
 }
 
+// Per slot, whether its value must be a plain tensor in the frame: everything except values
+// this partition produces that only its own nodes read (no other node, no subgraph, not a graph
+// output). Only those may stay in a blocked layout.
+std::vector<char> exported_slots(const Partition& partition) {
+  const ir::Graph& graph = *partition.graph;
+  std::unordered_map<std::string, size_t> readers;  // value -> number of reads, graph-wide
+  for (const ir::Node& node : graph.nodes) add_reads(node, readers);
+  std::unordered_map<std::string, size_t> reads_here;
+  for (size_t g : partition.nodes) {
+    for (const std::string& in : graph.nodes[g].inputs) {
+      if (!in.empty()) ++reads_here[in];
+    }
+  }
+  std::set<std::string> graph_outputs;
+  for (const ir::ValueInfo& out : graph.outputs) graph_outputs.insert(out.name);
+  std::vector<char> exported(partition.slots->size(), 1);
+  for (size_t g : partition.nodes) {
+    for (const std::string& out : graph.nodes[g].outputs) {
+      const int slot = out.empty() ? -1 : partition.slots->find(out);
+      if (slot < 0 || graph_outputs.count(out) > 0) continue;
+      auto total = readers.find(out);
+      const size_t count = total == readers.end() ? 0 : total->second;
+      // A value nobody reads stays exported: whoever looks at the frame afterwards gets it.
+      exported[static_cast<size_t>(slot)] = count > 0 && count == reads_here[out] ? 0 : 1;
+    }
+  }
+  return exported;
+}
+
 class OneDnnExecutable final : public Executable {
  public:
-  explicit OneDnnExecutable(const dnnl::engine& engine) : engine_(engine) {}
+  OneDnnExecutable(const dnnl::engine& engine, std::vector<char> exported)
+      : engine_(engine), exported_(std::move(exported)) {}
 
-  static Result<std::unique_ptr<CompiledNode>> make_node(const ir::Node& node,
-                                                          const ir::Graph& graph,
-                                                          const SlotTable& slots,
-                                                          std::vector<int> release) {
+  Result<std::unique_ptr<CompiledNode>> make_node(const ir::Node& node, const ir::Graph& graph,
+                                                  const SlotTable& slots,
+                                                  std::vector<int> release) const {
     auto n = std::make_unique<CompiledNode>();
     n->node = &node;
     n->fallback = reference::kernel_for(*node.op);
+    n->view = is_view_op(*node.op);
     for (const std::string& in : node.inputs) {
       n->inputs.push_back(in.empty() ? -1 : slots.find(in));
-      n->constant.push_back(!in.empty() && graph.initializers.count(in) > 0);
+      auto init = in.empty() ? graph.initializers.end() : graph.initializers.find(in);
+      n->constants.push_back(init == graph.initializers.end() ? nullptr : &init->second);
       if (!in.empty() && n->inputs.back() < 0) {
         return internal_error(node.describe() + " input '" + in + "' has no slot");
       }
@@ -131,6 +181,8 @@ class OneDnnExecutable final : public Executable {
     for (const std::string& out : node.outputs) {
       n->outputs.push_back(out.empty() ? -1 : slots.find(out));
     }
+    n->blocked_output_ok = true;
+    for (int slot : n->outputs) n->blocked_output_ok &= slot < 0 || !exported(slot);
     n->release = std::move(release);
     return n;
   }
@@ -162,16 +214,36 @@ class OneDnnExecutable final : public Executable {
             continue;
           }
           n->inputs.push_back(m->inputs[i]);
-          n->constant.push_back(m->constant[i]);
+          n->constants.push_back(m->constants[i]);
         }
         n->post.push_back(link);
         own_outputs = m->outputs;
+        n->blocked_output_ok = m->blocked_output_ok;
       }
       n->members.push_back(std::move(m));
     }
     n->outputs = std::move(own_outputs);
     n->release = std::move(release);
     nodes_.push_back(std::move(n));
+    return Status::ok();
+  }
+
+  // Builds every node's primitives now, for the shapes `types` knows, following the layouts
+  // the nodes before it will write; constant weights are reordered here, once. Nodes whose
+  // input shapes are not known are built on their first run instead.
+  Status prepare_ahead(const SlotTable& slots, const ValueTypes& types) {
+    std::vector<std::optional<NodeInput>> known(slots.size());  // by slot, as a run would see it
+    for (size_t slot = 0; slot < slots.size(); ++slot) {
+      const std::string& name = slots.name(static_cast<int>(slot));
+      const Shape* shape = types.shape(name);
+      if (shape == nullptr || types.dtype(name) == DType::kUndefined) continue;
+      NodeInput in;
+      in.present = true;
+      in.dtype = types.dtype(name);
+      in.shape = *shape;
+      known[slot] = in;
+    }
+    for (const auto& n : nodes_) ER_RETURN_IF_ERROR(prepare_ahead(*n, known));
     return Status::ok();
   }
 
@@ -199,12 +271,25 @@ class OneDnnExecutable final : public Executable {
     return count;
   }
 
+  size_t lowered_count() const {
+    size_t count = 0;
+    for (const auto& n : nodes_) {
+      std::lock_guard<std::mutex> lock(n->mutex);
+      count += n->cache.size();
+    }
+    return count;
+  }
+
   Status run(ExecutionFrame& frame) const override {
     try {
-      dnnl::stream stream(engine_);
+      RunState state{frame, dnnl::stream(engine_), {}};
+      state.blocked.resize(frame.values.size());
       for (const auto& n : nodes_) {
-        ER_RETURN_IF_ERROR(run_node(*n, stream, frame).with_context(n->node->describe()));
-        for (int slot : n->release) frame.values[static_cast<size_t>(slot)] = Value();
+        ER_RETURN_IF_ERROR(run_node(*n, state).with_context(n->node->describe()));
+        for (int slot : n->release) {
+          frame.values[static_cast<size_t>(slot)] = Value();
+          state.blocked[static_cast<size_t>(slot)].reset();
+        }
       }
     } catch (const std::bad_alloc&) {
       return Status(StatusCode::kOutOfMemory, "out of memory");
@@ -217,6 +302,11 @@ class OneDnnExecutable final : public Executable {
   }
 
  private:
+  bool exported(int slot) const {
+    return static_cast<size_t>(slot) >= exported_.size() ||
+           exported_[static_cast<size_t>(slot)] != 0;
+  }
+
   static size_t fallbacks_of(const CompiledNode& n) {
     size_t count = 0;
     if (!n.post.empty()) {
@@ -228,22 +318,61 @@ class OneDnnExecutable final : public Executable {
     return count;
   }
 
+  // The prepare-time twin of run_node: what the node's inputs will look like, lowered now, and
+  // what its outputs will then look like. Unknown inputs make the outputs unknown.
+  Status prepare_ahead(const CompiledNode& n, std::vector<std::optional<NodeInput>>& known) const {
+    std::vector<NodeInput> inputs(n.inputs.size());
+    bool all_known = !n.view;
+    for (size_t i = 0; i < n.inputs.size() && all_known; ++i) {
+      if (n.inputs[i] < 0) continue;
+      const auto& k = known[static_cast<size_t>(n.inputs[i])];
+      if (!k) {
+        all_known = false;
+        break;
+      }
+      inputs[i] = *k;
+      inputs[i].constant = n.constants[i];
+    }
+    std::shared_ptr<const PreparedNode> prepared;
+    if (all_known) {
+      ER_ASSIGN_OR_RETURN(prepared, lowered(n, inputs));
+    }
+    if (prepared == nullptr && !n.post.empty()) {
+      for (const auto& m : n.members) ER_RETURN_IF_ERROR(prepare_ahead(*m, known));
+      return Status::ok();
+    }
+    for (size_t o = 0; o < n.outputs.size(); ++o) {
+      const int slot = n.outputs[o];
+      if (slot < 0) continue;
+      auto& k = known[static_cast<size_t>(slot)];
+      if (prepared == nullptr) {
+        if (k) k->layout.reset();  // the reference kernel writes plain tensors
+        continue;
+      }
+      NodeInput out;
+      out.present = true;
+      out.dtype = DType::kFloat32;
+      out.shape = prepared->outputs[o].shape;
+      if (!lower::is_plain(prepared->outputs[o].desc)) out.layout = prepared->outputs[o].desc;
+      k = out;
+    }
+    return Status::ok();
+  }
+
   Result<std::shared_ptr<const PreparedNode>> lowered(const CompiledNode& n,
-                                                      const std::vector<const Tensor*>& in) const {
-    std::vector<Shape> key;
-    key.reserve(in.size());
-    for (const Tensor* t : in) key.push_back(t != nullptr ? t->shape() : Shape{-1});
+                                                      const std::vector<NodeInput>& key) const {
     {
       std::lock_guard<std::mutex> lock(n.mutex);
-      for (const auto& [shapes, prepared] : n.cache) {
-        if (shapes == key) return prepared;
+      for (const auto& [inputs, prepared] : n.cache) {
+        if (inputs == key) return prepared;
       }
     }
     // Build outside the lock; when two threads race, both results are equivalent.
     std::shared_ptr<const PreparedNode> prepared;
+    const LoweringContext context{&engine_, n.blocked_output_ok, false};
     Result<std::shared_ptr<const PreparedNode>> built =
-        n.post.empty() ? prepare_node(*n.node, engine_, in, n.constant)
-                       : prepare_fused(*n.node, n.post, engine_, in, n.constant);
+        n.post.empty() ? prepare_node(*n.node, context, key)
+                       : prepare_fused(*n.node, n.post, context, key);
     if (built.is_ok()) {
       prepared = std::move(built).value();
     } else if (built.status().code() != StatusCode::kUnsupported) {
@@ -251,61 +380,151 @@ class OneDnnExecutable final : public Executable {
     }
     std::lock_guard<std::mutex> lock(n.mutex);
     if (n.cache.size() >= CompiledNode::kMaxEntries) n.cache.erase(n.cache.begin());
-    n.cache.emplace_back(std::move(key), prepared);
+    n.cache.emplace_back(key, prepared);
     return prepared;
   }
 
-  Status run_node(const CompiledNode& n, dnnl::stream& stream, ExecutionFrame& frame) const {
-    const ir::Node& node = *n.node;
+  // Makes sure the frame holds `slot` as a plain tensor (converting a blocked value once).
+  Status materialize(RunState& state, int slot) const {
+    Value& v = state.frame.values[static_cast<size_t>(slot)];
+    const auto& blocked = state.blocked[static_cast<size_t>(slot)];
+    if (!v.empty() || !blocked) return Status::ok();
+    Tensor t(DType::kFloat32, blocked->shape);
+    dnnl::memory from = blocked->memory;
+    dnnl::memory plain(lower::plain(lower::dims_of(blocked->shape)), engine_, t.raw_data());
+    dnnl::reorder(from, plain).execute(state.stream, from, plain);
+    state.stream.wait();
+    v = Value(std::move(t));
+    return Status::ok();
+  }
+
+  // The input in `slot` as memory of the layout `layout.want`, converting only when needed.
+  Result<dnnl::memory> conform(RunState& state, const InputLayout& layout, int slot) const {
+    const auto& blocked = state.blocked[static_cast<size_t>(slot)];
+    auto reorder_into = [&](dnnl::memory from) {
+      dnnl::memory to(layout.want, engine_);
+      dnnl::reorder(from, to).execute(state.stream, from, to);
+      return to;
+    };
+    if (blocked) {
+      if (blocked->memory.get_desc() == layout.want) return blocked->memory;
+      if (layout.want.dims() == blocked->memory.get_desc().dims() && !lower::is_plain(layout.want)) {
+        return reorder_into(blocked->memory);
+      }
+    }
+    ER_RETURN_IF_ERROR(materialize(state, slot));
+    const Value& v = state.frame.values[static_cast<size_t>(slot)];
+    if (!v.is_tensor() || static_cast<size_t>(v.tensor().size()) * sizeof(float) !=
+                              layout.view.get_size()) {
+      return internal_error("input '" + state.frame.slots->name(slot) +
+                            "' does not match the layout it was lowered for");
+    }
+    dnnl::memory view(layout.view, engine_, const_cast<void*>(v.tensor().raw_data()));
+    if (layout.view == layout.want) return view;
+    return reorder_into(view);
+  }
+
+  Status execute(const CompiledNode& n, const PreparedNode& prepared, RunState& state) const {
+    std::vector<dnnl::memory> in(prepared.inputs.size());
+    for (size_t i = 0; i < prepared.inputs.size(); ++i) {
+      if (!prepared.inputs[i].used) continue;
+      ER_ASSIGN_OR_RETURN(in[i], conform(state, prepared.inputs[i], n.inputs[i]));
+    }
+    std::vector<dnnl::memory> out;
+    std::vector<Tensor> plain_out(prepared.outputs.size());
+    for (size_t o = 0; o < prepared.outputs.size(); ++o) {
+      const OutputLayout& layout = prepared.outputs[o];
+      if (lower::is_plain(layout.desc)) {
+        plain_out[o] = Tensor(DType::kFloat32, layout.shape);
+        out.emplace_back(layout.desc, engine_, plain_out[o].raw_data());
+      } else {
+        out.emplace_back(layout.desc, engine_);
+      }
+    }
+    prepared.execute(state.stream, in, out);
+    for (size_t o = 0; o < prepared.outputs.size(); ++o) {
+      const int slot = o < n.outputs.size() ? n.outputs[o] : -1;
+      if (slot < 0) continue;
+      Value& v = state.frame.values[static_cast<size_t>(slot)];
+      auto& blocked = state.blocked[static_cast<size_t>(slot)];
+      if (plain_out[o].defined()) {
+        v = Value(std::move(plain_out[o]));
+        blocked.reset();
+        continue;
+      }
+      v = Value();
+      blocked = BlockedValue{out[o], prepared.outputs[o].shape};
+      // A value read outside the partition leaves it as a plain tensor.
+      if (exported(slot)) ER_RETURN_IF_ERROR(materialize(state, slot));
+    }
+    return Status::ok();
+  }
+
+  Status run_reference(const CompiledNode& n, RunState& state) const {
     std::vector<const Value*> values(n.inputs.size(), nullptr);
-    std::vector<const Tensor*> tensors(n.inputs.size(), nullptr);
-    bool all_tensors = true;
     for (size_t i = 0; i < n.inputs.size(); ++i) {
       if (n.inputs[i] < 0) continue;
-      const Value& v = frame.values[static_cast<size_t>(n.inputs[i])];
-      if (v.empty()) return runtime_error("input '" + node.inputs[i] + "' has no value");
-      values[i] = &v;
-      if (v.is_tensor())
-        tensors[i] = &v.tensor();
-      else
-        all_tensors = false;
+      ER_RETURN_IF_ERROR(materialize(state, n.inputs[i]));
+      values[i] = &state.frame.values[static_cast<size_t>(n.inputs[i])];
     }
-    std::shared_ptr<const PreparedNode> prepared;
-    if (all_tensors) {
-      ER_ASSIGN_OR_RETURN(prepared, lowered(n, tensors));
-    }
-    if (prepared == nullptr && !n.post.empty()) {
-      // These shapes do not fuse: the chain's nodes run one by one, writing the intermediates
-      // (released with the chain's own releases, since nothing else reads them).
-      for (const auto& m : n.members) {
-        ER_RETURN_IF_ERROR(run_node(*m, stream, frame).with_context(m->node->describe()));
-      }
-      return Status::ok();
-    }
-    if (prepared != nullptr) {
-      std::vector<Tensor> outputs(n.outputs.size());
-      ER_RETURN_IF_ERROR(prepared->execute(stream, tensors, outputs));
-      for (size_t i = 0; i < n.outputs.size(); ++i) {
-        if (n.outputs[i] >= 0 && outputs[i].defined()) {
-          frame.values[static_cast<size_t>(n.outputs[i])] = Value(std::move(outputs[i]));
-        }
-      }
-      return Status::ok();
-    }
-    // Shapes oneDNN cannot take (or a malformed input the reference will name): the reference
-    // kernel runs this node, so the result is the same as on the reference backend.
     std::vector<Value> outputs(n.outputs.size());
-    reference::KernelContext ctx(node, values, outputs, nullptr);
+    reference::KernelContext ctx(*n.node, values, outputs, nullptr);
     ER_RETURN_IF_ERROR(n.fallback(ctx));
     for (size_t i = 0; i < n.outputs.size(); ++i) {
       if (n.outputs[i] >= 0 && !outputs[i].empty()) {
-        frame.values[static_cast<size_t>(n.outputs[i])] = std::move(outputs[i]);
+        state.frame.values[static_cast<size_t>(n.outputs[i])] = std::move(outputs[i]);
+        state.blocked[static_cast<size_t>(n.outputs[i])].reset();
       }
     }
     return Status::ok();
   }
 
+  Status run_node(const CompiledNode& n, RunState& state) const {
+    // Shape-only ops run as views of their plain input.
+    if (n.view) return run_reference(n, state);
+    std::vector<NodeInput> inputs(n.inputs.size());
+    bool all_tensors = true;
+    for (size_t i = 0; i < n.inputs.size(); ++i) {
+      const int slot = n.inputs[i];
+      if (slot < 0) continue;
+      NodeInput& in = inputs[i];
+      in.present = true;
+      in.constant = n.constants[i];
+      if (const auto& blocked = state.blocked[static_cast<size_t>(slot)]) {
+        in.dtype = DType::kFloat32;
+        in.shape = blocked->shape;
+        in.layout = blocked->memory.get_desc();
+        continue;
+      }
+      const Value& v = state.frame.values[static_cast<size_t>(slot)];
+      if (v.empty()) return runtime_error("input '" + n.node->inputs[i] + "' has no value");
+      if (!v.is_tensor()) {
+        all_tensors = false;
+        continue;
+      }
+      in.dtype = v.tensor().dtype();
+      in.shape = v.tensor().shape();
+    }
+    std::shared_ptr<const PreparedNode> prepared;
+    if (all_tensors) {
+      ER_ASSIGN_OR_RETURN(prepared, lowered(n, inputs));
+    }
+    if (prepared != nullptr) return execute(n, *prepared, state);
+    if (!n.post.empty()) {
+      // These shapes do not fuse: the chain's nodes run one by one, writing the intermediates
+      // (released with the chain's own releases, since nothing else reads them).
+      for (const auto& m : n.members) {
+        ER_RETURN_IF_ERROR(run_node(*m, state).with_context(m->node->describe()));
+      }
+      return Status::ok();
+    }
+    // Shapes oneDNN cannot take (or a malformed input the reference will name): the reference
+    // kernel runs this node, so the result is the same as on the reference backend.
+    return run_reference(n, state);
+  }
+
   dnnl::engine engine_;
+  std::vector<char> exported_;  // by slot: read outside the partition (or a graph output)
   std::vector<std::unique_ptr<CompiledNode>> nodes_;
 };
 
@@ -313,11 +532,12 @@ class OneDnnExecutable final : public Executable {
 
 Result<std::unique_ptr<Executable>> compile_partition(const Partition& partition,
                                                       const dnnl::engine& engine) {
-  auto executable = std::make_unique<OneDnnExecutable>(engine);
   const ir::Graph& graph = *partition.graph;
   for (size_t i : partition.nodes) {
     if (!graph.nodes[i].op) return internal_error(graph.nodes[i].describe() + " is not a known op");
   }
+  auto executable =
+      std::make_unique<OneDnnExecutable>(engine, exported_slots(partition));
   // Chains run as one unit at the position of their last link (the other operand of a fused
   // Add may be computed after the base), in partition order otherwise.
   const std::vector<std::vector<size_t>> units = fusion_units(partition);
@@ -349,6 +569,9 @@ Result<std::unique_ptr<Executable>> compile_partition(const Partition& partition
     ER_RETURN_IF_ERROR(
         executable->add_chain(units[u], graph, *partition.slots, std::move(releases[u])));
   }
+  if (partition.types != nullptr) {
+    ER_RETURN_IF_ERROR(executable->prepare_ahead(*partition.slots, *partition.types));
+  }
   return std::unique_ptr<Executable>(std::move(executable));
 }
 
@@ -365,6 +588,11 @@ size_t unfused_runs(const Executable& executable) {
 size_t reference_fallbacks(const Executable& executable) {
   const auto* onednn = dynamic_cast<const OneDnnExecutable*>(&executable);
   return onednn == nullptr ? 0 : onednn->reference_fallbacks();
+}
+
+size_t lowered_count(const Executable& executable) {
+  const auto* onednn = dynamic_cast<const OneDnnExecutable*>(&executable);
+  return onednn == nullptr ? 0 : onednn->lowered_count();
 }
 
 }  // namespace edgerun::onednn

@@ -1,7 +1,14 @@
-// A partition compiled for oneDNN. Primitives depend on shapes, which are only known when a
-// node's inputs arrive, so each node builds its primitives on the first run that brings a new
-// set of input shapes and keeps them (constant weights reordered once, at that point), keyed by
-// those shapes. Shapes that do not map onto oneDNN run that node on the reference kernel.
+// A partition compiled for oneDNN. Primitives depend on shapes and on the layouts their inputs
+// arrive in. When the partition's types know the shapes (a specialisation with concrete input
+// shapes), every node is lowered at compile time and constant weights are reordered then, once;
+// otherwise a node is lowered on the first run that brings it new shapes. Lowered forms are kept
+// per input description. Shapes that do not map onto oneDNN run that node on the reference
+// kernel.
+//
+// Layouts: a value produced here and read only by this partition's nodes may stay in the
+// blocked layout its producer chose (see lowering.h); it is converted to a plain tensor where a
+// node needs one (a shape-only op, a reference fallback, a primitive that reads plain data), and
+// always when it leaves the partition.
 //
 // At compile time the partition's Conv/Gemm/MatMul nodes are followed along single-reader
 // edges: activations and Adds whose input is read by nothing else (no other node, no subgraph,
@@ -32,5 +39,10 @@ std::vector<std::vector<size_t>> fused_chains(const Executable& executable);
 // How many (chain, input shapes) pairs seen so far by `executable` could not be fused (the
 // chain's nodes then ran one by one); 0 for any other executable.
 size_t unfused_runs(const Executable& executable);
+
+// How many lowered forms (node or chain, input description) `executable` holds, fallbacks to
+// the reference included; 0 for any other executable. Non-zero before the first run when the
+// partition was compiled with known shapes.
+size_t lowered_count(const Executable& executable);
 
 }  // namespace edgerun::onednn

@@ -1,9 +1,17 @@
-// Op lowering for the oneDNN backend: which nodes map onto oneDNN primitives exactly (per ONNX
-// semantics), and how one node becomes primitives once its input shapes are known.
+// Op lowering for the oneDNN backend: how one node (or a fused chain) becomes a oneDNN primitive
+// once its input shapes, and the layouts its inputs arrive in, are known.
+//
+// Layouts: edgerun tensors are plain (row-major, dense). Inside a partition a value read only by
+// oneDNN nodes may instead stay in a blocked layout a primitive prefers (nChw8c and the like), so
+// chains of convolutions, pools and elementwise ops never convert in between. A lowered node says
+// what layout it wants for each input and which one it writes for each output; the executable
+// converts at the few places where two disagree, and back to plain where a value leaves the
+// partition or meets a node that reads only plain tensors.
 #pragma once
 
 #include <memory>
 #include <oneapi/dnnl/dnnl.hpp>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -15,32 +23,65 @@
 
 namespace edgerun::onednn {
 
-// Why oneDNN cannot run `node` ("" when it can), judged from its op, opset, attributes, and the
-// dtypes (and, where known, shapes) of its inputs. A claim may still meet shapes at run time
-// that do not map (prepare_node then says kUnsupported and the node runs on the reference).
-std::string claim_reason(const ir::Node& node, const ir::Graph& graph, const ValueTypes& types);
+// What lowering may know about one input: its dtype and shape, its value when it is an
+// initializer (constant data may be folded into the primitive once), and the blocked layout it
+// arrives in (nullopt: a plain edgerun tensor). Non-constant data is never read at lowering
+// time, so a lowered node depends only on what these describe.
+struct NodeInput {
+  bool present = false;  // false for an omitted optional input
+  DType dtype = DType::kUndefined;
+  Shape shape;
+  const Tensor* constant = nullptr;
+  std::optional<dnnl::memory::desc> layout;
 
-// Ops that do enough work to pay for a partition boundary on their own.
-bool is_compute_heavy(ir::Op op);
+  bool operator==(const NodeInput& other) const;  // ignores `constant` (fixed per node)
+};
 
-// A node lowered for one set of input shapes: primitives created, constant weights reordered
-// into the layout the primitive prefers. Immutable; execute() may run from several threads.
+// How a lowered node reads input i. `view` is how a plain edgerun tensor's bytes are read (dims
+// and strides, e.g. a transposed Gemm operand); `want` is the layout the primitive reads. When
+// they differ, the input is reordered into `want` first. `used` is false for inputs the node
+// folded in at lowering time (packed weights, Clip bounds).
+struct InputLayout {
+  bool used = false;
+  dnnl::memory::desc view;
+  dnnl::memory::desc want;
+};
+
+// What a lowered node writes for output i: the layout (blocked or plain) and the ONNX shape.
+struct OutputLayout {
+  dnnl::memory::desc desc;
+  Shape shape;
+};
+
+// A node lowered for one NodeInput list. Immutable; execute() may run from several threads.
 class PreparedNode {
  public:
   virtual ~PreparedNode() = default;
-  // `inputs` are the node's inputs in order (null for omitted ones); `outputs` has one entry
-  // per node output and receives the results.
-  virtual Status execute(dnnl::stream& stream, std::span<const Tensor* const> inputs,
-                         std::vector<Tensor>& outputs) const = 0;
+  // `inputs` holds, per used input, memory in its InputLayout::want layout (unused ones are
+  // empty); `outputs` per output memory of OutputLayout::desc, which execute() fills.
+  virtual void execute(dnnl::stream& stream, std::span<const dnnl::memory> inputs,
+                       std::span<const dnnl::memory> outputs) const = 0;
+
+  std::vector<InputLayout> inputs;
+  std::vector<OutputLayout> outputs;
 };
 
-// Lowers `node` for the shapes of `inputs`. `constant[i]` says input i is an initializer, whose
-// value never changes, so it may be transformed once here. kUnsupported means these shapes do
-// not map onto oneDNN; any other error is a real failure.
+// Whether `node` may write a blocked layout: its output is read only by oneDNN nodes of the same
+// partition. When false, a node whose inputs are plain does not choose a blocked layout just
+// to convert back at once.
+// `plain_only` asks for plain layouts throughout (the retry when a blocked variant has no
+// oneDNN implementation).
+struct LoweringContext {
+  const dnnl::engine* engine = nullptr;
+  bool blocked_output_ok = false;
+  bool plain_only = false;
+};
+
+// Lowers `node` for `inputs` (one per node input). kUnsupported means oneDNN cannot take these
+// shapes or layouts (the node then runs on the reference kernel); any other error is a failure.
 Result<std::shared_ptr<const PreparedNode>> prepare_node(const ir::Node& node,
-                                                         const dnnl::engine& engine,
-                                                         std::span<const Tensor* const> inputs,
-                                                         const std::vector<bool>& constant);
+                                                         const LoweringContext& context,
+                                                         std::span<const NodeInput> inputs);
 
 // ---- fused post-ops ----------------------------------------------------------------------------
 //
@@ -52,8 +93,8 @@ Result<std::shared_ptr<const PreparedNode>> prepare_node(const ir::Node& node,
 bool can_take_post_ops(ir::Op op);
 
 // Whether `node`, reading the chain's value as its input `chain_input`, can be fused as a
-// post-op: an activation (Relu, LeakyRelu, Sigmoid, Tanh, Elu, HardSwish, Softplus, Clip) on
-// input 0, or an Add of two inputs.
+// post-op: an activation (Relu, LeakyRelu, Sigmoid, Tanh, Elu, HardSwish, HardSigmoid,
+// Softplus, Clip) on input 0, or an Add of two inputs.
 bool can_be_post_op(const ir::Node& node, size_t chain_input);
 
 // One link of a chain: the node, which of its inputs is the chain's value, and where its other
@@ -64,15 +105,13 @@ struct PostOpNode {
   size_t first_input = 0;
 };
 
-// Lowers `base` with `chain` fused after it. `inputs` (and `constant`) are base's inputs, then
-// for each link its inputs other than the chain's value, in order (null for omitted ones). The
-// result has one output, the last link's. kUnsupported means these shapes cannot be fused (an
-// Add whose other operand broadcasts the result wider, a broadcast oneDNN cannot do, ...): the
-// nodes then run one by one.
+// Lowers `base` with `chain` fused after it. `inputs` are base's inputs, then for each link its
+// inputs other than the chain's value, in order. The result has one output, the last link's.
+// kUnsupported means these shapes cannot be fused (an Add whose other operand broadcasts the
+// result wider, ...): the nodes then run one by one.
 Result<std::shared_ptr<const PreparedNode>> prepare_fused(const ir::Node& base,
                                                           std::span<const PostOpNode> chain,
-                                                          const dnnl::engine& engine,
-                                                          std::span<const Tensor* const> inputs,
-                                                          const std::vector<bool>& constant);
+                                                          const LoweringContext& context,
+                                                          std::span<const NodeInput> inputs);
 
 }  // namespace edgerun::onednn

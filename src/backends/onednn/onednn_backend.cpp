@@ -2,8 +2,8 @@
 
 #include <oneapi/dnnl/dnnl.hpp>
 
+#include "backends/onednn/claim.h"
 #include "backends/onednn/executable.h"
-#include "backends/onednn/lowering.h"
 
 namespace edgerun::onednn {
 

@@ -1,9 +1,11 @@
 // The oneDNN backend: runs the float32 nodes oneDNN (Debian libdnnl-dev, 2.x) can run exactly
 // per ONNX semantics — convolutions (plain and transposed), matrix products, pooling, inference
 // batch and layer normalisation, softmax, concatenation, elementwise activations and
-// broadcasting arithmetic — on the CPU. Within a partition, a Conv/Gemm/MatMul followed by
-// activations and residual Adds whose intermediates nothing else reads runs as one primitive
-// with oneDNN post-ops (see executable.h); every fused node is still placed on this backend.
+// broadcasting arithmetic — on the CPU, and claims shape-only ops (Reshape, Flatten, ...) as
+// views so they do not split its partitions (claim.h). Within a partition, a Conv/Gemm/MatMul
+// followed by activations and residual Adds whose intermediates nothing else reads runs as one
+// primitive with oneDNN post-ops, and values stay in oneDNN's blocked layouts between its nodes
+// (see executable.h); every fused node is still placed on this backend.
 #pragma once
 
 #include "backends/backend.h"
@@ -25,9 +27,5 @@ class OneDnnBackend final : public Backend {
   struct State;
   std::unique_ptr<State> state_;
 };
-
-// What the oneDNN backend claims of `op`, in a few words for docs/operators.md ("float32",
-// "float32; no ceil_mode", ...); "" when it has no lowering for the op.
-std::string_view claim_summary(ir::Op op);
 
 }  // namespace edgerun::onednn

@@ -1,0 +1,292 @@
+#include <algorithm>
+#include <cfloat>
+#include <unordered_map>
+
+#include "backends/onednn/lower_ops.h"
+
+namespace edgerun::onednn {
+
+bool NodeInput::operator==(const NodeInput& other) const {
+  return present == other.present && dtype == other.dtype && shape == other.shape &&
+         layout == other.layout;
+}
+
+namespace lower {
+
+Dims dims_of(const Shape& shape) {
+  Dims d(shape.begin(), shape.end());
+  if (d.empty()) d.push_back(1);
+  return d;
+}
+
+Dims row_major_strides(const Dims& dims) {
+  Dims strides(dims.size());
+  int64_t stride = 1;
+  for (size_t i = dims.size(); i-- > 0;) {
+    strides[i] = stride;
+    stride *= std::max<int64_t>(dims[i], 1);
+  }
+  return strides;
+}
+
+memory::desc plain(const Dims& dims) { return memory::desc(dims, kF32, row_major_strides(dims)); }
+
+bool is_plain(const memory::desc& md) { return md == plain(md.dims()); }
+
+Dims pad_left(const Shape& shape, size_t rank) {
+  Dims d(rank - shape.size(), 1);
+  d.insert(d.end(), shape.begin(), shape.end());
+  return d;
+}
+
+Status unsupported_shapes(const std::string& why) { return unsupported("oneDNN: " + why); }
+
+memory::desc arrival_layout(const NodeInput& input) {
+  return input.layout ? *input.layout : plain(dims_of(input.shape));
+}
+
+PrimitiveNode::PrimitiveNode(const dnnl::engine& engine, dnnl::primitive primitive,
+                             memory::desc scratchpad)
+    : engine_(engine), primitive_(std::move(primitive)), scratchpad_(scratchpad) {}
+
+void PrimitiveNode::reserve_inputs(size_t count) {
+  if (inputs.size() < count) inputs.resize(count);
+}
+
+void PrimitiveNode::bind_input(int arg, size_t input, const memory::desc& view,
+                               const memory::desc& want) {
+  reserve_inputs(input + 1);
+  inputs[input] = InputLayout{true, view, want};
+  bindings_.push_back(Binding{arg, static_cast<int>(input), -1, std::nullopt, std::nullopt});
+}
+
+void PrimitiveNode::bind_transformed_input(int arg, size_t input, const memory::desc& view,
+                                           dnnl::primitive transform,
+                                           const memory::desc& result) {
+  reserve_inputs(input + 1);
+  inputs[input] = InputLayout{true, view, view};
+  bindings_.push_back(Binding{arg, static_cast<int>(input), -1, std::nullopt,
+                              std::make_pair(std::move(transform), result)});
+}
+
+void PrimitiveNode::bind_output(int arg, const memory::desc& desc, Shape shape) {
+  bindings_.push_back(
+      Binding{arg, -1, static_cast<int>(outputs.size()), std::nullopt, std::nullopt});
+  outputs.push_back(OutputLayout{desc, std::move(shape)});
+}
+
+void PrimitiveNode::bind_sum_input(size_t input, const memory::desc& view,
+                                   const memory::desc& want) {
+  reserve_inputs(input + 1);
+  inputs[input] = InputLayout{true, view, want};
+  sum_input_ = input;
+}
+
+void PrimitiveNode::bind_held(int arg, memory held) {
+  bindings_.push_back(Binding{arg, -1, -1, std::move(held), std::nullopt});
+}
+
+void PrimitiveNode::execute(dnnl::stream& stream, std::span<const memory> in,
+                            std::span<const memory> out) const {
+  std::unordered_map<int, memory> args;
+  for (const Binding& b : bindings_) {
+    if (b.held) {
+      args.emplace(b.arg, *b.held);
+    } else if (b.input >= 0 && b.transform) {
+      memory source = in[static_cast<size_t>(b.input)];
+      memory result(b.transform->second, engine_);
+      b.transform->first.execute(stream, {{DNNL_ARG_SRC, source}, {DNNL_ARG_DST, result}});
+      args.emplace(b.arg, result);
+    } else if (b.input >= 0) {
+      args.emplace(b.arg, in[static_cast<size_t>(b.input)]);
+    } else {
+      args.emplace(b.arg, out[static_cast<size_t>(b.output)]);
+    }
+  }
+  if (scratchpad_.get_size() > 0) args.emplace(DNNL_ARG_SCRATCHPAD, memory(scratchpad_, engine_));
+  if (sum_input_) {
+    memory addend = in[*sum_input_];
+    memory result = out[0];
+    dnnl::reorder(addend, result).execute(stream, addend, result);
+  }
+  primitive_.execute(stream, args);
+  for (const auto& [primitive, scratchpad] : in_place_) {
+    std::unordered_map<int, memory> in_place{{DNNL_ARG_SRC, out[0]}, {DNNL_ARG_DST, out[0]}};
+    if (scratchpad.get_size() > 0) in_place.emplace(DNNL_ARG_SCRATCHPAD, memory(scratchpad, engine_));
+    primitive.execute(stream, in_place);
+  }
+  stream.wait();
+}
+
+void PrimitiveNode::then_in_place(dnnl::primitive primitive, memory::desc scratchpad) {
+  in_place_.emplace_back(std::move(primitive), scratchpad);
+}
+
+dnnl::primitive_attr user_scratchpad() {
+  dnnl::primitive_attr attr;
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  return attr;
+}
+
+memory reorder_now(const dnnl::engine& engine, const Tensor& from, const memory::desc& view,
+                   const memory::desc& to) {
+  memory source(view, engine, const_cast<void*>(from.raw_data()));
+  memory out(to, engine);
+  dnnl::stream stream(engine);
+  dnnl::reorder(source, out).execute(stream, source, out);
+  stream.wait();
+  return out;
+}
+
+// ---- elementwise activations ----------------------------------------------------------------
+
+bool has_eltwise_steps(const ir::Node& node) {
+  switch (*node.op) {
+    case ir::Op::Relu:
+    case ir::Op::LeakyRelu:
+    case ir::Op::Sigmoid:
+    case ir::Op::Tanh:
+    case ir::Op::Elu:
+    case ir::Op::HardSwish:
+    case ir::Op::HardSigmoid:
+    case ir::Op::Softplus:
+    case ir::Op::Exp:
+    case ir::Op::Sqrt:
+    case ir::Op::Abs:
+    case ir::Op::Neg:
+    case ir::Op::Clip: return true;
+    default: return false;
+  }
+}
+
+bool is_post_op_activation(ir::Op op) {
+  switch (op) {
+    case ir::Op::Relu:
+    case ir::Op::LeakyRelu:
+    case ir::Op::Sigmoid:
+    case ir::Op::Tanh:
+    case ir::Op::Elu:
+    case ir::Op::HardSwish:
+    case ir::Op::HardSigmoid:
+    case ir::Op::Softplus:
+    case ir::Op::Clip: return true;
+    default: return false;
+  }
+}
+
+Result<std::vector<EltwiseStep>> eltwise_steps(const ir::Node& node,
+                                               std::span<const NodeInput> inputs) {
+  using A = dnnl::algorithm;
+  switch (*node.op) {
+    case ir::Op::Relu: return std::vector<EltwiseStep>{{A::eltwise_relu, 0, 0}};
+    case ir::Op::LeakyRelu:
+      return std::vector<EltwiseStep>{{A::eltwise_relu, node.attr_float("alpha", 0.01f), 0}};
+    case ir::Op::Sigmoid: return std::vector<EltwiseStep>{{A::eltwise_logistic, 0, 0}};
+    case ir::Op::Tanh: return std::vector<EltwiseStep>{{A::eltwise_tanh, 0, 0}};
+    case ir::Op::Elu:
+      return std::vector<EltwiseStep>{{A::eltwise_elu, node.attr_float("alpha", 1.0f), 0}};
+    case ir::Op::HardSwish: return std::vector<EltwiseStep>{{A::eltwise_hardswish, 0, 0}};
+    case ir::Op::HardSigmoid:
+      // oneDNN 2.6 has no hardsigmoid: max(0, min(1, alpha * x + beta)) is a linear step and a
+      // clip, each rounded as the reference rounds it.
+      return std::vector<EltwiseStep>{
+          {A::eltwise_linear, node.attr_float("alpha", 0.2f), node.attr_float("beta", 0.5f)},
+          {A::eltwise_clip, 0.0f, 1.0f}};
+    case ir::Op::Softplus: return std::vector<EltwiseStep>{{A::eltwise_soft_relu, 0, 0}};
+    case ir::Op::Exp: return std::vector<EltwiseStep>{{A::eltwise_exp, 0, 0}};
+    case ir::Op::Sqrt: return std::vector<EltwiseStep>{{A::eltwise_sqrt, 0, 0}};
+    case ir::Op::Abs: return std::vector<EltwiseStep>{{A::eltwise_abs, 0, 0}};
+    case ir::Op::Neg: return std::vector<EltwiseStep>{{A::eltwise_linear, -1.0f, 0}};
+    case ir::Op::Clip: {
+      // Opsets before 11 give the bounds as attributes; later ones as (constant) inputs.
+      EltwiseStep clip{A::eltwise_clip, node.attr_float("min", -FLT_MAX),
+                       node.attr_float("max", FLT_MAX)};
+      if (node.opset >= 11) {
+        for (size_t i : {size_t{1}, size_t{2}}) {
+          if (i >= inputs.size() || !inputs[i].present) continue;
+          const Tensor* bound = inputs[i].constant;
+          if (bound == nullptr) return unsupported_shapes("Clip bounds must be constant");
+          if (bound->size() != 1) return unsupported_shapes("Clip bounds must be scalars");
+          (i == 1 ? clip.alpha : clip.beta) = bound->data<float>()[0];
+        }
+      }
+      if (!(clip.alpha <= clip.beta)) {
+        return unsupported_shapes("Clip with min > max (or NaN bounds) is left to the reference");
+      }
+      return std::vector<EltwiseStep>{clip};
+    }
+    default: return internal_error("not an elementwise activation: " + node.describe());
+  }
+}
+
+// ---- fused chains -------------------------------------------------------------------------------
+
+Status append_chain(const FusedChain* chain, const Shape& out_shape, const Dims& dst_dims,
+                    const memory::desc& dst, bool use_sum, dnnl::post_ops& ops,
+                    std::vector<ChainAddend>& addends) {
+  if (chain == nullptr) return Status::ok();
+  for (const PostOpNode& link : chain->links) {
+    const ir::Node& n = *link.node;
+    if (*n.op == ir::Op::Add) {
+      const NodeInput& other = chain->inputs[link.first_input];
+      if (!other.present) return unsupported_shapes("Add without a second operand");
+      const Shape& s = other.shape;
+      if (out_shape.size() != dst_dims.size()) {
+        return unsupported_shapes("a matrix-vector product takes no fused Add");
+      }
+      if (s.size() > out_shape.size()) {
+        return unsupported_shapes("the Add operand would broadcast the result to a higher rank");
+      }
+      const Dims d = pad_left(s, out_shape.size());
+      for (size_t i = 0; i < d.size(); ++i) {
+        if (d[i] != 1 && d[i] != out_shape[i]) {
+          return unsupported_shapes("the Add operand does not broadcast to the fused result");
+        }
+      }
+      // An operand of the result's full shape is read in the result's layout (a residual that
+      // arrives blocked like the result then needs no conversion); a broadcast one stays plain.
+      const memory::desc view = plain(d);
+      const bool full = d == dst_dims;
+      const memory::desc want = full ? dst : view;
+      if (use_sum && full) {
+        addends.push_back({0, link.first_input, view, want, true});
+        ops.append_sum(1.0f);
+        use_sum = false;  // oneDNN takes one sum
+        continue;
+      }
+      addends.push_back({DNNL_ARG_ATTR_MULTIPLE_POST_OP(ops.len()) | DNNL_ARG_SRC_1,
+                         link.first_input, view, want, false});
+      ops.append_binary(dnnl::algorithm::binary_add, want);
+      continue;
+    }
+    if (!is_post_op_activation(*n.op) || link.chain_input != 0) {
+      return internal_error("cannot fuse " + n.describe());
+    }
+    // The link's inputs other than the chain's value start at first_input; eltwise_steps reads
+    // Clip's bounds at their own input positions, so line them up.
+    std::vector<NodeInput> link_inputs(n.inputs.size());
+    for (size_t i = 1; i < n.inputs.size(); ++i) {
+      link_inputs[i] = chain->inputs[link.first_input + i - 1];
+    }
+    ER_ASSIGN_OR_RETURN(std::vector<EltwiseStep> steps, eltwise_steps(n, link_inputs));
+    for (const EltwiseStep& step : steps) {
+      ops.append_eltwise(1.0f, step.algorithm, step.alpha, step.beta);
+    }
+  }
+  return Status::ok();
+}
+
+void bind_addends(PrimitiveNode& node, const std::vector<ChainAddend>& addends) {
+  for (const ChainAddend& a : addends) {
+    if (a.sum) {
+      node.bind_sum_input(a.input, a.view, a.want);
+    } else {
+      node.bind_input(a.arg, a.input, a.view, a.want);
+    }
+  }
+}
+
+bool is_reference_impl(const std::string& impl) { return impl.rfind("ref", 0) == 0; }
+
+}  // namespace lower
+}  // namespace edgerun::onednn

@@ -1,0 +1,295 @@
+// Windowed ops: Conv, ConvTranspose and pooling. Conv chooses its activation layout freely
+// (oneDNN's blocked layouts are where its fast kernels are) whenever its input arrives blocked
+// or its output stays inside the partition; pooling takes whatever layout its input has.
+#include <functional>
+#include <numeric>
+
+#include "backends/onednn/lower_ops.h"
+#include "ir/conv_transpose_shape.h"
+
+namespace edgerun::onednn::lower {
+namespace {
+
+struct Window {
+  Dims kernel, strides, dilations, pad_begin, pad_end, out;
+};
+
+// Resolves ONNX window attributes (kernel, strides, dilations, pads, auto_pad) for the spatial
+// dims `in`; ceil_mode is refused at claim time.
+Result<Window> resolve_window(const ir::Node& node, const Dims& in, const Dims& kernel) {
+  const size_t n = in.size();
+  Window w;
+  w.kernel = kernel;
+  const std::vector<int64_t> strides = node.attr_ints("strides", std::vector<int64_t>(n, 1));
+  const std::vector<int64_t> dilations = node.attr_ints("dilations", std::vector<int64_t>(n, 1));
+  const std::vector<int64_t> pads = node.attr_ints("pads", std::vector<int64_t>(2 * n, 0));
+  if (strides.size() != n || dilations.size() != n || pads.size() != 2 * n) {
+    return unsupported_shapes("window attributes do not match the input's rank");
+  }
+  const std::string auto_pad = node.attr_string("auto_pad", "NOTSET");
+  for (size_t i = 0; i < n; ++i) {
+    if (strides[i] < 1 || dilations[i] < 1 || kernel[i] < 1) {
+      return unsupported_shapes("non-positive kernel, stride or dilation");
+    }
+    const int64_t effective = (kernel[i] - 1) * dilations[i] + 1;
+    int64_t begin = pads[i], end = pads[i + n];
+    if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
+      const int64_t out = (in[i] + strides[i] - 1) / strides[i];
+      const int64_t total = std::max<int64_t>(0, (out - 1) * strides[i] + effective - in[i]);
+      begin = auto_pad == "SAME_UPPER" ? total / 2 : total - total / 2;
+      end = total - begin;
+    } else if (auto_pad == "VALID") {
+      begin = end = 0;
+    }
+    if (begin < 0 || end < 0) return unsupported_shapes("negative pads");
+    const int64_t span = in[i] + begin + end - effective;
+    if (span < 0) return unsupported_shapes("the window is larger than the padded input");
+    w.strides.push_back(strides[i]);
+    w.dilations.push_back(dilations[i] - 1);  // oneDNN counts dilation from 0
+    w.pad_begin.push_back(begin);
+    w.pad_end.push_back(end);
+    w.out.push_back(span / strides[i] + 1);
+  }
+  return w;
+}
+
+// Binds convolution weights: constant ones are reordered into the primitive's layout now (once),
+// others are reordered per run by the executable.
+void bind_weights(PrimitiveNode& node, const LoweringContext& cx, const NodeInput& weights,
+                  const memory::desc& user, const memory::desc& preferred) {
+  if (weights.constant != nullptr) {
+    node.bind_held(DNNL_ARG_WEIGHTS, reorder_now(*cx.engine, *weights.constant, user, preferred));
+  } else {
+    node.bind_input(DNNL_ARG_WEIGHTS, 1, user, preferred);
+  }
+}
+
+}  // namespace
+
+Lowered lower_conv(const ir::Node& node, const LoweringContext& cx, std::span<const NodeInput> in,
+                   const FusedChain* chain) {
+  const Shape& xs = in[0].shape;
+  const Shape& ws = in[1].shape;
+  if (xs.size() < 3 || xs.size() > 5 || ws.size() != xs.size()) {
+    return unsupported_shapes("Conv needs 1 to 3 spatial dims and weights of the same rank");
+  }
+  const int64_t group = node.attr_int("group", 1);
+  const int64_t channels = xs[1], out_channels = ws[0];
+  if (group < 1 || ws[1] * group != channels || out_channels % group != 0) {
+    return unsupported_shapes("channels do not match the group count");
+  }
+  const bool has_bias = in.size() > 2 && in[2].present;
+  if (has_bias && in[2].shape != Shape{out_channels}) {
+    return unsupported_shapes("bias is not of shape [M]");
+  }
+  const Dims spatial(xs.begin() + 2, xs.end());
+  const Dims kernel(ws.begin() + 2, ws.end());
+  const std::vector<int64_t> kernel_attr = node.attr_ints("kernel_shape", kernel);
+  if (kernel_attr != kernel) return unsupported_shapes("kernel_shape differs from the weights");
+  ER_ASSIGN_OR_RETURN(Window w, resolve_window(node, spatial, kernel));
+
+  Dims y_dims = {xs[0], out_channels};
+  y_dims.insert(y_dims.end(), w.out.begin(), w.out.end());
+  Dims w_dims;
+  if (group > 1)
+    w_dims = {group, out_channels / group, ws[1]};
+  else
+    w_dims = {out_channels, ws[1]};
+  w_dims.insert(w_dims.end(), kernel.begin(), kernel.end());
+  const memory::desc src_view = plain(dims_of(xs)), user_w = plain(w_dims);
+  const bool choose_layout = !cx.plain_only && (in[0].layout || cx.blocked_output_ok);
+  const memory::desc src = choose_layout ? memory::desc(src_view.dims(), kF32, memory::format_tag::any)
+                                         : src_view;
+  const memory::desc dst_any = choose_layout ? memory::desc(y_dims, kF32, memory::format_tag::any)
+                                             : plain(y_dims);
+  const memory::desc any_w(w_dims, kF32, memory::format_tag::any);
+  const memory::desc bias = plain({out_channels});
+  auto conv_desc = [&](const memory::desc& dst) {
+    return has_bias ? dnnl::convolution_forward::desc(
+                          dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
+                          src, any_w, bias, dst, w.strides, w.dilations, w.pad_begin, w.pad_end)
+                    : dnnl::convolution_forward::desc(
+                          dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
+                          src, any_w, dst, w.strides, w.dilations, w.pad_begin, w.pad_end);
+  };
+  // The layout oneDNN prefers for the result, found without post-ops; a residual Add then reads
+  // its operand in that layout.
+  memory::desc dst = dst_any;
+  if (choose_layout) {
+    dst = dnnl::convolution_forward::primitive_desc(conv_desc(dst_any), *cx.engine).dst_desc();
+  }
+  Shape out_shape(y_dims.begin(), y_dims.end());
+  // A residual Add fuses as a sum post-op where an optimised kernel takes that, else as a
+  // binary post-op; when only oneDNN's reference code would run the fusion (far slower than the
+  // nodes one by one), the chain is refused and runs unfused.
+  std::vector<ChainAddend> addends;
+  std::optional<dnnl::convolution_forward::primitive_desc> pd;
+  for (const bool use_sum : {true, false}) {
+    dnnl::post_ops ops;
+    addends.clear();
+    ER_RETURN_IF_ERROR(append_chain(chain, out_shape, y_dims, dst, use_sum, ops, addends));
+    dnnl::primitive_attr attr = user_scratchpad();
+    attr.set_post_ops(ops);
+    try {
+      pd.emplace(conv_desc(dst), attr, *cx.engine);
+    } catch (const dnnl::error&) {
+      pd.reset();
+      continue;
+    }
+    if (chain == nullptr || !is_reference_impl(pd->impl_info_str())) break;
+    pd.reset();
+  }
+  if (!pd) return unsupported_shapes("no optimised implementation of this fusion");
+  auto result = std::make_shared<PrimitiveNode>(*cx.engine, dnnl::convolution_forward(*pd),
+                                                pd->scratchpad_desc());
+  result->reserve_inputs(in.size());
+  result->bind_input(DNNL_ARG_SRC, 0, src_view, pd->src_desc());
+  bind_weights(*result, cx, in[1], user_w, pd->weights_desc());
+  if (has_bias) result->bind_input(DNNL_ARG_BIAS, 2, bias, bias);
+  bind_addends(*result, addends);
+  result->bind_output(DNNL_ARG_DST, pd->dst_desc(), std::move(out_shape));
+  return std::shared_ptr<const PreparedNode>(std::move(result));
+}
+
+Lowered lower_conv_transpose(const ir::Node& node, const LoweringContext& cx,
+                             std::span<const NodeInput> in) {
+  const Shape& xs = in[0].shape;
+  const Shape& ws = in[1].shape;
+  if (xs.size() < 3 || xs.size() > 5 || ws.size() != xs.size()) {
+    return unsupported_shapes("ConvTranspose needs 1 to 3 spatial dims and weights of that rank");
+  }
+  const size_t nd = xs.size() - 2;
+  const int64_t group = node.attr_int("group", 1);
+  const int64_t channels = xs[1];
+  if (group < 1 || ws[0] != channels || channels % group != 0) {
+    return unsupported_shapes("channels do not match the weights and group count");
+  }
+  const int64_t out_channels = ws[1] * group;
+  const bool has_bias = in.size() > 2 && in[2].present;
+  if (has_bias && in[2].shape != Shape{out_channels}) {
+    return unsupported_shapes("bias is not of shape [M]");
+  }
+  const Dims kernel(ws.begin() + 2, ws.end());
+  if (node.attr_ints("kernel_shape", kernel) != kernel) {
+    return unsupported_shapes("kernel_shape differs from the weights");
+  }
+  const auto spatial_attr = [&](const char* name, int64_t fallback, size_t count) {
+    return node.attr_ints(name, std::vector<int64_t>(count, fallback));
+  };
+  const std::vector<int64_t> strides = spatial_attr("strides", 1, nd);
+  const std::vector<int64_t> dilations = spatial_attr("dilations", 1, nd);
+  const std::vector<int64_t> output_padding = spatial_attr("output_padding", 0, nd);
+  const std::vector<int64_t> pads = spatial_attr("pads", 0, 2 * nd);
+  std::vector<int64_t> output_shape = node.attr_ints("output_shape");
+  if (output_shape.size() == nd + 2) {
+    output_shape.erase(output_shape.begin(), output_shape.begin() + 2);  // names N and C too
+  }
+  if (strides.size() != nd || dilations.size() != nd || output_padding.size() != nd ||
+      pads.size() != 2 * nd || (!output_shape.empty() && output_shape.size() != nd)) {
+    return unsupported_shapes("window attributes do not match the input's rank");
+  }
+  const std::string auto_pad = node.attr_string("auto_pad", "NOTSET");
+  Dims out(nd), pad_begin(nd), pad_end(nd), dilation(nd);
+  for (size_t d = 0; d < nd; ++d) {
+    if (strides[d] < 1 || dilations[d] < 1 || kernel[d] < 1 || output_padding[d] < 0) {
+      return unsupported_shapes("non-positive kernel, stride or dilation");
+    }
+    // The geometry the reference uses; oneDNN then has to express it with paddings.
+    const std::optional<int64_t> size =
+        output_shape.empty() ? std::nullopt : std::optional<int64_t>(output_shape[d]);
+    const ir::TransposedExtent e =
+        ir::conv_transpose_extent(xs[d + 2], kernel[d], strides[d], dilations[d],
+                                  output_padding[d], pads[d], pads[d + nd], size, auto_pad);
+    out[d] = e.out;
+    pad_begin[d] = e.pad_begin;
+    // oneDNN: out = (in - 1) * stride + span - pad_begin - pad_end; output_padding extends
+    // the end, which a smaller end padding expresses. An output larger than the full result
+    // (a negative padding) is left to the reference.
+    pad_end[d] = e.full - output_padding[d] - pad_begin[d] - out[d];
+    if (out[d] < 1 || pad_begin[d] < 0 || pad_end[d] < 0) {
+      return unsupported_shapes("an output beyond the full result needs negative padding");
+    }
+    dilation[d] = dilations[d] - 1;
+  }
+  // ONNX weights are (C, M/group, k...) = (group, C/group, M/group, k...); oneDNN reads
+  // (group, M/group, C/group, k...): the same bytes with the two channel strides swapped.
+  const int64_t k_size = std::accumulate(kernel.begin(), kernel.end(), int64_t{1},
+                                         std::multiplies<int64_t>());
+  const int64_t cg = channels / group, mg = ws[1];
+  const Dims k_strides = row_major_strides(kernel);
+  Dims w_dims, w_strides;
+  if (group > 1) {
+    w_dims = {group, mg, cg};
+    w_strides = {cg * mg * k_size, k_size, mg * k_size};
+  } else {
+    w_dims = {mg, cg};
+    w_strides = {k_size, mg * k_size};
+  }
+  w_dims.insert(w_dims.end(), kernel.begin(), kernel.end());
+  w_strides.insert(w_strides.end(), k_strides.begin(), k_strides.end());
+  Dims y_dims = {xs[0], out_channels};
+  y_dims.insert(y_dims.end(), out.begin(), out.end());
+  const memory::desc src = plain(dims_of(xs)), dst = plain(y_dims);
+  const memory::desc user_w(w_dims, kF32, w_strides);
+  const memory::desc any_w(w_dims, kF32, memory::format_tag::any);
+  const memory::desc bias = plain({out_channels});
+  auto d = has_bias ? dnnl::deconvolution_forward::desc(
+                          dnnl::prop_kind::forward_inference,
+                          dnnl::algorithm::deconvolution_direct, src, any_w, bias, dst, strides,
+                          dilation, pad_begin, pad_end)
+                    : dnnl::deconvolution_forward::desc(
+                          dnnl::prop_kind::forward_inference,
+                          dnnl::algorithm::deconvolution_direct, src, any_w, dst, strides,
+                          dilation, pad_begin, pad_end);
+  dnnl::deconvolution_forward::primitive_desc pd(d, user_scratchpad(), *cx.engine);
+  auto result = std::make_shared<PrimitiveNode>(*cx.engine, dnnl::deconvolution_forward(pd),
+                                                pd.scratchpad_desc());
+  result->reserve_inputs(in.size());
+  result->bind_input(DNNL_ARG_SRC, 0, src, src);
+  bind_weights(*result, cx, in[1], user_w, pd.weights_desc());
+  if (has_bias) result->bind_input(DNNL_ARG_BIAS, 2, bias, bias);
+  result->bind_output(DNNL_ARG_DST, dst, Shape(y_dims.begin(), y_dims.end()));
+  return std::shared_ptr<const PreparedNode>(std::move(result));
+}
+
+Lowered lower_pool(const ir::Node& node, const LoweringContext& cx,
+                   std::span<const NodeInput> in) {
+  const Shape& xs = in[0].shape;
+  if (xs.size() < 3 || xs.size() > 5) return unsupported_shapes("pooling needs 1 to 3 spatial dims");
+  const Dims spatial(xs.begin() + 2, xs.end());
+  const bool global = *node.op == ir::Op::GlobalAveragePool || *node.op == ir::Op::GlobalMaxPool;
+  Window w;
+  if (global) {
+    w.kernel = spatial;
+    w.strides = Dims(spatial.size(), 1);
+    w.dilations = w.pad_begin = w.pad_end = Dims(spatial.size(), 0);
+    w.out = Dims(spatial.size(), 1);
+  } else {
+    const std::vector<int64_t> kernel = node.attr_ints("kernel_shape");
+    if (kernel.size() != spatial.size()) return unsupported_shapes("kernel_shape rank mismatch");
+    ER_ASSIGN_OR_RETURN(w, resolve_window(node, spatial, kernel));
+  }
+  dnnl::algorithm alg = dnnl::algorithm::pooling_max;
+  if (*node.op == ir::Op::AveragePool || *node.op == ir::Op::GlobalAveragePool) {
+    alg = node.attr_int("count_include_pad", 0) != 0 ? dnnl::algorithm::pooling_avg_include_padding
+                                                     : dnnl::algorithm::pooling_avg_exclude_padding;
+  }
+  Dims y_dims = {xs[0], xs[1]};
+  y_dims.insert(y_dims.end(), w.out.begin(), w.out.end());
+  const memory::desc view = plain(dims_of(xs));
+  const memory::desc src = cx.plain_only ? view : arrival_layout(in[0]);
+  // The result takes the input's layout family (oneDNN picks it from `any`).
+  const memory::desc dst = src == view ? plain(y_dims)
+                                       : memory::desc(y_dims, kF32, memory::format_tag::any);
+  dnnl::pooling_v2_forward::desc d(dnnl::prop_kind::forward_inference, alg, src, dst, w.strides,
+                                   w.kernel, w.dilations, w.pad_begin, w.pad_end);
+  dnnl::pooling_v2_forward::primitive_desc pd(d, user_scratchpad(), *cx.engine);
+  auto result = std::make_shared<PrimitiveNode>(*cx.engine, dnnl::pooling_v2_forward(pd),
+                                                pd.scratchpad_desc());
+  result->reserve_inputs(in.size());
+  result->bind_input(DNNL_ARG_SRC, 0, view, src);
+  result->bind_output(DNNL_ARG_DST, pd.dst_desc(), Shape(y_dims.begin(), y_dims.end()));
+  return std::shared_ptr<const PreparedNode>(std::move(result));
+}
+
+}  // namespace edgerun::onednn::lower

@@ -1,0 +1,248 @@
+// Lowerings that keep the data's layout: activations, binary ops, normalisations, softmax and
+// Concat. Those that work in any layout take their input's (so a blocked chain stays blocked).
+#include <algorithm>
+
+#include "backends/onednn/lower_ops.h"
+
+namespace edgerun::onednn::lower {
+namespace {
+
+// The layout an op that works in any layout reads input `i` in.
+memory::desc layout_for(const LoweringContext& cx, const NodeInput& input) {
+  return cx.plain_only ? plain(dims_of(input.shape)) : arrival_layout(input);
+}
+
+std::shared_ptr<PrimitiveNode> make_node(const LoweringContext& cx, dnnl::primitive p,
+                                         const memory::desc& scratchpad, size_t num_inputs) {
+  auto node = std::make_shared<PrimitiveNode>(*cx.engine, std::move(p), scratchpad);
+  node->reserve_inputs(num_inputs);
+  return node;
+}
+
+}  // namespace
+
+Lowered lower_eltwise(const ir::Node& node, const LoweringContext& cx,
+                      std::span<const NodeInput> in) {
+  ER_ASSIGN_OR_RETURN(std::vector<EltwiseStep> steps, eltwise_steps(node, in));
+  const memory::desc view = plain(dims_of(in[0].shape));
+  const memory::desc md = layout_for(cx, in[0]);
+  auto primitive_for = [&](const EltwiseStep& step) {
+    dnnl::eltwise_forward::desc d(dnnl::prop_kind::forward_inference, step.algorithm, md,
+                                  step.alpha, step.beta);
+    return dnnl::eltwise_forward::primitive_desc(d, user_scratchpad(), *cx.engine);
+  };
+  const auto first = primitive_for(steps[0]);
+  auto result = make_node(cx, dnnl::eltwise_forward(first), first.scratchpad_desc(), in.size());
+  result->bind_input(DNNL_ARG_SRC, 0, view, md);
+  result->bind_output(DNNL_ARG_DST, first.dst_desc(), in[0].shape);
+  for (size_t s = 1; s < steps.size(); ++s) {
+    const auto next = primitive_for(steps[s]);
+    result->then_in_place(dnnl::eltwise_forward(next), next.scratchpad_desc());
+  }
+  return std::shared_ptr<const PreparedNode>(std::move(result));
+}
+
+Lowered lower_binary(const ir::Node& node, const LoweringContext& cx,
+                     std::span<const NodeInput> in) {
+  const Shape& sa = in[0].shape;
+  const Shape& sb = in[1].shape;
+  const size_t rank = std::max<size_t>({sa.size(), sb.size(), 1});
+  Dims a = pad_left(sa, rank), b = pad_left(sb, rank), y(rank);
+  for (size_t i = 0; i < rank; ++i) {
+    if (a[i] != b[i] && a[i] != 1 && b[i] != 1) {
+      return unsupported_shapes("shapes do not broadcast");  // the reference reports it
+    }
+    y[i] = a[i] == 1 ? b[i] : a[i];
+  }
+  Shape out_shape(y.begin(), y.end());
+  if (sa.empty() && sb.empty()) out_shape.clear();
+  // oneDNN 2.6 broadcasts src1 only: src0 must have the output's shape. Add and Mul swap their
+  // operands; Sub computes -(b - a), exact since negation is.
+  bool swapped = false;
+  const bool swappable =
+      *node.op == ir::Op::Add || *node.op == ir::Op::Mul || *node.op == ir::Op::Sub;
+  if (a != y) {
+    if (b != y || !swappable) {
+      return unsupported_shapes("the first input broadcasts, which oneDNN 2.6 cannot do");
+    }
+    std::swap(a, b);
+    swapped = true;
+  }
+  dnnl::algorithm alg = dnnl::algorithm::binary_add;
+  switch (*node.op) {
+    case ir::Op::Add: alg = dnnl::algorithm::binary_add; break;
+    case ir::Op::Sub: alg = dnnl::algorithm::binary_sub; break;
+    case ir::Op::Mul: alg = dnnl::algorithm::binary_mul; break;
+    case ir::Op::Div: alg = dnnl::algorithm::binary_div; break;
+    default: return internal_error("not a binary op: " + node.op_type);
+  }
+  const size_t first = swapped ? 1 : 0, second = swapped ? 0 : 1;
+  const memory::desc view0 = plain(a), view1 = plain(b);
+  // Operands of one shape run in the layout of the first (a blocked one if either arrives
+  // blocked); a broadcast operand is plain, read against src0 in whatever layout it has.
+  memory::desc want0 = view0, want1 = view1;
+  if (!cx.plain_only && a == b && sa.size() == sb.size()) {
+    want0 = in[first].layout ? *in[first].layout
+                             : (in[second].layout ? *in[second].layout : view0);
+    want1 = want0;
+  } else if (!cx.plain_only && sa.size() == sb.size() && in[first].layout) {
+    want0 = *in[first].layout;
+  }
+  dnnl::binary::desc d(alg, want0, want1, memory::desc(y, kF32, memory::format_tag::any));
+  dnnl::primitive_attr attr = user_scratchpad();
+  if (swapped && *node.op == ir::Op::Sub) {
+    dnnl::post_ops negate;
+    negate.append_eltwise(1.0f, dnnl::algorithm::eltwise_linear, -1.0f, 0.0f);
+    attr.set_post_ops(negate);
+  }
+  dnnl::binary::primitive_desc pd(d, attr, *cx.engine);
+  auto result = make_node(cx, dnnl::binary(pd), pd.scratchpad_desc(), in.size());
+  result->bind_input(DNNL_ARG_SRC_0, first, view0, want0);
+  result->bind_input(DNNL_ARG_SRC_1, second, view1, want1);
+  result->bind_output(DNNL_ARG_DST, pd.dst_desc(), std::move(out_shape));
+  return std::shared_ptr<const PreparedNode>(std::move(result));
+}
+
+Lowered lower_softmax(const ir::Node& node, const LoweringContext& cx,
+                      std::span<const NodeInput> in) {
+  const Shape& shape = in[0].shape;
+  const int64_t rank = static_cast<int64_t>(shape.size());
+  if (rank == 0) return unsupported_shapes("softmax of a scalar");
+  const bool new_semantics = node.opset >= 13;
+  int64_t axis = node.attr_int("axis", new_semantics ? -1 : 1);
+  if (axis < 0) axis += rank;
+  if (axis < 0 || axis >= rank) return unsupported_shapes("axis out of range");
+  Dims dims;
+  int softmax_axis = 0;
+  if (new_semantics) {
+    dims = dims_of(shape);
+    softmax_axis = static_cast<int>(axis);
+  } else {
+    // Before opset 13 the input is coerced to 2D at `axis` and normalised over the second dim.
+    int64_t outer = 1, inner = 1;
+    for (int64_t i = 0; i < rank; ++i) (i < axis ? outer : inner) *= shape[static_cast<size_t>(i)];
+    dims = {outer, inner};
+    softmax_axis = 1;
+  }
+  const memory::desc md = plain(dims);
+  const dnnl::algorithm alg = *node.op == ir::Op::LogSoftmax ? dnnl::algorithm::softmax_log
+                                                             : dnnl::algorithm::softmax_accurate;
+  dnnl::softmax_v2_forward::desc d(dnnl::prop_kind::forward_inference, alg, md, md, softmax_axis);
+  dnnl::softmax_v2_forward::primitive_desc pd(d, user_scratchpad(), *cx.engine);
+  auto result = make_node(cx, dnnl::softmax_v2_forward(pd), pd.scratchpad_desc(), in.size());
+  result->bind_input(DNNL_ARG_SRC, 0, md, md);
+  result->bind_output(DNNL_ARG_DST, md, shape);
+  return std::shared_ptr<const PreparedNode>(std::move(result));
+}
+
+Lowered lower_batch_norm(const ir::Node& node, const LoweringContext& cx,
+                         std::span<const NodeInput> in) {
+  const Shape& xs = in[0].shape;
+  if (xs.size() < 2 || xs.size() > 5) return unsupported_shapes("BatchNormalization rank");
+  for (size_t i = 1; i < 5; ++i) {
+    if (in.size() <= i || !in[i].present || in[i].shape != Shape{xs[1]}) {
+      return unsupported_shapes("scale, bias, mean and var must be of shape [C]");
+    }
+  }
+  const memory::desc view = plain(dims_of(xs)), data = layout_for(cx, in[0]);
+  const memory::desc channel = plain({xs[1]});
+  const auto flags = dnnl::normalization_flags::use_global_stats |
+                     dnnl::normalization_flags::use_scale | dnnl::normalization_flags::use_shift;
+  dnnl::batch_normalization_forward::desc d(dnnl::prop_kind::forward_inference, data,
+                                            node.attr_float("epsilon", 1e-5f), flags);
+  dnnl::batch_normalization_forward::primitive_desc pd(d, user_scratchpad(), *cx.engine);
+  auto result =
+      make_node(cx, dnnl::batch_normalization_forward(pd), pd.scratchpad_desc(), in.size());
+  result->bind_input(DNNL_ARG_SRC, 0, view, data);
+  result->bind_input(DNNL_ARG_SCALE, 1, channel, channel);
+  result->bind_input(DNNL_ARG_SHIFT, 2, channel, channel);
+  result->bind_input(DNNL_ARG_MEAN, 3, channel, channel);
+  result->bind_input(DNNL_ARG_VARIANCE, 4, channel, channel);
+  result->bind_output(DNNL_ARG_DST, pd.dst_desc(), xs);
+  return std::shared_ptr<const PreparedNode>(std::move(result));
+}
+
+Lowered lower_layer_norm(const ir::Node& node, const LoweringContext& cx,
+                         std::span<const NodeInput> in) {
+  const Shape& xs = in[0].shape;
+  const int64_t rank = static_cast<int64_t>(xs.size());
+  if (rank == 0) return unsupported_shapes("LayerNormalization of a scalar");
+  int64_t axis = node.attr_int("axis", -1);
+  if (axis < 0) axis += rank;
+  if (axis < 0 || axis >= rank) return unsupported_shapes("axis out of range");
+  int64_t outer = 1, inner = 1;
+  for (int64_t i = 0; i < rank; ++i) (i < axis ? outer : inner) *= xs[static_cast<size_t>(i)];
+  // oneDNN takes one scale and one shift per normalised element: Scale and B must cover the
+  // whole normalised tail (leading 1s allowed), not broadcast within it.
+  const bool has_bias = in.size() > 2 && in[2].present;
+  for (size_t i = 1; i < (has_bias ? 3u : 2u); ++i) {
+    if (in.size() <= i || !in[i].present) return unsupported_shapes("Scale is missing");
+    const Shape& ps = in[i].shape;
+    if (ps.size() > xs.size()) return unsupported_shapes("Scale or B has a higher rank than X");
+    const Dims padded = pad_left(ps, xs.size());
+    for (int64_t d = 0; d < rank; ++d) {
+      const int64_t want = d < axis ? 1 : xs[static_cast<size_t>(d)];
+      if (padded[static_cast<size_t>(d)] != want) {
+        return unsupported_shapes("Scale or B broadcasts within the normalised dims");
+      }
+    }
+  }
+  const memory::desc data = plain({outer, inner}), param = plain({inner});
+  auto flags = dnnl::normalization_flags::use_scale;
+  if (has_bias) flags = flags | dnnl::normalization_flags::use_shift;
+  dnnl::layer_normalization_forward::desc d(dnnl::prop_kind::forward_inference, data,
+                                            node.attr_float("epsilon", 1e-5f), flags);
+  dnnl::layer_normalization_forward::primitive_desc pd(d, user_scratchpad(), *cx.engine);
+  auto result =
+      make_node(cx, dnnl::layer_normalization_forward(pd), pd.scratchpad_desc(), in.size());
+  result->bind_input(DNNL_ARG_SRC, 0, data, data);
+  result->bind_input(DNNL_ARG_SCALE, 1, param, param);
+  if (has_bias) result->bind_input(DNNL_ARG_SHIFT, 2, param, param);
+  result->bind_output(DNNL_ARG_DST, data, xs);
+  return std::shared_ptr<const PreparedNode>(std::move(result));
+}
+
+Lowered lower_concat(const ir::Node& node, const LoweringContext& cx,
+                     std::span<const NodeInput> in) {
+  if (in.empty() || !in[0].present) return unsupported_shapes("Concat without inputs");
+  const Shape& first = in[0].shape;
+  const int64_t rank = static_cast<int64_t>(first.size());
+  if (rank == 0) return unsupported_shapes("Concat of scalars");
+  if (rank > DNNL_MAX_NDIMS) return unsupported_shapes("rank above oneDNN's limit");
+  int64_t axis = node.attr_int("axis", 0);
+  if (axis < 0) axis += rank;
+  if (axis < 0 || axis >= rank) return unsupported_shapes("axis out of range");
+  Shape out_shape = first;
+  out_shape[static_cast<size_t>(axis)] = 0;
+  std::vector<memory::desc> srcs;
+  bool any_blocked = false;
+  for (const NodeInput& t : in) {
+    if (!t.present || t.shape.size() != first.size()) {
+      return unsupported_shapes("inputs of different ranks");  // the reference reports it
+    }
+    for (int64_t d = 0; d < rank; ++d) {
+      if (d != axis && t.shape[static_cast<size_t>(d)] != first[static_cast<size_t>(d)]) {
+        return unsupported_shapes("inputs differ outside the axis");
+      }
+    }
+    out_shape[static_cast<size_t>(axis)] += t.shape[static_cast<size_t>(axis)];
+    srcs.push_back(layout_for(cx, t));
+    any_blocked |= !is_plain(srcs.back());
+  }
+  // With blocked inputs oneDNN picks the result's layout; otherwise the result is plain.
+  const auto pd =
+      any_blocked ? dnnl::concat::primitive_desc(static_cast<int>(axis), srcs, *cx.engine,
+                                                 user_scratchpad())
+                  : dnnl::concat::primitive_desc(plain(dims_of(out_shape)),
+                                                 static_cast<int>(axis), srcs, *cx.engine,
+                                                 user_scratchpad());
+  auto result = make_node(cx, dnnl::concat(pd), pd.scratchpad_desc(), in.size());
+  for (size_t i = 0; i < in.size(); ++i) {
+    result->bind_input(DNNL_ARG_MULTIPLE_SRC + static_cast<int>(i), i,
+                       plain(dims_of(in[i].shape)), srcs[i]);
+  }
+  result->bind_output(DNNL_ARG_DST, pd.dst_desc(), std::move(out_shape));
+  return std::shared_ptr<const PreparedNode>(std::move(result));
+}
+
+}  // namespace edgerun::onednn::lower

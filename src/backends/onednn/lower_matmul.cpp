@@ -1,0 +1,134 @@
+// Gemm and MatMul on oneDNN's matmul primitive. Activations are plain; constant weights are
+// reordered once, here, into the layout the primitive prefers.
+#include "backends/onednn/lower_ops.h"
+
+namespace edgerun::onednn::lower {
+namespace {
+
+// The weights descriptor the primitive is built with: oneDNN's choice for constant weights
+// (packed once by bind_matmul_weights), the caller's view otherwise.
+memory::desc weights_for(const NodeInput& weights, const memory::desc& view) {
+  return weights.constant != nullptr ? memory::desc(view.dims(), kF32, memory::format_tag::any)
+                                     : view;
+}
+
+void bind_matmul_weights(PrimitiveNode& node, const LoweringContext& cx, const NodeInput& weights,
+                         const memory::desc& view, const memory::desc& preferred) {
+  if (weights.constant != nullptr) {
+    node.bind_held(DNNL_ARG_WEIGHTS, reorder_now(*cx.engine, *weights.constant, view, preferred));
+  } else {
+    node.bind_input(DNNL_ARG_WEIGHTS, 1, view, view);
+  }
+}
+
+}  // namespace
+
+Lowered lower_gemm(const ir::Node& node, const LoweringContext& cx, std::span<const NodeInput> in,
+                   const FusedChain* chain) {
+  const Shape& as = in[0].shape;
+  const Shape& bs = in[1].shape;
+  if (as.size() != 2 || bs.size() != 2) return unsupported_shapes("Gemm needs 2D A and B");
+  const bool trans_a = node.attr_int("transA", 0) != 0, trans_b = node.attr_int("transB", 0) != 0;
+  const int64_t m = trans_a ? as[1] : as[0], k = trans_a ? as[0] : as[1];
+  const int64_t n = trans_b ? bs[0] : bs[1];
+  if ((trans_b ? bs[1] : bs[0]) != k) return unsupported_shapes("inner dims differ");
+  if (m == 0 || n == 0 || k == 0) return unsupported_shapes("empty matrices");
+  const float alpha = node.attr_float("alpha", 1.0f), beta = node.attr_float("beta", 1.0f);
+  // A transposed operand is the same bytes read with swapped strides.
+  const memory::desc src({m, k}, kF32, trans_a ? Dims{1, m} : Dims{k, 1});
+  const memory::desc weights_view({k, n}, kF32, trans_b ? Dims{1, k} : Dims{n, 1});
+  const memory::desc dst = plain({m, n});
+  dnnl::post_ops ops;
+  if (alpha != 1.0f) ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_linear, alpha, 0.0f);
+  const bool has_c = in.size() > 2 && in[2].present && beta != 0.0f;
+  const int c_index = ops.len();
+  std::optional<memory::desc> c_md;
+  if (has_c) {
+    const Shape& cs = in[2].shape;
+    if (cs.size() > 2) return unsupported_shapes("C has rank > 2");
+    const Dims c = pad_left(cs, 2);
+    if ((c[0] != 1 && c[0] != m) || (c[1] != 1 && c[1] != n)) {
+      return unsupported_shapes("C does not broadcast to [M, N]");
+    }
+    c_md = plain(c);
+    ops.append_binary(dnnl::algorithm::binary_add, *c_md);
+  }
+  std::vector<ChainAddend> addends;
+  ER_RETURN_IF_ERROR(append_chain(chain, Shape{m, n}, Dims{m, n}, dst, false, ops, addends));
+  dnnl::primitive_attr attr = user_scratchpad();
+  attr.set_post_ops(ops);
+  dnnl::matmul::desc d(src, weights_for(in[1], weights_view), dst);
+  dnnl::matmul::primitive_desc pd(d, attr, *cx.engine);
+  auto result =
+      std::make_shared<PrimitiveNode>(*cx.engine, dnnl::matmul(pd), pd.scratchpad_desc());
+  result->reserve_inputs(in.size());
+  result->bind_input(DNNL_ARG_SRC, 0, src, src);
+  bind_matmul_weights(*result, cx, in[1], weights_view, pd.weights_desc());
+  if (has_c) {
+    const int arg = DNNL_ARG_ATTR_MULTIPLE_POST_OP(c_index) | DNNL_ARG_SRC_1;
+    if (in[2].constant != nullptr) {
+      // C scaled by beta once, here.
+      Tensor scaled = in[2].constant->clone();
+      for (int64_t i = 0; i < scaled.size(); ++i) scaled.data<float>()[i] *= beta;
+      result->bind_held(arg, reorder_now(*cx.engine, scaled, *c_md, *c_md));
+    } else if (beta == 1.0f) {
+      result->bind_input(arg, 2, *c_md, *c_md);
+    } else {
+      // C changes per run: scaled by beta each run, as the reference does, before the add.
+      dnnl::eltwise_forward::desc scale(dnnl::prop_kind::forward_inference,
+                                        dnnl::algorithm::eltwise_linear, *c_md, beta, 0.0f);
+      dnnl::eltwise_forward::primitive_desc scale_pd(scale, *cx.engine);
+      result->bind_transformed_input(arg, 2, *c_md, dnnl::eltwise_forward(scale_pd), *c_md);
+    }
+  }
+  bind_addends(*result, addends);
+  result->bind_output(DNNL_ARG_DST, dst, Shape{m, n});
+  return std::shared_ptr<const PreparedNode>(std::move(result));
+}
+
+Lowered lower_matmul(const ir::Node&, const LoweringContext& cx, std::span<const NodeInput> in,
+                     const FusedChain* chain) {
+  Shape a = in[0].shape, b = in[1].shape;
+  if (a.empty() || b.empty()) return unsupported_shapes("MatMul of a scalar");
+  const bool a_vector = a.size() == 1, b_vector = b.size() == 1;
+  if (a_vector) a.insert(a.begin(), 1);
+  if (b_vector) b.push_back(1);
+  const size_t rank = std::max(a.size(), b.size());
+  if (rank > DNNL_MAX_NDIMS) return unsupported_shapes("rank above oneDNN's limit");
+  const Dims ad = pad_left(a, rank), bd = pad_left(b, rank);
+  if (ad[rank - 1] != bd[rank - 2]) return unsupported_shapes("inner dims differ");
+  Dims yd(rank);
+  Shape out_shape;
+  for (size_t i = 0; i + 2 < rank; ++i) {
+    if (ad[i] != bd[i] && ad[i] != 1 && bd[i] != 1) return unsupported_shapes("batch dims differ");
+    yd[i] = ad[i] == 1 ? bd[i] : ad[i];
+    out_shape.push_back(yd[i]);
+  }
+  yd[rank - 2] = ad[rank - 2];
+  yd[rank - 1] = bd[rank - 1];
+  if (!a_vector) out_shape.push_back(yd[rank - 2]);
+  if (!b_vector) out_shape.push_back(yd[rank - 1]);
+  for (const Dims* dims : {&ad, &bd}) {
+    for (int64_t d : *dims) {
+      if (d == 0) return unsupported_shapes("empty operands");
+    }
+  }
+  const memory::desc src = plain(ad), weights_view = plain(bd), dst = plain(yd);
+  dnnl::post_ops ops;
+  std::vector<ChainAddend> addends;
+  ER_RETURN_IF_ERROR(append_chain(chain, out_shape, yd, dst, false, ops, addends));
+  dnnl::primitive_attr attr = user_scratchpad();
+  attr.set_post_ops(ops);
+  dnnl::matmul::desc d(src, weights_for(in[1], weights_view), dst);
+  dnnl::matmul::primitive_desc pd(d, attr, *cx.engine);
+  auto result =
+      std::make_shared<PrimitiveNode>(*cx.engine, dnnl::matmul(pd), pd.scratchpad_desc());
+  result->reserve_inputs(in.size());
+  result->bind_input(DNNL_ARG_SRC, 0, src, src);
+  bind_matmul_weights(*result, cx, in[1], weights_view, pd.weights_desc());
+  bind_addends(*result, addends);
+  result->bind_output(DNNL_ARG_DST, dst, std::move(out_shape));
+  return std::shared_ptr<const PreparedNode>(std::move(result));
+}
+
+}  // namespace edgerun::onednn::lower

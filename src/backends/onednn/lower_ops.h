@@ -1,0 +1,149 @@
+// Shared pieces of the per-family lowerings (lower_*.cpp): memory descriptors, the one
+// PreparedNode implementation (a primitive plus how its arguments bind), and the fused chain.
+#pragma once
+
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "backends/onednn/lowering.h"
+
+namespace edgerun::onednn::lower {
+
+using dnnl::memory;
+using Dims = memory::dims;
+constexpr memory::data_type kF32 = memory::data_type::f32;
+
+// oneDNN has no rank-0 memory; a scalar is a one-element vector with the same bytes.
+Dims dims_of(const Shape& shape);
+Dims row_major_strides(const Dims& dims);
+// Plain (row-major, dense) float32: the layout of edgerun tensors.
+memory::desc plain(const Dims& dims);
+bool is_plain(const memory::desc& md);
+// `shape` padded with leading 1s to `rank`.
+Dims pad_left(const Shape& shape, size_t rank);
+Status unsupported_shapes(const std::string& why);
+
+// The layout an input arrives in: its blocked layout, or plain of its shape.
+memory::desc arrival_layout(const NodeInput& input);
+
+// One primitive and how each of its arguments is fed: from an input, an output, or memory the
+// node holds (constants transformed at lowering time). Scratchpad is allocated per run so
+// concurrent runs never share one.
+class PrimitiveNode final : public PreparedNode {
+ public:
+  PrimitiveNode(const dnnl::engine& engine, dnnl::primitive primitive, memory::desc scratchpad);
+
+  // Input `input` (of the node's inputs) is read by the primitive as `arg`.
+  void bind_input(int arg, size_t input, const memory::desc& view, const memory::desc& want);
+  // Input `input` goes through `transform` (SRC -> DST of layout `result`) each run, and the
+  // primitive reads that result as `arg`.
+  void bind_transformed_input(int arg, size_t input, const memory::desc& view,
+                              dnnl::primitive transform, const memory::desc& result);
+  void bind_output(int arg, const memory::desc& desc, Shape shape);
+  void bind_held(int arg, memory held);
+  // Output 0 starts as a copy of input `input` (in the output's layout) before the primitive
+  // adds onto it: the sum post-op.
+  void bind_sum_input(size_t input, const memory::desc& view, const memory::desc& want);
+  // Marks inputs the node reads nothing from (at least `count` entries exist).
+  void reserve_inputs(size_t count);
+  // A primitive that runs after the main one on output 0, in place (SRC = DST).
+  void then_in_place(dnnl::primitive primitive, memory::desc scratchpad);
+
+  void execute(dnnl::stream& stream, std::span<const memory> in,
+               std::span<const memory> out) const override;
+
+ private:
+  struct Binding {
+    int arg = 0;
+    int input = -1;
+    int output = -1;
+    std::optional<memory> held;
+    std::optional<std::pair<dnnl::primitive, memory::desc>> transform;
+  };
+  dnnl::engine engine_;
+  dnnl::primitive primitive_;
+  memory::desc scratchpad_;
+  std::vector<Binding> bindings_;
+  std::vector<std::pair<dnnl::primitive, memory::desc>> in_place_;
+  std::optional<size_t> sum_input_;
+};
+
+dnnl::primitive_attr user_scratchpad();
+// `from` (plain data described by `view`) reordered now into a fresh memory of layout `to`.
+memory reorder_now(const dnnl::engine& engine, const Tensor& from, const memory::desc& view,
+                   const memory::desc& to);
+
+// ---- elementwise activations, also used as post-ops ----------------------------------------------
+
+struct EltwiseStep {
+  dnnl::algorithm algorithm;
+  float alpha = 0;
+  float beta = 0;
+};
+
+// The oneDNN eltwise steps that compute `node` (HardSigmoid takes two), with Clip bounds read
+// from `inputs` when given as inputs (they must be constant scalars); nullopt when `node` is
+// not an elementwise activation oneDNN has.
+Result<std::vector<EltwiseStep>> eltwise_steps(const ir::Node& node,
+                                               std::span<const NodeInput> inputs);
+bool has_eltwise_steps(const ir::Node& node);
+bool is_post_op_activation(ir::Op op);
+
+// A chain of post-ops to fuse after a Conv, Gemm or MatMul, and the fused node's flat inputs.
+struct FusedChain {
+  std::span<const PostOpNode> links;
+  std::span<const NodeInput> inputs;
+};
+
+// Post-ops for `chain` after a base whose result has the ONNX shape `out_shape`, the oneDNN dims
+// `dst_dims` and the layout `dst`: appends them to `ops` and records, per residual Add, which
+// flat input feeds which argument and in which layout (the result's own layout when the operand
+// has the result's shape, so blocked residuals stay blocked).
+//
+// With `use_sum`, the first Add whose operand has the result's full shape becomes oneDNN's sum
+// post-op (the operand is copied into the result's memory and the primitive adds onto it),
+// which every optimised convolution supports; other Adds are binary post-ops.
+struct ChainAddend {
+  int arg = 0;
+  size_t input = 0;
+  memory::desc view;
+  memory::desc want;
+  bool sum = false;
+};
+Status append_chain(const FusedChain* chain, const Shape& out_shape, const Dims& dst_dims,
+                    const memory::desc& dst, bool use_sum, dnnl::post_ops& ops,
+                    std::vector<ChainAddend>& addends);
+// Whether `impl` (a primitive descriptor's impl_info_str) is oneDNN's slow reference code.
+bool is_reference_impl(const std::string& impl);
+void bind_addends(PrimitiveNode& node, const std::vector<ChainAddend>& addends);
+
+// ---- the per-family lowerings --------------------------------------------------------------------
+
+using Lowered = Result<std::shared_ptr<const PreparedNode>>;
+
+Lowered lower_eltwise(const ir::Node& node, const LoweringContext& cx,
+                      std::span<const NodeInput> in);
+Lowered lower_binary(const ir::Node& node, const LoweringContext& cx,
+                     std::span<const NodeInput> in);
+Lowered lower_softmax(const ir::Node& node, const LoweringContext& cx,
+                      std::span<const NodeInput> in);
+Lowered lower_batch_norm(const ir::Node& node, const LoweringContext& cx,
+                         std::span<const NodeInput> in);
+Lowered lower_layer_norm(const ir::Node& node, const LoweringContext& cx,
+                         std::span<const NodeInput> in);
+Lowered lower_concat(const ir::Node& node, const LoweringContext& cx,
+                     std::span<const NodeInput> in);
+Lowered lower_conv(const ir::Node& node, const LoweringContext& cx, std::span<const NodeInput> in,
+                   const FusedChain* chain);
+Lowered lower_conv_transpose(const ir::Node& node, const LoweringContext& cx,
+                             std::span<const NodeInput> in);
+Lowered lower_pool(const ir::Node& node, const LoweringContext& cx,
+                   std::span<const NodeInput> in);
+Lowered lower_gemm(const ir::Node& node, const LoweringContext& cx, std::span<const NodeInput> in,
+                   const FusedChain* chain);
+Lowered lower_matmul(const ir::Node& node, const LoweringContext& cx,
+                     std::span<const NodeInput> in, const FusedChain* chain);
+
+}  // namespace edgerun::onednn::lower
