@@ -271,6 +271,11 @@ TEST(OneDnnEltwise, Activations) {
   expect_matches_reference(op("LeakyRelu", {x}, {attr("alpha", 0.2f)}));
   expect_matches_reference(op("Elu", {x}, {attr("alpha", 0.7f)}));
   expect_matches_reference(op("Sqrt", {positive({3, 4})}));
+  // No hardsigmoid in oneDNN 2.6: a linear step and a clip, checked on both sides of 0 and 1.
+  expect_matches_reference(op("HardSigmoid", {x}));
+  Tensor wide = random({4, 6}, 3);
+  for (int64_t i = 0; i < wide.size(); ++i) wide.data<float>()[i] *= 8.0f;
+  expect_matches_reference(op("HardSigmoid", {wide}, {attr("alpha", 0.3f), attr("beta", 0.4f)}));
 }
 
 TEST(OneDnnEltwise, ClipWithConstantBoundsAndAttributes) {
@@ -534,6 +539,10 @@ class FusionCase {
       EXPECT_EQ(placed[i], "onednn") << graph_.nodes[i].name;
       EXPECT_EQ(accel.value()->placement_reasons()[i], "") << graph_.nodes[i].name;
     }
+    lowered_before_run_ = 0;
+    for (const runtime::Step& step : accel.value()->steps()) {
+      lowered_before_run_ += onednn::lowered_count(*step.executable);
+    }
     for (int repeat = 0; repeat < 2; ++repeat) {  // the second run reuses the primitives
       Result<std::vector<Value>> got = accel.value()->run(feeds_);
       Result<std::vector<Value>> want = exact.value()->run(feeds_);
@@ -552,7 +561,26 @@ class FusionCase {
       unfused_runs += onednn::unfused_runs(*step.executable);
     }
     EXPECT_EQ(unfused_runs, unfused);
+    program_ = std::move(accel).value();
     return fused;
+  }
+
+  // After run_and_compare: the oneDNN steps' lowered forms (before the first run and now) and
+  // layout statistics (two runs together).
+  size_t lowered_before_run() const { return lowered_before_run_; }
+  size_t lowered_now() const {
+    size_t count = 0;
+    for (const runtime::Step& step : program_->steps()) count += onednn::lowered_count(*step.executable);
+    return count;
+  }
+  onednn::LayoutStats layout_stats() const {
+    onednn::LayoutStats total;
+    for (const runtime::Step& step : program_->steps()) {
+      const onednn::LayoutStats s = onednn::layout_stats(*step.executable);
+      total.blocked_reads += s.blocked_reads;
+      total.conversions += s.conversions;
+    }
+    return total;
   }
 
  private:
@@ -561,6 +589,8 @@ class FusionCase {
   ir::Graph graph_;
   std::vector<Value> feeds_;
   std::vector<Shape> shapes_;
+  std::unique_ptr<runtime::Program> program_;
+  size_t lowered_before_run_ = 0;
 };
 
 using Chains = std::vector<std::vector<std::string>>;
@@ -584,7 +614,7 @@ TEST(OneDnnFusion, EveryActivationFusesAfterConv) {
     std::vector<ir::Attribute> attrs;
   };
   const std::vector<Act> acts = {{"Relu", {}},    {"Sigmoid", {}}, {"Tanh", {}},
-                                 {"HardSwish", {}}, {"Softplus", {}},
+                                 {"HardSwish", {}}, {"Softplus", {}}, {"HardSigmoid", {}},
                                  {"LeakyRelu", {attr("alpha", 0.15f)}},
                                  {"Elu", {attr("alpha", 0.6f)}}};
   for (const Act& act : acts) {
@@ -684,6 +714,82 @@ TEST(OneDnnFusion, AddThatBroadcastsTheResultWiderRunsUnfused) {
   c.node("Add", {"mm", "r"}, "y");
   c.output("y");
   EXPECT_EQ(c.run_and_compare(/*unfused=*/1), (Chains{{"mm", "y"}}));
+}
+
+// ---- layouts inside a partition, views, lowering at compile time ----------------------------
+
+// Whether oneDNN's convolutions prefer a layout other than plain NCHW here (they do on every
+// x86 CPU with AVX2 or later); without that there is nothing blocked to keep.
+bool convolutions_prefer_blocked_layouts() {
+  return dnnl::get_effective_cpu_isa() >= dnnl::cpu_isa::avx2;
+}
+
+TEST(OneDnnLayouts, ConvChainStaysBlockedBetweenItsNodes) {
+  FusionCase c;
+  c.input("x", random({1, 8, 12, 12}, 1));
+  c.constant("w1", random({16, 8, 3, 3}, 2));
+  c.constant("w2", random({16, 16, 3, 3}, 3));
+  c.constant("w3", random({16, 16, 1, 1}, 4));
+  c.node("Conv", {"x", "w1"}, "c1", {attr("pads", std::vector<int64_t>{1, 1, 1, 1})});
+  c.node("Relu", {"c1"}, "r1");
+  c.node("Conv", {"r1", "w2"}, "c2", {attr("pads", std::vector<int64_t>{1, 1, 1, 1})});
+  c.node("MaxPool", {"c2"}, "p", {attr("kernel_shape", std::vector<int64_t>{2, 2}),
+                                  attr("strides", std::vector<int64_t>{2, 2})});
+  c.node("Conv", {"p", "w3"}, "c3");
+  c.node("Add", {"c3", "p"}, "sum");  // a residual in the pool's layout
+  c.node("GlobalAveragePool", {"sum"}, "y");
+  c.output("y");
+  EXPECT_EQ(c.run_and_compare(), (Chains{{"c1", "r1"}, {"c3", "sum"}}));
+  const onednn::LayoutStats stats = c.layout_stats();
+  // Per run: x into the first convolution's layout and y back to a plain tensor, nothing else.
+  EXPECT_LE(stats.conversions, 4u);
+  if (convolutions_prefer_blocked_layouts()) {
+    // c2 reads r1, the pool reads c2, c3 reads p, the residual reads p, GAP reads sum.
+    EXPECT_GE(stats.blocked_reads, 2u * 5u);
+  }
+}
+
+TEST(OneDnnLayouts, ValueReadOutsideThePartitionLeavesItPlain) {
+  FusionCase c;
+  c.input("x", random({2, 4, 6, 6}, 1));
+  c.constant("w1", random({8, 4, 3, 3}, 2));
+  c.constant("w2", random({8, 8, 3, 3}, 3));
+  c.node("Conv", {"x", "w1"}, "c1", {attr("pads", std::vector<int64_t>{1, 1, 1, 1})});
+  c.node("Conv", {"c1", "w2"}, "c2", {attr("pads", std::vector<int64_t>{1, 1, 1, 1})});
+  c.output("c1");  // read inside (by c2) and outside (a graph output)
+  c.output("c2");
+  c.run_and_compare();
+}
+
+TEST(OneDnnViews, ReshapeAndFlattenRunInsideThePartition) {
+  FusionCase c;
+  c.input("x", random({2, 3, 5, 5}, 1));
+  c.constant("w", random({4, 3, 3, 3}, 2));
+  c.constant("shape", Tensor::from_vector<int64_t>({2}, {2, -1}));
+  c.constant("fc", random({36, 5}, 3));
+  c.constant("fc2", random({5, 4}, 4));
+  c.node("Conv", {"x", "w"}, "conv");
+  c.node("Relu", {"conv"}, "relu");
+  c.node("Reshape", {"relu", "shape"}, "flat");
+  c.node("MatMul", {"flat", "fc"}, "h");
+  c.node("Flatten", {"h"}, "h2");
+  c.node("Gemm", {"h2", "fc2"}, "y");
+  c.output("y");
+  c.run_and_compare();  // every node on oneDNN, results equal to the reference's
+}
+
+TEST(OneDnnExecutable, LowersAtCompileTimeWhenShapesAreKnown) {
+  FusionCase c;
+  c.input("x", random({1, 3, 8, 8}, 1));
+  c.constant("w", random({4, 3, 3, 3}, 2));
+  c.node("Conv", {"x", "w"}, "conv", {attr("pads", std::vector<int64_t>{1, 1, 1, 1})});
+  c.node("Relu", {"conv"}, "y");
+  c.output("y");
+  EXPECT_EQ(c.run_and_compare(), (Chains{{"conv", "y"}}));
+  // The chain was lowered (its weights reordered) when the program was built; the runs built
+  // nothing more.
+  EXPECT_EQ(c.lowered_before_run(), 1u);
+  EXPECT_EQ(c.lowered_now(), 1u);
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "backends/onednn/executable.h"
 
 #include <algorithm>
+#include <atomic>
 #include <mutex>
 #include <new>
 #include <set>
@@ -271,6 +272,8 @@ class OneDnnExecutable final : public Executable {
     return count;
   }
 
+  LayoutStats layout_stats() const { return {blocked_reads_.load(), conversions_.load()}; }
+
   size_t lowered_count() const {
     size_t count = 0;
     for (const auto& n : nodes_) {
@@ -394,6 +397,7 @@ class OneDnnExecutable final : public Executable {
     dnnl::memory plain(lower::plain(lower::dims_of(blocked->shape)), engine_, t.raw_data());
     dnnl::reorder(from, plain).execute(state.stream, from, plain);
     state.stream.wait();
+    conversions_.fetch_add(1, std::memory_order_relaxed);
     v = Value(std::move(t));
     return Status::ok();
   }
@@ -402,12 +406,16 @@ class OneDnnExecutable final : public Executable {
   Result<dnnl::memory> conform(RunState& state, const InputLayout& layout, int slot) const {
     const auto& blocked = state.blocked[static_cast<size_t>(slot)];
     auto reorder_into = [&](dnnl::memory from) {
+      conversions_.fetch_add(1, std::memory_order_relaxed);
       dnnl::memory to(layout.want, engine_);
       dnnl::reorder(from, to).execute(state.stream, from, to);
       return to;
     };
     if (blocked) {
-      if (blocked->memory.get_desc() == layout.want) return blocked->memory;
+      if (blocked->memory.get_desc() == layout.want) {
+        blocked_reads_.fetch_add(1, std::memory_order_relaxed);
+        return blocked->memory;
+      }
       if (layout.want.dims() == blocked->memory.get_desc().dims() && !lower::is_plain(layout.want)) {
         return reorder_into(blocked->memory);
       }
@@ -526,6 +534,8 @@ class OneDnnExecutable final : public Executable {
   dnnl::engine engine_;
   std::vector<char> exported_;  // by slot: read outside the partition (or a graph output)
   std::vector<std::unique_ptr<CompiledNode>> nodes_;
+  mutable std::atomic<uint64_t> blocked_reads_{0};
+  mutable std::atomic<uint64_t> conversions_{0};
 };
 
 }  // namespace
@@ -588,6 +598,11 @@ size_t unfused_runs(const Executable& executable) {
 size_t reference_fallbacks(const Executable& executable) {
   const auto* onednn = dynamic_cast<const OneDnnExecutable*>(&executable);
   return onednn == nullptr ? 0 : onednn->reference_fallbacks();
+}
+
+LayoutStats layout_stats(const Executable& executable) {
+  const auto* onednn = dynamic_cast<const OneDnnExecutable*>(&executable);
+  return onednn == nullptr ? LayoutStats{} : onednn->layout_stats();
 }
 
 size_t lowered_count(const Executable& executable) {

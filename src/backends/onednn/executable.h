@@ -45,4 +45,13 @@ size_t unfused_runs(const Executable& executable);
 // partition was compiled with known shapes.
 size_t lowered_count(const Executable& executable);
 
+// How values moved between `executable`'s nodes so far (all runs together): reads of a value in
+// the blocked layout its producer wrote, with no conversion, and conversions of activations
+// (into a primitive's layout, or back to a plain tensor). Zeros for any other executable.
+struct LayoutStats {
+  uint64_t blocked_reads = 0;
+  uint64_t conversions = 0;
+};
+LayoutStats layout_stats(const Executable& executable);
+
 }  // namespace edgerun::onednn
