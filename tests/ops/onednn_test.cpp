@@ -792,5 +792,43 @@ TEST(OneDnnExecutable, LowersAtCompileTimeWhenShapesAreKnown) {
   EXPECT_EQ(c.lowered_now(), 1u);
 }
 
+// ---- Resize (nearest), claimed where a probe proves oneDNN picks the same elements ------------
+
+OpCall resize(const Tensor& x, const std::vector<float>& scales, const std::string& coord,
+              const std::string& rounding) {
+  return op("Resize", {x, Tensor(), Tensor::from_vector<float>({4}, scales)},
+            {attr("mode", std::string("nearest")),
+             attr("coordinate_transformation_mode", coord), attr("nearest_mode", rounding)},
+            13);
+}
+
+TEST(OneDnnResize, NearestUpsamplingRunsOnOneDnn) {
+  const Tensor x = random({1, 3, 5, 4}, 1);
+  expect_matches_reference(resize(x, {1, 1, 2, 2}, "asymmetric", "floor"), {1, 2});
+  expect_matches_reference(resize(x, {1, 1, 2, 3}, "half_pixel", "round_prefer_floor"), {1, 2});
+  expect_matches_reference(
+      op("Resize", {x, Tensor(), Tensor(), Tensor::from_vector<int64_t>({4}, {1, 3, 10, 8})},
+         {attr("mode", std::string("nearest"))}, 13),
+      {1, 2, 3});
+}
+
+TEST(OneDnnResize, ModesOneDnnDoesNotMatchRunOnTheReference) {
+  // asymmetric + round_prefer_ceil picks element 1 for output 1 of a 3x upsampling, where
+  // oneDNN's centred sampling picks element 0: the probe sees it, the reference runs the node.
+  expect_matches_reference(resize(random({1, 2, 4, 4}, 1), {1, 1, 3, 3}, "asymmetric",
+                                  "round_prefer_ceil"),
+                           {1, 2}, /*falls_back=*/true);
+  // Linear weights are not claimed at all; nor are scales that arrive at run time.
+  OneDnnCase linear(op("Resize", {random({1, 2, 4, 4}, 1), Tensor(),
+                                  Tensor::from_vector<float>({4}, {1, 1, 2, 2})},
+                       {attr("mode", std::string("linear"))}, 13),
+                    {1, 2});
+  EXPECT_FALSE(linear.claimed());
+  EXPECT_NE(linear.why_not().find("only nearest mode"), std::string::npos) << linear.why_not();
+  OneDnnCase runtime_scales(resize(random({1, 2, 4, 4}, 1), {1, 1, 2, 2}, "asymmetric", "floor"),
+                            {});
+  EXPECT_FALSE(runtime_scales.claimed());
+}
+
 }  // namespace
 }  // namespace edgerun::testing

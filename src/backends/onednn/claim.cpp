@@ -119,6 +119,20 @@ std::string dropout(const ir::Node& node, const ir::Graph&, const ValueTypes&) {
   return {};
 }
 
+std::string resize(const ir::Node& node, const ir::Graph& graph, const ValueTypes& types) {
+  if (node.opset < 10) return "Upsample-era Resize is not lowered";
+  if (node.attr_string("mode", "nearest") != "nearest") {
+    return "only nearest mode is lowered (oneDNN's linear weights round differently)";
+  }
+  if (node.opset >= 18 && !node.attr_ints("axes").empty()) return "axes is not lowered";
+  for (size_t i = 1; i < node.inputs.size(); ++i) {
+    if (!node.inputs[i].empty() && !is_initializer(graph, node.inputs[i])) {
+      return "roi, scales and sizes are not constant";
+    }
+  }
+  return check_rank(node, types, 3, 5);
+}
+
 std::string inexact_log(const ir::Node&, const ir::Graph&, const ValueTypes&) {
   // oneDNN's vectorised log is off by ~1e-6 absolute near 1, where the exact result is ~0.
   return "oneDNN's log approximation is not exact enough near 1";
@@ -130,6 +144,7 @@ struct LoweredOp {
   std::string_view summary;
   bool compute_heavy;
   bool view;  // runs as a view of its input (claim.h)
+  bool data_only = view;  // only input 0 must be float32; the others are parameters
 };
 
 constexpr std::string_view kActivation = "float32, opset 6+";
@@ -169,6 +184,9 @@ constexpr std::array kLoweredOps = {
     LoweredOp{ir::Op::Concat, concat, "float32, opset 4+", false, false},
     LoweredOp{ir::Op::LayerNormalization, layer_norm,
               "float32, stash_type 1, no Mean/InvStdDev outputs", true, false},
+    LoweredOp{ir::Op::Resize, resize,
+              "float32, nearest mode, constant scales/sizes, where oneDNN picks the same elements",
+              false, false, true},
     LoweredOp{ir::Op::Log, inexact_log, "", false, false},
     LoweredOp{ir::Op::Reshape, always, kView, false, true},
     LoweredOp{ir::Op::Flatten, always, kView, false, true},
@@ -186,10 +204,11 @@ const LoweredOp* find_lowered(ir::Op op) {
   return nullptr;
 }
 
-// The dtypes the claim needs: every input of a lowered op is float32; a view op's data (input
-// 0) is, its other inputs (shapes, axes) are whatever the op takes.
-std::string check_float_inputs(const ir::Node& node, const ValueTypes& types, bool view) {
-  for (size_t i = 0; i < (view ? std::min<size_t>(1, node.inputs.size()) : node.inputs.size());
+// The dtypes the claim needs: every input of a lowered op is float32; with `data_only`, input 0
+// is, and the others (shapes, axes, scales) are whatever the op takes.
+std::string check_float_inputs(const ir::Node& node, const ValueTypes& types, bool data_only) {
+  for (size_t i = 0;
+       i < (data_only ? std::min<size_t>(1, node.inputs.size()) : node.inputs.size());
        ++i) {
     const std::string& in = node.inputs[i];
     if (in.empty()) continue;
@@ -217,7 +236,7 @@ std::string claim_reason(const ir::Node& node, const ir::Graph& graph, const Val
   if (entry == nullptr) return "no oneDNN lowering for " + node.op_type;
   std::string why = entry->rule(node, graph, types);
   if (why.empty()) why = check_single_output(node);
-  if (why.empty()) why = check_float_inputs(node, types, entry->view);
+  if (why.empty()) why = check_float_inputs(node, types, entry->data_only);
   return why;
 }
 

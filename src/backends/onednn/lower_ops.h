@@ -141,6 +141,8 @@ Lowered lower_conv_transpose(const ir::Node& node, const LoweringContext& cx,
                              std::span<const NodeInput> in);
 Lowered lower_pool(const ir::Node& node, const LoweringContext& cx,
                    std::span<const NodeInput> in);
+Lowered lower_resize(const ir::Node& node, const LoweringContext& cx,
+                     std::span<const NodeInput> in);
 Lowered lower_gemm(const ir::Node& node, const LoweringContext& cx, std::span<const NodeInput> in,
                    const FusedChain* chain);
 Lowered lower_matmul(const ir::Node& node, const LoweringContext& cx,

@@ -1,5 +1,7 @@
 #include "backends/onednn/lowering.h"
 
+#include <algorithm>
+
 #include "backends/onednn/lower_ops.h"
 
 namespace edgerun::onednn {
@@ -8,8 +10,11 @@ namespace {
 using lower::Lowered;
 using lower::unsupported_shapes;
 
-Status check_inputs(std::span<const NodeInput> inputs) {
-  for (const NodeInput& in : inputs) {
+// Every input is float32 data, except Resize's parameters (roi, scales, sizes), which only its
+// lowering reads.
+Status check_inputs(const ir::Node& node, std::span<const NodeInput> inputs) {
+  const size_t data_inputs = *node.op == ir::Op::Resize ? 1 : inputs.size();
+  for (const NodeInput& in : inputs.first(std::min(data_inputs, inputs.size()))) {
     if (!in.present) continue;
     if (in.dtype != DType::kFloat32) return unsupported_shapes("an input is not float32");
     if (shape_size(in.shape) == 0) return unsupported_shapes("empty tensors are left to the reference");
@@ -36,6 +41,7 @@ Lowered lower_one(const ir::Node& node, const LoweringContext& cx, std::span<con
     case ir::Op::ConvTranspose: return lower::lower_conv_transpose(node, cx, in);
     case ir::Op::Concat: return lower::lower_concat(node, cx, in);
     case ir::Op::LayerNormalization: return lower::lower_layer_norm(node, cx, in);
+    case ir::Op::Resize: return lower::lower_resize(node, cx, in);
     default:
       if (lower::has_eltwise_steps(node)) return lower::lower_eltwise(node, cx, in);
       return internal_error("oneDNN cannot lower " + node.describe());
@@ -73,7 +79,7 @@ Result<std::shared_ptr<const PreparedNode>> prepare_node(const ir::Node& node,
   if (inputs.size() != node.inputs.size()) {
     return internal_error("inputs do not match " + node.describe());
   }
-  ER_RETURN_IF_ERROR(check_inputs(inputs));
+  ER_RETURN_IF_ERROR(check_inputs(node, inputs));
   return with_plain_retry(context, [&](const LoweringContext& cx) {
     return lower_one(node, cx, inputs);
   });
@@ -95,7 +101,7 @@ Result<std::shared_ptr<const PreparedNode>> prepare_fused(const ir::Node& base,
                                                           std::span<const NodeInput> inputs) {
   const size_t num_base = base.inputs.size();
   if (inputs.size() < num_base) return internal_error("fused inputs do not match " + base.describe());
-  ER_RETURN_IF_ERROR(check_inputs(inputs));
+  ER_RETURN_IF_ERROR(check_inputs(base, inputs));
   const lower::FusedChain fused{chain, inputs};
   const std::span<const NodeInput> base_in = inputs.first(num_base);
   return with_plain_retry(context, [&](const LoweringContext& cx) -> Lowered {
