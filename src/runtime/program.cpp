@@ -24,7 +24,8 @@ Result<std::unique_ptr<Program>> Program::build(const ir::Graph& graph,
   }
   for (const ir::ValueInfo& out : graph.outputs) program->output_slots_.push_back(slots.add(out.name));
 
-  const ValueTypes types = infer_value_types(graph, input_shapes);
+  program->types_ = infer_value_types(graph, input_shapes);
+  const ValueTypes& types = program->types_;
   ER_ASSIGN_OR_RETURN(PartitionPlan plan, partition_graph(graph, backends, types));
   program->reasons_ = std::move(plan.reasons);
 
@@ -62,6 +63,7 @@ Result<std::unique_ptr<Program>> Program::build(const ir::Graph& graph,
     Partition partition;
     partition.graph = &graph;
     partition.slots = &slots;
+    partition.types = &types;
     partition.nodes = planned.nodes;
     for (size_t i : planned.nodes) partition.release_after.push_back(release[i]);
     Result<std::unique_ptr<Executable>> executable = planned.backend->compile(partition);
