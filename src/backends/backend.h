@@ -39,35 +39,15 @@ struct ExecutionFrame {
   const Value* lookup(const std::string& name) const;
 };
 
-struct ValueTypes;
-
-// The nodes of one graph that one backend runs as a unit.
-struct Partition {
-  const ir::Graph* graph = nullptr;
-  std::vector<size_t> nodes;  // indices into graph->nodes, in execution order
-  const SlotTable* slots = nullptr;
-  // For each entry of `nodes`: slots whose last reader is that node; the executable drops them
-  // right after it so intermediates do not outlive their use.
-  std::vector<std::vector<int>> release_after;
-  // What is known about the graph's values before it runs (shapes of the specialisation being
-  // built); lets a backend build its kernels at compile time. May be null.
-  const ValueTypes* types = nullptr;
-};
-
-class Executable {
- public:
-  virtual ~Executable() = default;
-  // Reads the partition's inputs from `frame` and writes its outputs there. Must be safe to
-  // call from several threads at once, each with its own frame.
-  virtual Status run(ExecutionFrame& frame) const = 0;
-};
-
 // What is known about a graph's values before it runs: dtypes (from declarations, initializers
-// and a dtype pass over the nodes) and concrete shapes (graph inputs of a shape specialisation,
-// initializers). Absent means "not known until run time".
+// and a dtype pass over the nodes), concrete shapes (graph inputs of a shape specialisation,
+// initializers, and every node output that follows from them by shape inference) and the values
+// of small tensors that are fixed at prepare time (initializers, shape arithmetic). Absent means
+// "not known until run time".
 struct ValueTypes {
   std::unordered_map<std::string, DType> dtypes;
   std::unordered_map<std::string, Shape> shapes;
+  std::unordered_map<std::string, Tensor> values;
 
   DType dtype(const std::string& name) const {
     auto it = dtypes.find(name);
@@ -77,6 +57,32 @@ struct ValueTypes {
     auto it = shapes.find(name);
     return it == shapes.end() ? nullptr : &it->second;
   }
+  const Tensor* value(const std::string& name) const {
+    auto it = values.find(name);
+    return it == values.end() ? nullptr : &it->second;
+  }
+};
+
+// The nodes of one graph that one backend runs as a unit.
+struct Partition {
+  const ir::Graph* graph = nullptr;
+  std::vector<size_t> nodes;  // indices into graph->nodes, in execution order
+  const SlotTable* slots = nullptr;
+  // What is known about the graph's values at prepare time (dtypes, shapes of the
+  // specialisation, small constant values), so compile() can size its work before the first run.
+  // Owned by the Program, which outlives its executables.
+  const ValueTypes* types = nullptr;
+  // For each entry of `nodes`: slots whose last reader is that node; the executable drops them
+  // right after it so intermediates do not outlive their use.
+  std::vector<std::vector<int>> release_after;
+};
+
+class Executable {
+ public:
+  virtual ~Executable() = default;
+  // Reads the partition's inputs from `frame` and writes its outputs there. Must be safe to
+  // call from several threads at once, each with its own frame.
+  virtual Status run(ExecutionFrame& frame) const = 0;
 };
 
 class Backend {

@@ -24,7 +24,8 @@ Result<std::unique_ptr<Program>> Program::build(const ir::Graph& graph,
   }
   for (const ir::ValueInfo& out : graph.outputs) program->output_slots_.push_back(slots.add(out.name));
 
-  const ValueTypes types = infer_value_types(graph, input_shapes);
+  program->types_ = infer_value_types(graph, input_shapes);
+  const ValueTypes& types = program->types_;
   ER_ASSIGN_OR_RETURN(PartitionPlan plan, partition_graph(graph, backends, types));
   program->reasons_ = std::move(plan.reasons);
 

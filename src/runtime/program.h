@@ -33,6 +33,8 @@ class Program {
   Result<std::vector<Value>> run(std::vector<Value> inputs) const;
 
   const std::vector<Step>& steps() const { return steps_; }
+  // What prepare knew about every value of this specialisation (backends see it at compile).
+  const ValueTypes& value_types() const { return types_; }
   // Per node of the graph: why it is not on an earlier backend in the priority order ("" when
   // it runs on the first backend that was asked).
   const std::vector<std::string>& placement_reasons() const { return reasons_; }
@@ -43,6 +45,7 @@ class Program {
   std::vector<int> input_slots_;
   std::vector<int> output_slots_;
   std::vector<std::pair<int, Value>> constants_;
+  ValueTypes types_;  // Partitions point here, so it lives as long as the steps.
   std::vector<Step> steps_;
   std::vector<std::string> reasons_;
 };

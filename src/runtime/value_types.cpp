@@ -1,5 +1,7 @@
 #include "runtime/value_types.h"
 
+#include "runtime/shape_inference.h"
+
 namespace edgerun::runtime {
 namespace {
 
@@ -131,6 +133,7 @@ ValueTypes infer_value_types(const ir::Graph& graph, const std::vector<Shape>& i
       if (d != DType::kUndefined) types.dtypes[node.outputs[o]] = d;
     }
   }
+  infer_shapes(graph, types);
   return types;
 }
 

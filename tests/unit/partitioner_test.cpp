@@ -187,7 +187,11 @@ TEST(ValueTypes, DtypesFollowThroughTheGraph) {
   EXPECT_EQ(types.dtype("c"), DType::kFloat32);
   ASSERT_NE(types.shape("x"), nullptr);
   EXPECT_EQ(*types.shape("x"), (Shape{2, 3}));
-  EXPECT_EQ(types.shape("r"), nullptr);
+  // Shape inference carries the shape on, and Shape's result is known as a value.
+  ASSERT_NE(types.shape("r"), nullptr);
+  EXPECT_EQ(*types.shape("r"), (Shape{2, 3}));
+  ASSERT_NE(types.value("c"), nullptr);
+  EXPECT_EQ(types.value("c")->to_vector<float>(), (std::vector<float>{2.0f, 3.0f}));
 }
 
 }  // namespace

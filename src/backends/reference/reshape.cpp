@@ -62,58 +62,7 @@ Status kernel_Reshape(KernelContext& ctx) {
   }
   const bool allow_zero = ctx.opset() >= 14 && ctx.attr_int("allowzero", 0) != 0;
 
-  Shape out(requested.size());
-  int64_t inferred = -1;
-  int64_t known = 1;
-  bool has_zero = false;
-  for (size_t i = 0; i < requested.size(); ++i) {
-    const int64_t d = requested[i];
-    if (d == -1) {
-      if (inferred >= 0) {
-        return invalid_argument("Reshape shape " + ints_to_string(requested) +
-                                " has more than one -1");
-      }
-      inferred = static_cast<int64_t>(i);
-      continue;
-    }
-    if (d < -1) {
-      return invalid_argument("Reshape shape " + ints_to_string(requested) + " has dim " +
-                              std::to_string(d) + " (expected >= -1)");
-    }
-    if (d == 0 && !allow_zero) {
-      if (static_cast<int64_t>(i) >= data.rank()) {
-        return invalid_argument("Reshape shape " + ints_to_string(requested) + " copies dim " +
-                                std::to_string(i) + " (0) but the input " +
-                                shape_to_string(data.shape()) + " has rank " +
-                                std::to_string(data.rank()));
-      }
-      out[i] = data.dim(static_cast<int64_t>(i));
-    } else {
-      out[i] = d;
-      has_zero = has_zero || d == 0;
-    }
-    known *= out[i];
-  }
-  if (inferred >= 0) {
-    if (has_zero) {
-      return invalid_argument("Reshape shape " + ints_to_string(requested) +
-                              " has both 0 (with allowzero=1) and -1");
-    }
-    if (known == 0 || data.size() % known != 0) {
-      return invalid_argument(
-          "Reshape cannot infer the -1 dim of " + ints_to_string(requested) + ": the input " +
-          shape_to_string(data.shape()) + " has " + std::to_string(data.size()) +
-          " elements, not a multiple of the other dims' product " + std::to_string(known));
-    }
-    out[static_cast<size_t>(inferred)] = data.size() / known;
-  }
-  if (shape_size(out) != data.size()) {
-    return invalid_argument("Reshape of " + shape_to_string(data.shape()) + " (" +
-                            std::to_string(data.size()) + " elements) to " +
-                            ints_to_string(requested) + " gives " + shape_to_string(out) + " (" +
-                            std::to_string(shape_size(out)) + " elements); expected " +
-                            std::to_string(data.size()) + " elements");
-  }
+  ER_ASSIGN_OR_RETURN(Shape out, reshape_output_shape(data.shape(), requested, allow_zero));
   ctx.set_output(0, data.reshaped(out));
   return Status::ok();
 }

@@ -82,6 +82,21 @@ inline bool next_index(std::vector<int64_t>& index, const Shape& shape) {
 Result<std::vector<int64_t>> normalize_axes(const std::vector<int64_t>& axes, int64_t rank,
                                             std::string_view op);
 
+// The shape Reshape gives an input of `input_shape` for its requested shape (0 copies the input
+// dim unless `allow_zero`, one -1 takes what is left). Shared with shape inference, which must
+// agree with the kernel.
+Result<Shape> reshape_output_shape(const Shape& input_shape, const std::vector<int64_t>& requested,
+                                   bool allow_zero);
+
+// One sliced axis: the first index read, the step and how many elements are taken.
+struct SliceAxis {
+  int64_t first = 0;
+  int64_t step = 1;
+  int64_t count = 0;
+};
+// numpy-style clamping of Slice's start/end for an axis of `dim` elements; `step` must not be 0.
+SliceAxis slice_axis(int64_t start, int64_t end, int64_t step, int64_t dim);
+
 // Joins tensors of one dtype along `axis` (negative counts from the end); shapes must agree
 // outside it. Errors name `op`, the input and the clash.
 Result<Tensor> concat_tensors(const std::vector<const Tensor*>& parts, int64_t axis,

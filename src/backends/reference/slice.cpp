@@ -59,24 +59,10 @@ Status kernel_Slice(KernelContext& ctx) {
     const int64_t dim = data.shape()[a];
     const int64_t s = steps[i];
     if (s == 0) return invalid_argument("Slice step for axis " + std::to_string(a) + " is 0");
-    // Clamp before adding dim so INT64_MIN/MAX sentinels cannot overflow.
-    int64_t b = std::clamp(starts[i], -dim - 1, dim + 1);
-    int64_t e = std::clamp(ends[i], -dim - 1, dim + 1);
-    if (b < 0) b += dim;
-    if (e < 0) e += dim;
-    int64_t count = 0;
-    if (s > 0) {
-      b = std::clamp<int64_t>(b, 0, dim);
-      e = std::clamp<int64_t>(e, 0, dim);
-      count = e > b ? (e - b + s - 1) / s : 0;
-    } else if (dim > 0) {
-      b = std::clamp<int64_t>(b, 0, dim - 1);
-      e = std::clamp<int64_t>(e, -1, dim - 1);
-      count = b > e ? (b - e + (-s) - 1) / (-s) : 0;
-    }
-    first[a] = b;
-    step[a] = s;
-    out_shape[a] = count;
+    const SliceAxis sliced = slice_axis(starts[i], ends[i], s, dim);
+    first[a] = sliced.first;
+    step[a] = sliced.step;
+    out_shape[a] = sliced.count;
   }
 
   Tensor out(data.dtype(), out_shape);
