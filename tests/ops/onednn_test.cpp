@@ -782,14 +782,22 @@ TEST(OneDnnExecutable, LowersAtCompileTimeWhenShapesAreKnown) {
   FusionCase c;
   c.input("x", random({1, 3, 8, 8}, 1));
   c.constant("w", random({4, 3, 3, 3}, 2));
+  c.constant("w2", random({4, 4, 3, 3}, 3));
+  c.constant("shape", Tensor::from_vector<int64_t>({2}, {1, -1}));
+  c.constant("fc", random({64, 10}, 4));
   c.node("Conv", {"x", "w"}, "conv", {attr("pads", std::vector<int64_t>{1, 1, 1, 1})});
-  c.node("Relu", {"conv"}, "y");
+  c.node("Relu", {"conv"}, "relu");
+  c.node("MaxPool", {"relu"}, "pool", {attr("kernel_shape", std::vector<int64_t>{2, 2}),
+                                       attr("strides", std::vector<int64_t>{2, 2})});
+  c.node("Conv", {"pool", "w2"}, "conv2", {attr("pads", std::vector<int64_t>{1, 1, 1, 1})});
+  c.node("Reshape", {"conv2", "shape"}, "flat");
+  c.node("Gemm", {"flat", "fc"}, "y");
   c.output("y");
-  EXPECT_EQ(c.run_and_compare(), (Chains{{"conv", "y"}}));
-  // The chain was lowered (its weights reordered) when the program was built; the runs built
-  // nothing more.
-  EXPECT_EQ(c.lowered_before_run(), 1u);
-  EXPECT_EQ(c.lowered_now(), 1u);
+  EXPECT_EQ(c.run_and_compare(), (Chains{{"conv", "relu"}}));
+  // Shape inference knew every shape, so each unit (the chain, the pool, conv2, the Gemm) was
+  // lowered, its weights reordered, when the program was built; the runs built nothing more.
+  EXPECT_EQ(c.lowered_before_run(), 4u);
+  EXPECT_EQ(c.lowered_now(), 4u);
 }
 
 // ---- Resize (nearest), claimed where a probe proves oneDNN picks the same elements ------------
