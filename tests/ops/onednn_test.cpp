@@ -838,5 +838,62 @@ TEST(OneDnnResize, ModesOneDnnDoesNotMatchRunOnTheReference) {
   EXPECT_FALSE(runtime_scales.claimed());
 }
 
+// ---- data movement, reductions and Pow --------------------------------------------------------
+
+TEST(OneDnnDataMovement, TransposeIsAnExactStridedCopy) {
+  const Tensor x = random({2, 3, 4, 5}, 1);
+  expect_matches_reference(op("Transpose", {x}, {attr("perm", Ints{0, 2, 1, 3})}));
+  expect_matches_reference(op("Transpose", {x}, {attr("perm", Ints{3, 0, 2, 1})}));
+  expect_matches_reference(op("Transpose", {random({6, 7}, 2)}));  // default: reversed dims
+}
+
+TEST(OneDnnDataMovement, SliceWithClampedNegativeAndStridedBounds) {
+  const Tensor x = random({4, 6, 8}, 1);
+  auto ints = [](std::vector<int64_t> v) {
+    return Tensor::from_vector<int64_t>({static_cast<int64_t>(v.size())}, v);
+  };
+  expect_matches_reference(op("Slice", {x, ints({1, 2}), ints({3, 100}), ints({0, 2})}, {}, 13),
+                           {1, 2, 3});
+  expect_matches_reference(
+      op("Slice", {x, ints({-3, 0}), ints({-1, 6}), ints({2, 1}), ints({1, 2})}, {}, 13),
+      {1, 2, 3, 4});
+  expect_matches_reference(op("Slice", {x}, {attr("starts", Ints{1}), attr("ends", Ints{3}),
+                                             attr("axes", Ints{1})},
+                              1));
+  // Negative steps are left to the reference kernel.
+  expect_matches_reference(
+      op("Slice", {x, ints({5}), ints({0}), ints({1}), ints({-2})}, {}, 13), {1, 2, 3, 4},
+      /*falls_back=*/true);
+  // Bounds that arrive at run time are not claimed.
+  OneDnnCase runtime(op("Slice", {x, ints({1}), ints({3})}, {}, 13), {});
+  EXPECT_FALSE(runtime.claimed());
+}
+
+TEST(OneDnnReduce, MeanSumMaxMinOverAxes) {
+  const Tensor x = random({3, 4, 5}, 1);
+  for (const char* name : {"ReduceMean", "ReduceMax", "ReduceMin"}) {
+    SCOPED_TRACE(name);
+    expect_matches_reference(op(name, {x}, {attr("axes", Ints{-1})}, 13));
+    expect_matches_reference(op(name, {x}, {attr("axes", Ints{0, 2}), attr("keepdims", int64_t{0})}, 13));
+    expect_matches_reference(op(name, {x}, {}, 13));  // every axis
+  }
+  expect_matches_reference(
+      op("ReduceSum", {x, Tensor::from_vector<int64_t>({1}, {1})}, {}, 13), {1});
+  expect_matches_reference(
+      op("ReduceMean", {x, Tensor::from_vector<int64_t>({2}, {0, 1})},
+         {attr("keepdims", int64_t{0})}, 18),
+      {1});
+}
+
+TEST(OneDnnEltwise, PowWithAConstantExponentOfTwoOrOne) {
+  const Tensor x = random({3, 5}, 1);
+  expect_matches_reference(op("Pow", {x, Tensor::scalar(2.0f)}), {1});
+  expect_matches_reference(op("Pow", {x, Tensor::scalar(1.0f)}), {1});
+  // Other exponents are claimed by the rule (constant) but left to the reference at lowering.
+  expect_matches_reference(op("Pow", {positive({3, 5}), Tensor::scalar(0.5f)}), {1}, true);
+  OneDnnCase runtime(op("Pow", {x, Tensor::scalar(2.0f)}), {});
+  EXPECT_FALSE(runtime.claimed());
+}
+
 }  // namespace
 }  // namespace edgerun::testing

@@ -1,14 +1,27 @@
 #include "backends/onednn/claim.h"
 
 #include <array>
+#include <oneapi/dnnl/dnnl.hpp>
 
 namespace edgerun::onednn {
 namespace {
 
 using Rule = std::string (*)(const ir::Node&, const ir::Graph&, const ValueTypes&);
 
-bool is_initializer(const ir::Graph& graph, const std::string& name) {
-  return graph.initializers.count(name) > 0;
+// Fixed for the specialisation being built: an initializer, or a value shape inference knows.
+bool is_constant(const ir::Graph& graph, const ValueTypes& types, const std::string& name) {
+  return graph.initializers.count(name) > 0 || types.value(name) != nullptr;
+}
+
+// Every input after the first is absent or constant.
+std::string check_constant_parameters(const ir::Node& node, const ir::Graph& graph,
+                                      const ValueTypes& types, std::string_view what) {
+  for (size_t i = 1; i < node.inputs.size(); ++i) {
+    if (!node.inputs[i].empty() && !is_constant(graph, types, node.inputs[i])) {
+      return std::string(what) + " not constant";
+    }
+  }
+  return {};
 }
 
 std::string check_rank(const ir::Node& node, const ValueTypes& types, size_t lo, size_t hi) {
@@ -42,14 +55,29 @@ std::string activation(const ir::Node& node, const ir::Graph&, const ValueTypes&
   return node.opset < 6 ? "opsets before 6 are not lowered" : "";
 }
 
-std::string clip(const ir::Node& node, const ir::Graph& graph, const ValueTypes&) {
+std::string clip(const ir::Node& node, const ir::Graph& graph, const ValueTypes& types) {
   if (node.opset < 6) return "opsets before 6 are not lowered";
-  for (size_t i = 1; i < node.inputs.size(); ++i) {
-    if (!node.inputs[i].empty() && !is_initializer(graph, node.inputs[i])) {
-      return "the bounds are not constant";
-    }
-  }
-  return {};
+  return check_constant_parameters(node, graph, types, "the bounds are");
+}
+
+std::string pow(const ir::Node& node, const ir::Graph& graph, const ValueTypes& types) {
+  if (node.opset < 7) return "the legacy broadcast attribute (opset < 7) is not lowered";
+  return check_constant_parameters(node, graph, types, "the exponent is");
+}
+
+std::string transpose(const ir::Node& node, const ir::Graph&, const ValueTypes& types) {
+  return check_rank(node, types, 1, DNNL_MAX_NDIMS);
+}
+
+std::string slice(const ir::Node& node, const ir::Graph& graph, const ValueTypes& types) {
+  std::string why = check_constant_parameters(node, graph, types, "starts, ends, axes and steps are");
+  return why.empty() ? check_rank(node, types, 1, DNNL_MAX_NDIMS) : why;
+}
+
+std::string reduce(const ir::Node& node, const ir::Graph& graph, const ValueTypes& types) {
+  if (node.attr_int("noop_with_empty_axes", 0) != 0) return "noop_with_empty_axes is not lowered";
+  std::string why = check_constant_parameters(node, graph, types, "the axes are");
+  return why.empty() ? check_rank(node, types, 1, DNNL_MAX_NDIMS) : why;
 }
 
 std::string binary(const ir::Node& node, const ir::Graph&, const ValueTypes&) {
@@ -125,12 +153,8 @@ std::string resize(const ir::Node& node, const ir::Graph& graph, const ValueType
     return "only nearest mode is lowered (oneDNN's linear weights round differently)";
   }
   if (node.opset >= 18 && !node.attr_ints("axes").empty()) return "axes is not lowered";
-  for (size_t i = 1; i < node.inputs.size(); ++i) {
-    if (!node.inputs[i].empty() && !is_initializer(graph, node.inputs[i])) {
-      return "roi, scales and sizes are not constant";
-    }
-  }
-  return check_rank(node, types, 3, 5);
+  std::string why = check_constant_parameters(node, graph, types, "roi, scales and sizes are");
+  return why.empty() ? check_rank(node, types, 3, 5) : why;
 }
 
 std::string inexact_log(const ir::Node&, const ir::Graph&, const ValueTypes&) {
@@ -150,6 +174,7 @@ struct LoweredOp {
 constexpr std::string_view kActivation = "float32, opset 6+";
 constexpr std::string_view kBinary = "float32, opset 7+ (broadcasting)";
 constexpr std::string_view kView = "float32; a view of its input, no copy";
+constexpr std::string_view kReduce = "float32, constant axes";
 
 constexpr std::array kLoweredOps = {
     LoweredOp{ir::Op::Relu, activation, kActivation, false, false},
@@ -184,6 +209,14 @@ constexpr std::array kLoweredOps = {
     LoweredOp{ir::Op::Concat, concat, "float32, opset 4+", false, false},
     LoweredOp{ir::Op::LayerNormalization, layer_norm,
               "float32, stash_type 1, no Mean/InvStdDev outputs", true, false},
+    LoweredOp{ir::Op::Pow, pow, "float32, constant exponent 2 or 1", false, false, true},
+    LoweredOp{ir::Op::Transpose, transpose, "float32 (a strided copy)", false, false},
+    LoweredOp{ir::Op::Slice, slice, "float32, constant parameters, positive steps", false, false,
+              true},
+    LoweredOp{ir::Op::ReduceMean, reduce, kReduce, true, false, true},
+    LoweredOp{ir::Op::ReduceSum, reduce, kReduce, true, false, true},
+    LoweredOp{ir::Op::ReduceMax, reduce, kReduce, true, false, true},
+    LoweredOp{ir::Op::ReduceMin, reduce, kReduce, true, false, true},
     LoweredOp{ir::Op::Resize, resize,
               "float32, nearest mode, constant scales/sizes, where oneDNN picks the same elements",
               false, false, true},

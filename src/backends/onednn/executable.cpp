@@ -161,8 +161,17 @@ std::vector<char> exported_slots(const Partition& partition) {
 
 class OneDnnExecutable final : public Executable {
  public:
-  OneDnnExecutable(const dnnl::engine& engine, std::vector<char> exported)
-      : engine_(engine), exported_(std::move(exported)) {}
+  OneDnnExecutable(const dnnl::engine& engine, std::vector<char> exported,
+                   const ValueTypes* types)
+      : engine_(engine), exported_(std::move(exported)), types_(types) {}
+
+  // The value of `name` when it is fixed for this specialisation: an initializer, or a value
+  // shape inference computed (both outlive the executable); null otherwise.
+  const Tensor* constant_value(const ir::Graph& graph, const std::string& name) const {
+    auto init = graph.initializers.find(name);
+    if (init != graph.initializers.end()) return &init->second;
+    return types_ != nullptr ? types_->value(name) : nullptr;
+  }
 
   Result<std::unique_ptr<CompiledNode>> make_node(const ir::Node& node, const ir::Graph& graph,
                                                   const SlotTable& slots,
@@ -173,8 +182,7 @@ class OneDnnExecutable final : public Executable {
     n->view = is_view_op(*node.op);
     for (const std::string& in : node.inputs) {
       n->inputs.push_back(in.empty() ? -1 : slots.find(in));
-      auto init = in.empty() ? graph.initializers.end() : graph.initializers.find(in);
-      n->constants.push_back(init == graph.initializers.end() ? nullptr : &init->second);
+      n->constants.push_back(in.empty() ? nullptr : constant_value(graph, in));
       if (!in.empty() && n->inputs.back() < 0) {
         return internal_error(node.describe() + " input '" + in + "' has no slot");
       }
@@ -422,7 +430,8 @@ class OneDnnExecutable final : public Executable {
     }
     ER_RETURN_IF_ERROR(materialize(state, slot));
     const Value& v = state.frame.values[static_cast<size_t>(slot)];
-    if (!v.is_tensor() || static_cast<size_t>(v.tensor().size()) * sizeof(float) !=
+    // A view may read part of the tensor (a Slice), never beyond it.
+    if (!v.is_tensor() || static_cast<size_t>(v.tensor().size()) * sizeof(float) <
                               layout.view.get_size()) {
       return internal_error("input '" + state.frame.slots->name(slot) +
                             "' does not match the layout it was lowered for");
@@ -533,6 +542,7 @@ class OneDnnExecutable final : public Executable {
 
   dnnl::engine engine_;
   std::vector<char> exported_;  // by slot: read outside the partition (or a graph output)
+  const ValueTypes* types_;     // what is known before the run (may be null)
   std::vector<std::unique_ptr<CompiledNode>> nodes_;
   mutable std::atomic<uint64_t> blocked_reads_{0};
   mutable std::atomic<uint64_t> conversions_{0};
@@ -547,7 +557,7 @@ Result<std::unique_ptr<Executable>> compile_partition(const Partition& partition
     if (!graph.nodes[i].op) return internal_error(graph.nodes[i].describe() + " is not a known op");
   }
   auto executable =
-      std::make_unique<OneDnnExecutable>(engine, exported_slots(partition));
+      std::make_unique<OneDnnExecutable>(engine, exported_slots(partition), partition.types);
   // Chains run as one unit at the position of their last link (the other operand of a fused
   // Add may be computed after the base), in partition order otherwise.
   const std::vector<std::vector<size_t>> units = fusion_units(partition);

@@ -154,7 +154,8 @@ bool has_eltwise_steps(const ir::Node& node) {
     case ir::Op::Sqrt:
     case ir::Op::Abs:
     case ir::Op::Neg:
-    case ir::Op::Clip: return true;
+    case ir::Op::Clip:
+    case ir::Op::Pow: return true;
     default: return false;
   }
 }
@@ -214,6 +215,18 @@ Result<std::vector<EltwiseStep>> eltwise_steps(const ir::Node& node,
         return unsupported_shapes("Clip with min > max (or NaN bounds) is left to the reference");
       }
       return std::vector<EltwiseStep>{clip};
+    }
+    case ir::Op::Pow: {
+      // A constant scalar exponent with an exact oneDNN form: x^2 = x * x, x^1 = x. Others
+      // (even 0.5: sqrt differs from pow at -0 and -inf) are left to the reference.
+      const Tensor* e = inputs.size() > 1 ? inputs[1].constant : nullptr;
+      if (e == nullptr || e->size() != 1 || e->dtype() != DType::kFloat32) {
+        return unsupported_shapes("Pow needs a constant float32 scalar exponent");
+      }
+      const float y = e->data<float>()[0];
+      if (y == 2.0f) return std::vector<EltwiseStep>{{A::eltwise_square, 0, 0}};
+      if (y == 1.0f) return std::vector<EltwiseStep>{{A::eltwise_linear, 1.0f, 0}};
+      return unsupported_shapes("Pow with an exponent other than 2 or 1");
     }
     default: return internal_error("not an elementwise activation: " + node.describe());
   }

@@ -141,6 +141,12 @@ Lowered lower_conv_transpose(const ir::Node& node, const LoweringContext& cx,
                              std::span<const NodeInput> in);
 Lowered lower_pool(const ir::Node& node, const LoweringContext& cx,
                    std::span<const NodeInput> in);
+Lowered lower_transpose(const ir::Node& node, const LoweringContext& cx,
+                        std::span<const NodeInput> in);
+Lowered lower_slice(const ir::Node& node, const LoweringContext& cx,
+                    std::span<const NodeInput> in);
+Lowered lower_reduce(const ir::Node& node, const LoweringContext& cx,
+                     std::span<const NodeInput> in);
 Lowered lower_resize(const ir::Node& node, const LoweringContext& cx,
                      std::span<const NodeInput> in);
 Lowered lower_gemm(const ir::Node& node, const LoweringContext& cx, std::span<const NodeInput> in,

@@ -10,10 +10,13 @@ namespace {
 using lower::Lowered;
 using lower::unsupported_shapes;
 
-// Every input is float32 data, except Resize's parameters (roi, scales, sizes), which only its
-// lowering reads.
+// Every input is float32 data, except the parameters of ops that take them as inputs (Resize's
+// scales, Slice's starts, a reduction's axes), which only their lowering reads.
 Status check_inputs(const ir::Node& node, std::span<const NodeInput> inputs) {
-  const size_t data_inputs = *node.op == ir::Op::Resize ? 1 : inputs.size();
+  const bool parameters = *node.op == ir::Op::Resize || *node.op == ir::Op::Slice ||
+                          *node.op == ir::Op::ReduceMean || *node.op == ir::Op::ReduceSum ||
+                          *node.op == ir::Op::ReduceMax || *node.op == ir::Op::ReduceMin;
+  const size_t data_inputs = parameters ? 1 : inputs.size();
   for (const NodeInput& in : inputs.first(std::min(data_inputs, inputs.size()))) {
     if (!in.present) continue;
     if (in.dtype != DType::kFloat32) return unsupported_shapes("an input is not float32");
@@ -42,6 +45,12 @@ Lowered lower_one(const ir::Node& node, const LoweringContext& cx, std::span<con
     case ir::Op::Concat: return lower::lower_concat(node, cx, in);
     case ir::Op::LayerNormalization: return lower::lower_layer_norm(node, cx, in);
     case ir::Op::Resize: return lower::lower_resize(node, cx, in);
+    case ir::Op::Transpose: return lower::lower_transpose(node, cx, in);
+    case ir::Op::Slice: return lower::lower_slice(node, cx, in);
+    case ir::Op::ReduceMean:
+    case ir::Op::ReduceSum:
+    case ir::Op::ReduceMax:
+    case ir::Op::ReduceMin: return lower::lower_reduce(node, cx, in);
     default:
       if (lower::has_eltwise_steps(node)) return lower::lower_eltwise(node, cx, in);
       return internal_error("oneDNN cannot lower " + node.describe());
