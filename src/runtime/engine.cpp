@@ -5,6 +5,7 @@
 #include "backends/reference/reference_backend.h"
 #include "onnx/importer.h"
 #include "opt/fold_constant_nodes.h"
+#include "opt/fuse_gelu.h"
 #include "runtime/prepared_model_impl.h"
 
 namespace edgerun {
@@ -171,6 +172,7 @@ Result<PreparedModel> Engine::prepare(const ModelArtifact& artifact,
   ir::Model model = std::move(imported).value();
   ER_RETURN_IF_ERROR(apply_shape_options(model.graph, impl->options));
   opt::fold_constant_nodes(model.graph);
+  opt::fuse_gelu(model.graph);
   impl->model = std::make_shared<const ir::Model>(std::move(model));
 
   std::vector<std::string> notes;

@@ -67,6 +67,15 @@ TEST(ElementwiseUnary, Activations) {
   EXPECT_TRUE(tensors_close(run1(op("HardSigmoid", {x})), make<float>({3}, {0.3f, 0.5f, 0.9f})));
   EXPECT_TRUE(tensors_close(run1(op("HardSwish", {x})),
                             make<float>({3}, {-1.0f / 3.0f, 0.0f, 2.0f * 5.0f / 6.0f})));
+  // Gelu(-1) = -0.5 (1 + erf(-1/sqrt 2)) = -0.15865525; tanh form: -0.15880801.
+  EXPECT_TRUE(tensors_close(run1(op("Gelu", {x}, {}, 20)),
+                            make<float>({3}, {-0.15865525f, 0.0f, 1.9544997f})));
+  EXPECT_TRUE(tensors_close(run1(op("Gelu", {x}, {attr("approximate", std::string("tanh"))}, 20)),
+                            make<float>({3}, {-0.15880801f, 0.0f, 1.9545977f})));
+  EXPECT_NE(run_status(op("Gelu", {x}, {attr("approximate", std::string("cubic"))}, 20))
+                .message()
+                .find("approximate 'cubic'"),
+            std::string::npos);
   EXPECT_TRUE(tensors_close(run1(op("Softsign", {x})), make<float>({3}, {-0.5f, 0.0f, 2.0f / 3.0f})));
   EXPECT_TRUE(tensors_close(run1(op("ThresholdedRelu", {x})), make<float>({3}, {0.0f, 0.0f, 2.0f})));
   EXPECT_TRUE(tensors_close(run1(op("Shrink", {x}, {attr("lambd", 0.5f), attr("bias", 0.5f)})),

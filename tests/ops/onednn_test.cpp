@@ -885,6 +885,19 @@ TEST(OneDnnReduce, MeanSumMaxMinOverAxes) {
       {1});
 }
 
+TEST(OneDnnEltwise, GeluExactAndTanhAlsoAfterAMatMul) {
+  const Tensor x = random({4, 9}, 1);
+  expect_matches_reference(op("Gelu", {x}, {}, 20));
+  expect_matches_reference(op("Gelu", {x}, {attr("approximate", std::string("tanh"))}, 20));
+  FusionCase c;
+  c.input("a", random({3, 8}, 2));
+  c.constant("b", random({8, 5}, 3));
+  c.node("MatMul", {"a", "b"}, "m");
+  c.node("Gelu", {"m"}, "y", {}, 20);
+  c.output("y");
+  EXPECT_EQ(c.run_and_compare(), (Chains{{"m", "y"}}));
+}
+
 TEST(OneDnnEltwise, PowWithAConstantExponentOfTwoOrOne) {
   const Tensor x = random({3, 5}, 1);
   expect_matches_reference(op("Pow", {x, Tensor::scalar(2.0f)}), {1});

@@ -149,6 +149,7 @@ bool has_eltwise_steps(const ir::Node& node) {
     case ir::Op::Elu:
     case ir::Op::HardSwish:
     case ir::Op::HardSigmoid:
+    case ir::Op::Gelu:
     case ir::Op::Softplus:
     case ir::Op::Exp:
     case ir::Op::Sqrt:
@@ -169,6 +170,7 @@ bool is_post_op_activation(ir::Op op) {
     case ir::Op::Elu:
     case ir::Op::HardSwish:
     case ir::Op::HardSigmoid:
+    case ir::Op::Gelu:
     case ir::Op::Softplus:
     case ir::Op::Clip: return true;
     default: return false;
@@ -193,6 +195,14 @@ Result<std::vector<EltwiseStep>> eltwise_steps(const ir::Node& node,
       return std::vector<EltwiseStep>{
           {A::eltwise_linear, node.attr_float("alpha", 0.2f), node.attr_float("beta", 0.5f)},
           {A::eltwise_clip, 0.0f, 1.0f}};
+    case ir::Op::Gelu: {
+      const std::string approximate = node.attr_string("approximate", "none");
+      if (approximate != "none" && approximate != "tanh") {
+        return unsupported_shapes("Gelu approximate '" + approximate + "'");
+      }
+      return std::vector<EltwiseStep>{
+          {approximate == "tanh" ? A::eltwise_gelu_tanh : A::eltwise_gelu_erf, 0, 0}};
+    }
     case ir::Op::Softplus: return std::vector<EltwiseStep>{{A::eltwise_soft_relu, 0, 0}};
     case ir::Op::Exp: return std::vector<EltwiseStep>{{A::eltwise_exp, 0, 0}};
     case ir::Op::Sqrt: return std::vector<EltwiseStep>{{A::eltwise_sqrt, 0, 0}};

@@ -231,6 +231,27 @@ Status kernel_HardSwish(KernelContext& ctx) {
   });
 }
 
+// Gelu (opset 20). The exact form is computed in the order the usual exported pattern
+// (Div by sqrt(2), Erf, Add 1, Mul x, Mul 0.5) computes it, so fusing that pattern into one node
+// changes nothing but the work.
+Status kernel_Gelu(KernelContext& ctx) {
+  const std::string approximate = ctx.attr_string("approximate", "none");
+  if (approximate == "none") {
+    return float_math(ctx, "Gelu", [](auto x) {
+      using C = decltype(x);
+      return x * (std::erf(x / static_cast<C>(1.4142135623730951)) + C{1}) * C{0.5};
+    });
+  }
+  if (approximate == "tanh") {
+    return float_math(ctx, "Gelu", [](auto x) {
+      using C = decltype(x);
+      const C inner = static_cast<C>(0.7978845608028654) * (x + static_cast<C>(0.044715) * x * x * x);
+      return C{0.5} * x * (C{1} + std::tanh(inner));
+    });
+  }
+  return invalid_argument("Gelu approximate '" + approximate + "' is not 'none' or 'tanh'");
+}
+
 namespace {
 // log(1 + exp(x)) without overflow for large x.
 template <class C>
