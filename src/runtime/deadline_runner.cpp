@@ -52,8 +52,14 @@ Result<ValueMap> run_with_deadline(const std::shared_ptr<const PreparedModel::Im
     Result<ValueMap> result = impl->execute(
         feeds, handoff->control,
         [&](std::shared_ptr<const Program> program) {
-          std::lock_guard<std::mutex> lock(handoff->mutex);
-          handoff->program = std::move(program);
+          std::unique_lock<std::mutex> lock(handoff->mutex);
+          if (!handoff->abandoned) {
+            handoff->program = std::move(program);
+            return;
+          }
+          // The caller gave up before this run chose its program: discard it here instead.
+          lock.unlock();
+          impl->discard(program.get());
         },
         &outcome);
     {

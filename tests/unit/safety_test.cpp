@@ -204,7 +204,7 @@ TEST(Safety, DeadlineHoldsWhenABackendHangs) {
   f.plan->set_run(0, Fault::kHang);
   EXPECT_EQ(f.model.specialisation_count(), 1u);
   RunOptions options;
-  options.timeout = 50ms;
+  options.timeout = 100ms;
   const auto start = std::chrono::steady_clock::now();
   Result<TensorMap> out = f.model.run({{"x", input()}}, options);
   const auto waited = std::chrono::steady_clock::now() - start;
@@ -290,11 +290,11 @@ TEST(Safety, PoolRejectsWhenFullAndServesWaiters) {
       if (out.is_ok() && testing::tensors_close(out->at("y"), expected())) ++correct;
     });
   }
-  for (int i = 0; i < 2000 && (pool->running() < 2 || pool->queued() < 1); ++i) {
+  for (int i = 0; i < 5000 && (pool->running() < 2 || pool->queued() < 1); ++i) {
     std::this_thread::sleep_for(1ms);
   }
-  ASSERT_EQ(pool->running(), 2u);
-  ASSERT_EQ(pool->queued(), 1u);
+  EXPECT_EQ(pool->running(), 2u);
+  EXPECT_EQ(pool->queued(), 1u);
   Result<TensorMap> rejected = pool->run({{"x", input()}});
   ASSERT_FALSE(rejected.is_ok());
   EXPECT_EQ(rejected.status().code(), StatusCode::kOverloaded);
