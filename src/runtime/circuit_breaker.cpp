@@ -83,6 +83,12 @@ void CircuitBreaker::record(Route route, bool ok, uint64_t nanoseconds,
   }
 }
 
+void CircuitBreaker::release_probe() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  probe_in_flight_ = false;
+  if (state_ == State::kHalfOpen) state_ = State::kOpen;
+}
+
 void CircuitBreaker::trip(const std::string& reason) {
   if (options_.force_accelerated) return;
   std::lock_guard<std::mutex> lock(mutex_);

@@ -29,6 +29,9 @@ class CircuitBreaker {
   Route route();
   // The outcome of a run that `route()` sent to the accelerator.
   void record(Route route, bool ok, uint64_t nanoseconds, const std::string& failure);
+  // A probe that ended without a verdict (its run was cancelled or timed out): the breaker
+  // stays open and the next run after the cool-down probes again.
+  void release_probe();
   // Opens the breaker now (memory limit, or a test), unless it is forced.
   void trip(const std::string& reason);
 

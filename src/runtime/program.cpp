@@ -169,7 +169,7 @@ Status Program::run_on_reference(const Step& step, ExecutionFrame& frame,
 }
 
 Status Program::run_step(const Step& step, ExecutionFrame& frame,
-                                const RunContext& context) const {
+                         const RunContext& context) const {
   const std::string_view backend = step.backend->name();
   if (!step.reference) {
     const auto start = Clock::now();
@@ -191,8 +191,12 @@ Status Program::run_step(const Step& step, ExecutionFrame& frame,
   Status status = step.executable->run(frame);
   const uint64_t ns = elapsed_ns(start);
   if (context.telemetry != nullptr) context.telemetry->record_step(backend, ns);
-  // A run stopped by its deadline or a cancel says nothing about the accelerator.
-  if (!status.is_ok() && !frame.stop_status().is_ok()) return frame.stop_status();
+  // A run stopped by its deadline or a cancel says nothing about the accelerator; an
+  // unfinished probe hands the next run the chance to probe.
+  if (!status.is_ok() && !frame.stop_status().is_ok()) {
+    if (route == CircuitBreaker::Route::kProbe) step.breaker->release_probe();
+    return frame.stop_status();
+  }
 
   std::string failure;
   bool reran = false;

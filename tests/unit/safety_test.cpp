@@ -150,6 +150,27 @@ TEST(Safety, HalfOpenProbeClosesTheBreakerWhenTheAcceleratorRecovers) {
   EXPECT_EQ(f.model.telemetry().breakers.at(0).state, "closed");
 }
 
+TEST(Safety, AProbeAbandonedAtItsDeadlineLeavesTheNextRunToProbe) {
+  SafetyOptions safety;
+  safety.cool_down = 1ms;
+  Faulty f = prepare_faulty(safety);
+  f.plan->set_default(Fault::kFail);
+  for (int i = 0; i < 10; ++i) expect_correct(f.model.run({{"x", input()}}));
+  ASSERT_EQ(f.model.telemetry().breakers.at(0).state, "open");
+  f.plan->set_default(Fault::kNone);
+  f.plan->set_run(10, Fault::kHang);  // the probe hangs past its deadline
+  std::this_thread::sleep_for(5ms);
+  RunOptions options;
+  options.timeout = 50ms;
+  EXPECT_EQ(f.model.run({{"x", input()}}, options).status().code(), StatusCode::kTimeout);
+  f.plan->release_hangs();
+  wait_for_abandoned(f.model);
+  // The abandoned probe gave no verdict; the next run probes and closes the breaker.
+  expect_correct(f.model.run({{"x", input()}}));
+  EXPECT_EQ(f.plan->runs(), 12u);
+  EXPECT_EQ(f.model.telemetry().breakers.at(0).state, "closed");
+}
+
 TEST(Safety, BreakerTripsWhenP99PassesTheLatencyBudgetNTimes) {
   SafetyOptions safety;
   safety.latency_budget_ms = 2;
