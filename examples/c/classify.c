@@ -75,7 +75,7 @@ int main(int argc, char** argv) {
   const er_tensor* inputs[] = {input};
   const char* output_names[] = {first_out.name};
   er_tensor* outputs[] = {NULL}; /* runtime-owned result */
-  er_run_options run = {sizeof(er_run_options), 5000};
+  er_run_options run = {sizeof(er_run_options), 5000, NULL};
   if ((status = er_model_predict(model, &run, input_names, inputs, 1, output_names, outputs, 1))) {
     return fail(status);
   }

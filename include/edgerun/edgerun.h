@@ -39,7 +39,7 @@ extern "C" {
 /* The ABI version this header describes; er_abi_version() returns the library's. A library
  * serves callers built against any header with the same major version. */
 #define ER_ABI_VERSION_MAJOR 1
-#define ER_ABI_VERSION_MINOR 0
+#define ER_ABI_VERSION_MINOR 1
 
 ER_API uint32_t er_abi_version(void);     /* (major << 16) | minor */
 ER_API const char* er_version(void);      /* the runtime's version, e.g. "0.1.0" */
@@ -58,6 +58,7 @@ typedef enum er_status_code {
   ER_TIMEOUT = 8,
   ER_CANCELLED = 9,
   ER_OUT_OF_MEMORY = 10,
+  ER_OVERLOADED = 11,      /* every instance is busy and the queue is full (ABI 1.1) */
   ER_STATUS_CODE_MAX_ENUM = 0x7fffffff /* keeps the enum 32-bit, whatever a caller passes */
 } er_status_code;
 
@@ -175,6 +176,11 @@ ER_API er_status* er_model_schema_json(const er_model* model, char** out_json);
  * Free with er_free_cstr. */
 ER_API er_status* er_model_capabilities_json(const er_model* model, char** out_json);
 
+/* Telemetry (ABI 1.1): run and compile counts by outcome and failure kind, latency
+ * percentiles, per-backend share of nodes and time, breaker states, process memory; the format
+ * is documented in docs/safety.md. Free with er_free_cstr. */
+ER_API er_status* er_model_telemetry_json(const er_model* model, char** out_json);
+
 /* ---- Tensors -------------------------------------------------------------------------- */
 
 typedef struct er_tensor er_tensor;
@@ -198,6 +204,14 @@ ER_API const void* er_tensor_data_const(const er_tensor* tensor);
 
 /* ---- Predict -------------------------------------------------------------------------- */
 
+/* A cancellation handle (ABI 1.1): er_cancellation_cancel from any thread stops the runs given
+ * it with ER_CANCELLED (cooperatively between steps; at once for a run with a deadline). The
+ * handle may be freed while a run still uses it. */
+typedef struct er_cancellation er_cancellation;
+ER_API er_status* er_cancellation_create(er_cancellation** out_cancellation);
+ER_API void er_cancellation_cancel(er_cancellation* cancellation);
+ER_API void er_cancellation_free(er_cancellation* cancellation);
+
 typedef struct er_run_options {
   size_t struct_size; /* sizeof(er_run_options) */
   /* 0: no deadline. Otherwise the call returns ER_TIMEOUT once this many milliseconds have
@@ -205,6 +219,8 @@ typedef struct er_run_options {
    * its own copies of the inputs (so the caller may free them) and its result is discarded.
    * With a deadline the inputs are copied once per call. */
   uint32_t timeout_ms;
+  /* ABI 1.1; may be NULL. Callers built against 1.0 pass a smaller struct_size. */
+  er_cancellation* cancellation;
 } er_run_options;
 
 /* Runs the model. inputs[i] feeds input_names[i]. For each requested output_names[i]:

@@ -9,7 +9,10 @@
 // A PreparedModel is immutable and may be run from several threads at once.
 #pragma once
 
+#include <atomic>
+#include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -48,6 +51,34 @@ class ModelArtifact {
   std::string base_dir_;
 };
 
+// The safety rails of a prepared model (docs/safety.md): the circuit breaker that moves an
+// accelerated partition to the reference backend when it misbehaves, numeric checks, and the
+// optional event log.
+struct SafetyOptions {
+  // The breaker trips when, after at least `min_runs` runs since it last closed, the share of
+  // successful runs of a partition falls below `min_success_rate`...
+  uint32_t min_runs = 10;
+  double min_success_rate = 0.95;
+  // ...or when the p99 of the partition's latency has exceeded `latency_budget_ms` on
+  // `latency_budget_breaches` runs (0: no budget)...
+  double latency_budget_ms = 0;
+  uint32_t latency_budget_breaches = 3;
+  // ...or when the process's resident memory passes this many bytes (0: no limit).
+  uint64_t memory_limit_bytes = 0;
+  // How long a tripped breaker sends runs to the reference before one probe run tries the
+  // accelerator again (half-open).
+  std::chrono::milliseconds cool_down{1000};
+  // Keeps every breaker closed: the accelerators always run (failed steps are still retried on
+  // the reference). The environment variable EDGERUN_FORCE_ACCELERATED=1 sets it too.
+  bool force_accelerated = false;
+  // Scans the float outputs of accelerated steps for NaN/Inf; when found, the step is rerun on
+  // the reference, and counted as a numeric fault if the reference's outputs are finite.
+  bool check_numerics = true;
+  // When set, one JSON object per line is appended here for every prepare, compile, run,
+  // fallback and breaker transition.
+  std::string event_log_path;
+};
+
 struct PrepareOptions {
   ComputeUnits compute_units = ComputeUnits::kAll;
   // Concrete shapes for inputs, by input name; the first specialisation is built for them.
@@ -58,6 +89,7 @@ struct PrepareOptions {
   // units allow. {"reference"} gives exact results. Order does not matter: placement priority
   // is always accelerated backends first, the reference last.
   std::vector<std::string> backends;
+  SafetyOptions safety;
 };
 
 struct TensorSpec {
@@ -101,7 +133,90 @@ struct CapabilityReport {
 using TensorMap = std::map<std::string, Tensor>;
 using ValueMap = std::map<std::string, Value>;
 
-struct RunOptions {};
+// Stops a run from another thread. Cooperative: executors check it between steps and, on the
+// reference backend, between nodes; a run given a timeout also stops waiting at once.
+class CancellationToken {
+ public:
+  void cancel() { cancelled_.store(true, std::memory_order_release); }
+  bool cancelled() const { return cancelled_.load(std::memory_order_acquire); }
+
+ private:
+  std::atomic<bool> cancelled_{false};
+};
+
+// What a caller does when every pool instance is busy and the pool's queue is full.
+enum class WhenOverloaded { kReject, kWait };
+
+struct RunOptions {
+  // 0: no deadline. Otherwise run() returns a kTimeout error once this much time has passed,
+  // even if a backend hangs: the run then happens on a worker thread with its own copies of the
+  // inputs, and a run that is abandoned finishes (or stops at the next step) in the background,
+  // its shape specialisation discarded so the next run rebuilds it.
+  std::chrono::milliseconds timeout{0};
+  // When set and cancelled, the run stops with a kCancelled error (shared so an abandoned run
+  // can keep reading it).
+  std::shared_ptr<const CancellationToken> cancellation;
+  // For ModelPool::run: reject with kOverloaded, or wait for room (within `timeout`, if any).
+  WhenOverloaded when_overloaded = WhenOverloaded::kReject;
+};
+
+// The failure taxonomy telemetry counts by (docs/safety.md).
+enum class FailureKind {
+  kCompileError,    // building a specialisation failed
+  kSchemaMismatch,  // the inputs do not match the model's schema
+  kTimeout,         // the run passed its deadline
+  kCancelled,       // the caller cancelled the run
+  kMemoryPressure,  // out of memory, or a breaker tripped on the memory limit
+  kBackendError,    // an accelerated step failed at run time (retried on the reference)
+  kNumericFault,    // an accelerated step produced NaN/Inf where the reference has none
+  kFallback,        // a step ran on the reference instead of its accelerator
+  kOther,           // any other failed run (e.g. a reference kernel error)
+};
+inline constexpr size_t kFailureKinds = 9;
+std::string_view failure_kind_name(FailureKind kind);  // "compile_error", "timeout", ...
+
+struct LatencySummary {
+  uint64_t count = 0;
+  double p50_ms = 0, p95_ms = 0, p99_ms = 0, max_ms = 0;  // from log-scale buckets, +-10 %
+};
+
+struct BackendShare {
+  std::string backend;
+  size_t nodes = 0;
+  double node_share = 0;  // of the model's nodes
+  uint64_t step_runs = 0;
+  double run_ms = 0;      // total time in this backend's steps
+  double time_share = 0;  // of the time in all steps
+};
+
+struct BreakerSnapshot {
+  std::string backend;
+  std::vector<size_t> nodes;  // the partition, as node indices in graph order
+  std::string state;          // "closed", "open", "half_open" or "forced"
+  uint64_t runs = 0, failures = 0;  // since it last closed
+  uint64_t trips = 0;
+  std::string last_trip_reason;
+};
+
+// A point-in-time copy of a prepared model's telemetry (PreparedModel::telemetry()).
+struct TelemetrySnapshot {
+  uint64_t prepares = 0;  // 1: telemetry starts when prepare succeeds
+  double prepare_ms = 0;
+  uint64_t compiles_ok = 0, compiles_failed = 0;
+  uint64_t runs_ok = 0, runs_failed = 0;
+  std::map<std::string, uint64_t> failures;  // by failure_kind_name, every kind present
+  LatencySummary run_latency;
+  LatencySummary compile_latency;
+  std::vector<BackendShare> backends;
+  std::string requested_compute_units;
+  std::string actual_compute_units;
+  std::vector<BreakerSnapshot> breakers;
+  uint64_t abandoned_runs_in_flight = 0;  // runs past their deadline still finishing
+  // Process memory from /proc/self/status (0 where unavailable). A planned arena does not
+  // exist yet: there is no memory planner.
+  uint64_t process_rss_bytes = 0;
+  uint64_t process_rss_high_water_bytes = 0;
+};
 
 struct RunStats {
   double latency_ms = 0;
@@ -122,6 +237,12 @@ class PreparedModel {
   const CapabilityReport& capabilities() const;
   // Number of shape specialisations built so far.
   size_t specialisation_count() const;
+  // Counters, latency percentiles, placement shares, breaker states and memory; cheap enough
+  // to call at any time (it reads atomics).
+  TelemetrySnapshot telemetry() const;
+  // Runs that passed their deadline (or were cancelled while waited for) and are still
+  // finishing in the background; tests wait for 0 before they end.
+  uint64_t abandoned_runs() const;
 
   struct Impl;
 
@@ -131,7 +252,47 @@ class PreparedModel {
   friend class Engine;
 };
 
-struct EngineOptions {};
+// A few concurrent runs of one prepared model with a bounded queue in front (back-pressure).
+// Its instances share the model's compiled specialisations (a PreparedModel is immutable and
+// safe to run from several threads), so an instance is a slot to run in. A run abandoned at
+// its deadline keeps its slot until it really finishes, so a hanging backend cannot pile up
+// threads: the pool reports kOverloaded instead.
+struct PoolOptions {
+  size_t instances = 2;       // 1..4 runs at once
+  size_t queue_capacity = 8;  // callers waiting for a slot; more are overloaded
+};
+
+class ModelPool {
+ public:
+  static Result<ModelPool> create(PreparedModel model, PoolOptions options = {});
+
+  // Runs when a slot is free. Otherwise waits in the queue; when the queue is full, fails with
+  // kOverloaded (options.when_overloaded == kReject) or waits for room in it (kWait). Time
+  // spent waiting counts against options.timeout.
+  Result<TensorMap> run(const TensorMap& inputs, const RunOptions& options = {}) const;
+  Result<ValueMap> run_values(const ValueMap& inputs, const RunOptions& options = {}) const;
+
+  const PreparedModel& model() const { return model_; }
+  size_t running() const;  // runs in a slot now, abandoned ones included
+  size_t queued() const;   // callers waiting for a slot
+
+  struct State;
+
+ private:
+  ModelPool(PreparedModel model, PoolOptions options);
+  PreparedModel model_;
+  PoolOptions options_;
+  std::shared_ptr<State> state_;
+};
+
+class Backend;  // src/backends/backend.h: not part of the stable API
+
+struct EngineOptions {
+  // Extension and test hook: backends created for every prepare, placed before the built-in
+  // ones (highest priority first) and selectable by name in PrepareOptions::backends. The
+  // tests use it to inject a backend that fails on purpose; nothing else sets it.
+  std::vector<std::function<std::unique_ptr<Backend>()>> extra_backends;
+};
 
 class Engine {
  public:

@@ -20,6 +20,7 @@ enum class StatusCode {
   kTimeout,
   kCancelled,
   kOutOfMemory,
+  kOverloaded,  // every instance is busy and the request queue is full; retry later
 };
 
 std::string_view status_code_name(StatusCode code);
@@ -51,6 +52,9 @@ Status not_found(std::string message);
 Status io_error(std::string message);
 Status runtime_error(std::string message);
 Status internal_error(std::string message);
+Status timeout_error(std::string message);
+Status cancelled_error(std::string message);
+Status overloaded_error(std::string message);
 
 template <class T>
 class [[nodiscard]] Result {

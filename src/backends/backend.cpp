@@ -23,4 +23,25 @@ const Value* ExecutionFrame::lookup(const std::string& name) const {
   return nullptr;
 }
 
+Status RunControl::stop_status() const {
+  if (cancellation != nullptr && cancellation->cancelled()) {
+    return cancelled_error("the run was cancelled");
+  }
+  if (abandoned.load(std::memory_order_relaxed)) {
+    return timeout_error("the caller stopped waiting for this run");
+  }
+  if (deadline != std::chrono::steady_clock::time_point::max() &&
+      std::chrono::steady_clock::now() >= deadline) {
+    return timeout_error("the run passed its deadline");
+  }
+  return Status::ok();
+}
+
+Status ExecutionFrame::stop_status() const {
+  for (const ExecutionFrame* f = this; f != nullptr; f = f->parent) {
+    if (f->control != nullptr) return f->control->stop_status();
+  }
+  return Status::ok();
+}
+
 }  // namespace edgerun

@@ -2,12 +2,15 @@
 // groups of them (partitions) into Executables that read and write slots of an ExecutionFrame.
 #pragma once
 
+#include <atomic>
+#include <chrono>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
 
+#include "edgerun/edgerun.hpp"
 #include "edgerun/status.hpp"
 #include "edgerun/value.hpp"
 #include "ir/graph.h"
@@ -28,12 +31,28 @@ class SlotTable {
   std::vector<std::string> names_;
 };
 
+// Why a run should stop early: the caller's cancellation, its deadline, or the caller having
+// stopped waiting for it (an abandoned run). Executors ask between steps and, where they can,
+// between nodes; asking costs an atomic load and a clock read.
+struct RunControl {
+  const CancellationToken* cancellation = nullptr;
+  std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
+  std::atomic<bool> abandoned{false};
+
+  // OK while the run may go on; otherwise kCancelled or kTimeout, saying why.
+  Status stop_status() const;
+};
+
 // The values of one run of one graph. Subgraph runs (If/Loop/Scan bodies) get their own frame
 // whose parent is the frame of the node that runs them; outer-scope names resolve through it.
 struct ExecutionFrame {
   const SlotTable* slots = nullptr;
   std::vector<Value> values;
   const ExecutionFrame* parent = nullptr;
+  const RunControl* control = nullptr;  // null: nothing asks this run to stop
+
+  // RunControl::stop_status() of this frame or the nearest enclosing frame that has one.
+  Status stop_status() const;
 
   // Looks a name up here and then in enclosing frames; null when no frame has a value for it.
   const Value* lookup(const std::string& name) const;

@@ -6,15 +6,14 @@
 #include <chrono>
 #include <cstddef>
 #include <cstring>
-#include <future>
 #include <memory>
 #include <new>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "edgerun/edgerun.hpp"
 #include "runtime/report_json.h"
+#include "runtime/telemetry_report.h"
 
 struct er_status {
   er_status_code code;
@@ -37,6 +36,10 @@ struct er_model {
   edgerun::PreparedModel model;
   std::vector<IoInfoStorage> inputs;
   std::vector<IoInfoStorage> outputs;
+};
+
+struct er_cancellation {
+  std::shared_ptr<edgerun::CancellationToken> token;
 };
 
 struct er_tensor {
@@ -330,6 +333,32 @@ er_status* er_model_capabilities_json(const er_model* model, char** out_json) {
   });
 }
 
+er_status* er_model_telemetry_json(const er_model* model, char** out_json) {
+  return guarded("er_model_telemetry_json", [&]() -> er_status* {
+    if (out_json == nullptr) return null_argument("er_model_telemetry_json", "out_json");
+    *out_json = nullptr;
+    if (model == nullptr) return null_argument("er_model_telemetry_json", "model");
+    *out_json = copy_cstr(edgerun::telemetry_to_json(model->model.telemetry()));
+    return nullptr;
+  });
+}
+
+er_status* er_cancellation_create(er_cancellation** out_cancellation) {
+  return guarded("er_cancellation_create", [&]() -> er_status* {
+    if (out_cancellation == nullptr) {
+      return null_argument("er_cancellation_create", "out_cancellation");
+    }
+    *out_cancellation = new er_cancellation{std::make_shared<edgerun::CancellationToken>()};
+    return nullptr;
+  });
+}
+
+void er_cancellation_cancel(er_cancellation* cancellation) {
+  if (cancellation != nullptr) cancellation->token->cancel();
+}
+
+void er_cancellation_free(er_cancellation* cancellation) { delete cancellation; }
+
 er_status* er_tensor_create(er_dtype dtype, const int64_t* dims, size_t rank,
                             er_tensor** out_tensor) {
   return guarded("er_tensor_create", [&]() -> er_status* {
@@ -404,15 +433,21 @@ er_status* er_model_predict(const er_model* model, const er_run_options* options
     if (num_outputs > 0 && (output_names == nullptr || outputs == nullptr)) {
       return null_argument(kFn, output_names == nullptr ? "output_names" : "outputs");
     }
-    uint32_t timeout_ms = 0;
+    edgerun::RunOptions run_options;
     if (options != nullptr) {
-      if (options->struct_size < sizeof(er_run_options)) {
+      // 1.0 callers end the struct after timeout_ms; later fields keep their defaults for them.
+      constexpr size_t kV10Size = offsetof(er_run_options, timeout_ms) + sizeof(uint32_t);
+      if (options->struct_size < kV10Size) {
         return make_status(ER_INVALID_ARGUMENT, "er_model_predict: options->struct_size is " +
                                                     std::to_string(options->struct_size) +
                                                     ", expected " +
                                                     std::to_string(sizeof(er_run_options)));
       }
-      timeout_ms = options->timeout_ms;
+      run_options.timeout = std::chrono::milliseconds(options->timeout_ms);
+      if (options->struct_size >= offsetof(er_run_options, cancellation) + sizeof(void*) &&
+          options->cancellation != nullptr) {
+        run_options.cancellation = options->cancellation->token;
+      }
     }
     edgerun::TensorMap feeds;
     for (size_t i = 0; i < num_inputs; ++i) {
@@ -421,29 +456,15 @@ er_status* er_model_predict(const er_model* model, const er_run_options* options
         return make_status(ER_INVALID_ARGUMENT, std::string(kFn) + ": the tensor for input '" +
                                                     input_names[i] + "' is NULL");
       }
-      // With a deadline the run may outlive this call, so it must not read caller memory.
-      feeds[input_names[i]] = timeout_ms > 0 ? inputs[i]->tensor.clone() : inputs[i]->tensor;
+      // With a deadline the core runs on its own copies, so an abandoned run never reads
+      // caller memory after this call returns.
+      feeds[input_names[i]] = inputs[i]->tensor;
     }
     for (size_t i = 0; i < num_outputs; ++i) {
       if (output_names[i] == nullptr) return null_argument(kFn, "output_names[i]");
     }
 
-    edgerun::Result<edgerun::TensorMap> results = edgerun::TensorMap();
-    if (timeout_ms == 0) {
-      results = model->model.run(feeds);
-    } else {
-      // The run gets its own copy of the model handle (shared, immutable) and of the inputs, so
-      // an abandoned run can finish safely after this call returned ER_TIMEOUT.
-      auto task = std::make_shared<std::packaged_task<edgerun::Result<edgerun::TensorMap>()>>(
-          [prepared = model->model, feeds = std::move(feeds)] { return prepared.run(feeds); });
-      std::future<edgerun::Result<edgerun::TensorMap>> done = task->get_future();
-      std::thread([task] { (*task)(); }).detach();
-      if (done.wait_for(std::chrono::milliseconds(timeout_ms)) != std::future_status::ready) {
-        return make_status(ER_TIMEOUT, "er_model_predict: no result within " +
-                                           std::to_string(timeout_ms) + " ms");
-      }
-      results = done.get();
-    }
+    edgerun::Result<edgerun::TensorMap> results = model->model.run(feeds, run_options);
     if (!results.is_ok()) return from_status(results.status());
 
     // Check every requested output before writing anything, so a failure leaves no partial state.

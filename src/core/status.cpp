@@ -15,6 +15,7 @@ std::string_view status_code_name(StatusCode code) {
     case StatusCode::kTimeout: return "timeout";
     case StatusCode::kCancelled: return "cancelled";
     case StatusCode::kOutOfMemory: return "out of memory";
+    case StatusCode::kOverloaded: return "overloaded";
   }
   return "unknown";
 }
@@ -44,5 +45,8 @@ Status not_found(std::string m) { return {StatusCode::kNotFound, std::move(m)}; 
 Status io_error(std::string m) { return {StatusCode::kIoError, std::move(m)}; }
 Status runtime_error(std::string m) { return {StatusCode::kRuntimeError, std::move(m)}; }
 Status internal_error(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
+Status timeout_error(std::string m) { return {StatusCode::kTimeout, std::move(m)}; }
+Status cancelled_error(std::string m) { return {StatusCode::kCancelled, std::move(m)}; }
+Status overloaded_error(std::string m) { return {StatusCode::kOverloaded, std::move(m)}; }
 
 }  // namespace edgerun

@@ -1,4 +1,6 @@
 #include <algorithm>
+#include <chrono>
+#include <cstdlib>
 #include <filesystem>
 
 #include "backends/onednn/onednn_backend.h"
@@ -118,8 +120,8 @@ Status apply_shape_options(ir::Graph& graph, PrepareOptions& options) {
 
 // The backends a prepare may use, in placement priority order (accelerated first, the reference
 // last), from the compute units and the allow-list; notes say where a request was not honoured.
-Status select_backends(const PrepareOptions& options, PreparedModel::Impl& impl,
-                       std::vector<std::string>& notes) {
+Status select_backends(const EngineOptions& engine_options, const PrepareOptions& options,
+                       PreparedModel::Impl& impl, std::vector<std::string>& notes) {
   // Every compute-unit setting includes the CPU; this build has no GPU or Neural Engine
   // backend, so those requests run on the CPU backends.
   switch (options.compute_units) {
@@ -135,14 +137,23 @@ Status select_backends(const PrepareOptions& options, PreparedModel::Impl& impl,
       break;
   }
   std::vector<std::unique_ptr<Backend>> candidates;
+  for (const auto& make_backend : engine_options.extra_backends) {
+    std::unique_ptr<Backend> extra = make_backend ? make_backend() : nullptr;
+    if (!extra) return invalid_argument("EngineOptions::extra_backends holds a null factory");
+    candidates.push_back(std::move(extra));
+  }
   candidates.push_back(std::make_unique<onednn::OneDnnBackend>());
   candidates.push_back(std::make_unique<reference::ReferenceBackend>());
   for (const std::string& wanted : options.backends) {
     bool known = false;
-    for (const auto& b : candidates) known = known || b->name() == wanted;
+    std::string available;
+    for (const auto& b : candidates) {
+      known = known || b->name() == wanted;
+      available += (available.empty() ? "" : ", ") + std::string(b->name());
+    }
     if (!known) {
       return invalid_argument("unknown backend '" + wanted +
-                              "' in PrepareOptions::backends; available: onednn, reference");
+                              "' in PrepareOptions::backends; available: " + available);
     }
   }
   for (auto& b : candidates) {
@@ -156,12 +167,25 @@ Status select_backends(const PrepareOptions& options, PreparedModel::Impl& impl,
   return Status::ok();
 }
 
-}  // namespace
+// The safety options as the model uses them: EDGERUN_FORCE_ACCELERATED=1 forces the breakers
+// closed whatever the options say, so an operator can override a deployed program.
+Result<SafetyOptions> effective_safety(const SafetyOptions& requested) {
+  SafetyOptions safety = requested;
+  if (safety.min_success_rate < 0 || safety.min_success_rate > 1) {
+    return invalid_argument("SafetyOptions::min_success_rate is " +
+                            std::to_string(safety.min_success_rate) + ", must be in [0, 1]");
+  }
+  if (safety.cool_down.count() < 0) {
+    return invalid_argument("SafetyOptions::cool_down is negative");
+  }
+  const char* force = std::getenv("EDGERUN_FORCE_ACCELERATED");
+  if (force != nullptr && std::string(force) == "1") safety.force_accelerated = true;
+  return safety;
+}
 
-Engine::Engine(EngineOptions options) : options_(options) {}
-
-Result<PreparedModel> Engine::prepare(const ModelArtifact& artifact,
-                                      const PrepareOptions& options) const {
+Result<std::shared_ptr<PreparedModel::Impl>> prepare_model(const EngineOptions& engine_options,
+                                    const ModelArtifact& artifact, const PrepareOptions& options) {
+  const auto prepare_start = std::chrono::steady_clock::now();
   Result<ir::Model> imported =
       artifact.in_memory()
           ? onnx_import::import_model_bytes(artifact.bytes(), {artifact.base_dir()})
@@ -176,7 +200,16 @@ Result<PreparedModel> Engine::prepare(const ModelArtifact& artifact,
   impl->model = std::make_shared<const ir::Model>(std::move(model));
 
   std::vector<std::string> notes;
-  ER_RETURN_IF_ERROR(select_backends(impl->options, *impl, notes));
+  ER_RETURN_IF_ERROR(select_backends(engine_options, impl->options, *impl, notes));
+  ER_ASSIGN_OR_RETURN(impl->safety, effective_safety(options.safety));
+  impl->fallback_reference = std::make_unique<reference::ReferenceBackend>();
+  impl->log = std::make_unique<runtime::EventLog>(impl->safety.event_log_path);
+  std::vector<std::string> backend_names;
+  for (const Backend* b : impl->backends) backend_names.emplace_back(b->name());
+  if (std::find(backend_names.begin(), backend_names.end(), "reference") == backend_names.end()) {
+    backend_names.emplace_back("reference");  // the fallback runs there
+  }
+  impl->telemetry = std::make_unique<runtime::Telemetry>(std::move(backend_names));
 
   const ir::Graph& graph = impl->model->graph;
   for (const ir::ValueInfo& in : graph.inputs) impl->schema.inputs.push_back(spec_of(in));
@@ -234,7 +267,30 @@ Result<PreparedModel> Engine::prepare(const ModelArtifact& artifact,
   }
   report.actual = "cpu (" + (actual.empty() ? std::string("no nodes") : actual) + ")";
   report.node_count = graph.nodes.size();
-  return PreparedModel(std::move(impl));
+  const double prepare_ms = std::chrono::duration<double, std::milli>(
+                                std::chrono::steady_clock::now() - prepare_start).count();
+  impl->telemetry->record_prepare(prepare_ms);
+  impl->log->write("prepare", {{"outcome", "ok"}, {"actual", report.actual}},
+                   {{"ms", prepare_ms}});
+  return impl;
+}
+
+}  // namespace
+
+Engine::Engine(EngineOptions options) : options_(std::move(options)) {}
+
+Result<PreparedModel> Engine::prepare(const ModelArtifact& artifact,
+                                      const PrepareOptions& options) const {
+  Result<std::shared_ptr<PreparedModel::Impl>> prepared =
+      prepare_model(options_, artifact, options);
+  if (!prepared.is_ok()) {
+    if (!options.safety.event_log_path.empty()) {
+      runtime::EventLog(options.safety.event_log_path)
+          .write("prepare", {{"outcome", "failed"}, {"message", prepared.status().to_string()}});
+    }
+    return prepared.status();
+  }
+  return PreparedModel(std::move(prepared).value());
 }
 
 }  // namespace edgerun

@@ -1,9 +1,30 @@
 #include <chrono>
 
+#include "runtime/deadline_runner.h"
 #include "runtime/input_binding.h"
 #include "runtime/prepared_model_impl.h"
+#include "runtime/process_memory.h"
 
 namespace edgerun {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+uint64_t elapsed_ns(Clock::time_point start) {
+  return static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start).count());
+}
+
+FailureKind failure_kind_of(const Status& status) {
+  switch (status.code()) {
+    case StatusCode::kTimeout: return FailureKind::kTimeout;
+    case StatusCode::kCancelled: return FailureKind::kCancelled;
+    case StatusCode::kOutOfMemory: return FailureKind::kMemoryPressure;
+    default: return FailureKind::kOther;
+  }
+}
+
+}  // namespace
 
 Result<std::shared_ptr<const runtime::Program>> PreparedModel::Impl::specialise(
     const std::vector<Shape>& shapes) const {
@@ -13,8 +34,20 @@ Result<std::shared_ptr<const runtime::Program>> PreparedModel::Impl::specialise(
     if (it != specialisations.end()) return it->second;
   }
   // Compile outside the lock; if two threads race, the first to insert wins.
+  runtime::SafetyHooks hooks;
+  hooks.reference = fallback_reference.get();
+  hooks.breaker_for = [this](const Backend& backend, const std::vector<size_t>& nodes) {
+    return breaker_for(backend, nodes);
+  };
+  const auto start = Clock::now();
   Result<std::unique_ptr<runtime::Program>> built =
-      runtime::Program::build(model->graph, backends, shapes);
+      runtime::Program::build(model->graph, backends, shapes, hooks);
+  const uint64_t ns = elapsed_ns(start);
+  if (telemetry) telemetry->record_compile(built.is_ok(), ns);
+  if (log) {
+    log->write("compile", {{"outcome", built.is_ok() ? "ok" : built.status().to_string()}},
+               {{"ms", static_cast<double>(ns) / 1e6}});
+  }
   if (!built.is_ok()) return built.status();
   std::shared_ptr<const runtime::Program> program = std::move(built).value();
   std::lock_guard<std::mutex> lock(mutex);
@@ -29,26 +62,109 @@ Result<std::shared_ptr<const runtime::Program>> PreparedModel::Impl::specialise(
   return it->second;
 }
 
-Result<ValueMap> PreparedModel::run_values(const ValueMap& inputs, const RunOptions&,
-                                           RunStats* stats) const {
-  if (!impl_) return invalid_argument("run() on an empty PreparedModel");
-  const auto start = std::chrono::steady_clock::now();
-  const ir::Graph& graph = impl_->model->graph;
-  Result<std::vector<Value>> bound = runtime::bind_inputs(graph, inputs, impl_->options.dim_values);
-  if (!bound.is_ok()) return bound.status();
+void PreparedModel::Impl::discard(const runtime::Program* program) const {
+  std::lock_guard<std::mutex> lock(mutex);
+  for (auto it = specialisations.begin(); it != specialisations.end(); ++it) {
+    if (it->second.get() != program) continue;
+    std::erase(specialisation_order, it->first);
+    specialisations.erase(it);
+    return;
+  }
+}
+
+runtime::CircuitBreaker* PreparedModel::Impl::breaker_for(const Backend& backend,
+                                                          const std::vector<size_t>& nodes) const {
+  std::lock_guard<std::mutex> lock(breaker_mutex);
+  auto& slot = breakers[{std::string(backend.name()), nodes}];
+  if (!slot) {
+    slot = std::make_unique<runtime::CircuitBreaker>(std::string(backend.name()), nodes, safety,
+                                                     log.get());
+  }
+  return slot.get();
+}
+
+Result<ValueMap> PreparedModel::Impl::execute(
+    const ValueMap& inputs, const RunControl& control,
+    std::function<void(std::shared_ptr<const runtime::Program>)> used,
+    RunOutcome* outcome) const {
+  const auto start = Clock::now();
+  const ir::Graph& graph = model->graph;
+  Result<std::vector<Value>> bound = runtime::bind_inputs(graph, inputs, options.dim_values);
+  if (!bound.is_ok()) {
+    *outcome = {FailureKind::kSchemaMismatch, 0};
+    return bound.status();
+  }
   std::vector<Shape> key;
   for (const Value& v : bound.value()) key.push_back(v.is_tensor() ? v.tensor().shape() : Shape{-1});
-  Result<std::shared_ptr<const runtime::Program>> program = impl_->specialise(key);
-  if (!program.is_ok()) return program.status();
-  Result<std::vector<Value>> outputs = program.value()->run(std::move(bound).value());
-  if (!outputs.is_ok()) return outputs.status();
+  Result<std::shared_ptr<const runtime::Program>> program = specialise(key);
+  if (!program.is_ok()) {
+    *outcome = {FailureKind::kCompileError, 0};
+    return program.status();
+  }
+  if (used) used(program.value());
+  runtime::RunContext context;
+  context.control = &control;
+  context.telemetry = telemetry.get();
+  context.log = log.get();
+  context.safety = &safety;
+  Result<std::vector<Value>> outputs = program.value()->run(std::move(bound).value(), context);
+  if (safety.memory_limit_bytes > 0) {
+    const runtime::ProcessMemory memory = runtime::read_process_memory();
+    if (memory.rss_bytes > safety.memory_limit_bytes) {
+      telemetry->count(FailureKind::kMemoryPressure);
+      program.value()->trip_breakers("process resident memory " +
+                                     std::to_string(memory.rss_bytes) + " bytes passed the limit of " +
+                                     std::to_string(safety.memory_limit_bytes) + " bytes");
+    }
+  }
+  if (!outputs.is_ok()) {
+    *outcome = {failure_kind_of(outputs.status()), 0};
+    return outputs.status();
+  }
   ValueMap result;
   for (size_t i = 0; i < graph.outputs.size(); ++i) {
     result[graph.outputs[i].name] = std::move(outputs.value()[i]);
   }
-  if (stats != nullptr) {
-    stats->latency_ms = std::chrono::duration<double, std::milli>(
-                            std::chrono::steady_clock::now() - start).count();
+  *outcome = {FailureKind::kOther, elapsed_ns(start)};
+  return result;
+}
+
+void PreparedModel::Impl::record_outcome(const Status& status, const RunOutcome& outcome) const {
+  const FailureKind kind = outcome.kind;
+  const uint64_t nanoseconds = outcome.nanoseconds;
+  if (status.is_ok()) {
+    telemetry->record_run_ok(nanoseconds);
+  } else {
+    telemetry->record_run_failed(kind);
+  }
+  if (log && log->enabled()) {
+    log->write("run",
+               {{"outcome", status.is_ok() ? "ok" : std::string(failure_kind_name(kind))},
+                {"message", status.is_ok() ? "" : status.to_string()}},
+               {{"ms", static_cast<double>(nanoseconds) / 1e6}});
+  }
+}
+
+Result<ValueMap> PreparedModel::run_values(const ValueMap& inputs, const RunOptions& options,
+                                           RunStats* stats) const {
+  if (!impl_) return invalid_argument("run() on an empty PreparedModel");
+  if (options.timeout.count() < 0) {
+    return invalid_argument("RunOptions::timeout is negative (" +
+                            std::to_string(options.timeout.count()) + " ms)");
+  }
+  const auto start = Clock::now();
+  Result<ValueMap> result = ValueMap();
+  if (options.timeout.count() > 0) {
+    result = runtime::run_with_deadline(impl_, inputs, options);
+  } else {
+    RunControl control;
+    control.cancellation = options.cancellation.get();
+    Impl::RunOutcome outcome;
+    result = impl_->execute(inputs, control, nullptr, &outcome);
+    impl_->record_outcome(result.status(), outcome);
+  }
+  if (result.is_ok() && stats != nullptr) {
+    stats->latency_ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
     stats->specialisations = specialisation_count();
   }
   return result;
@@ -83,6 +199,34 @@ size_t PreparedModel::specialisation_count() const {
   if (!impl_) return 0;
   std::lock_guard<std::mutex> lock(impl_->mutex);
   return impl_->specialisations.size();
+}
+
+uint64_t PreparedModel::abandoned_runs() const {
+  return impl_ ? impl_->abandoned_runs->load() : 0;
+}
+
+TelemetrySnapshot PreparedModel::telemetry() const {
+  if (!impl_) return {};
+  TelemetrySnapshot s = impl_->telemetry->snapshot();
+  const CapabilityReport& caps = impl_->capabilities;
+  s.requested_compute_units = std::string(compute_units_name(caps.requested));
+  s.actual_compute_units = caps.actual;
+  for (BackendShare& share : s.backends) {
+    auto it = caps.nodes_per_backend.find(share.backend);
+    share.nodes = it == caps.nodes_per_backend.end() ? 0 : it->second;
+    share.node_share = caps.node_count == 0 ? 0
+                                            : static_cast<double>(share.nodes) /
+                                                  static_cast<double>(caps.node_count);
+  }
+  {
+    std::lock_guard<std::mutex> lock(impl_->breaker_mutex);
+    for (const auto& [key, breaker] : impl_->breakers) s.breakers.push_back(breaker->snapshot());
+  }
+  s.abandoned_runs_in_flight = abandoned_runs();
+  const runtime::ProcessMemory memory = runtime::read_process_memory();
+  s.process_rss_bytes = memory.rss_bytes;
+  s.process_rss_high_water_bytes = memory.rss_high_water_bytes;
+  return s;
 }
 
 }  // namespace edgerun

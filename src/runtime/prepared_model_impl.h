@@ -2,7 +2,9 @@
 // is guarded by its own mutex so concurrent runs stay safe.
 #pragma once
 
+#include <atomic>
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -11,7 +13,10 @@
 #include "backends/backend.h"
 #include "edgerun/edgerun.hpp"
 #include "ir/graph.h"
+#include "runtime/circuit_breaker.h"
+#include "runtime/event_log.h"
 #include "runtime/program.h"
+#include "runtime/telemetry.h"
 
 namespace edgerun {
 
@@ -31,6 +36,42 @@ struct PreparedModel::Impl {
   mutable std::vector<std::vector<Shape>> specialisation_order;  // oldest first
 
   Result<std::shared_ptr<const runtime::Program>> specialise(const std::vector<Shape>& shapes) const;
+  // Drops `program` from the cache (a run on it passed its deadline): the next run with its
+  // shapes compiles a fresh one instead of reusing one in an unknown state.
+  void discard(const runtime::Program* program) const;
+
+  // How a run ended, for the telemetry: its failure kind when it failed, its time when not.
+  struct RunOutcome {
+    FailureKind kind = FailureKind::kOther;
+    uint64_t nanoseconds = 0;
+  };
+  // Binds, specialises and runs on the calling thread. `used` (optional) receives the program
+  // as soon as it is chosen, so a caller that gives up waiting can discard it. The outcome is
+  // left for the caller to record: only it knows whether anyone still waits for the result.
+  Result<ValueMap> execute(const ValueMap& inputs, const RunControl& control,
+                           std::function<void(std::shared_ptr<const runtime::Program>)> used,
+                           RunOutcome* outcome) const;
+  // Counts a finished run in the telemetry and the event log.
+  void record_outcome(const Status& status, const RunOutcome& outcome) const;
+
+  // The safety rails (docs/safety.md). The fallback reference compiles every accelerated
+  // partition a second time, whether or not "reference" is in the allow-list.
+  SafetyOptions safety;
+  std::unique_ptr<Backend> fallback_reference;
+  std::unique_ptr<runtime::EventLog> log;
+  std::unique_ptr<runtime::Telemetry> telemetry;
+  // One breaker per accelerated partition (backend + nodes), shared by the specialisations.
+  mutable std::mutex breaker_mutex;
+  mutable std::map<std::pair<std::string, std::vector<size_t>>,
+                   std::unique_ptr<runtime::CircuitBreaker>>
+      breakers;
+  runtime::CircuitBreaker* breaker_for(const Backend& backend,
+                                       const std::vector<size_t>& nodes) const;
+
+  // Runs whose caller stopped waiting (deadline, cancel) and that have not finished yet. Shared
+  // with those runs, which count themselves out after they let go of this Impl.
+  std::shared_ptr<std::atomic<uint64_t>> abandoned_runs =
+      std::make_shared<std::atomic<uint64_t>>(0);
 };
 
 }  // namespace edgerun

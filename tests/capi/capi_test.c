@@ -148,7 +148,7 @@ int main(void) {
   EXPECT_OK(er_tensor_wrap(ER_DTYPE_FLOAT32, out_dims, 2, probabilities, sizeof probabilities,
                            &caller_out));
   er_tensor* caller_outputs[] = {caller_out};
-  er_run_options run = {sizeof(er_run_options), 60000};
+  er_run_options run = {sizeof(er_run_options), 60000, NULL};
   EXPECT_OK(er_model_predict(model, &run, in_names, inputs, 1, out_names, caller_outputs, 1));
   if (outputs[0] != NULL) {
     CHECK(memcmp(probabilities, er_tensor_data_const(outputs[0]), sizeof probabilities) == 0);
@@ -203,7 +203,30 @@ int main(void) {
                ER_INVALID_ARGUMENT, "'model'");
   EXPECT_ERROR(er_model_predict(model, NULL, NULL, inputs, 1, out_names, outputs, 1),
                ER_INVALID_ARGUMENT, "'input_names'");
-  er_run_options bad_run = {0, 0};
+  /* A 1.0 caller's smaller options struct is still accepted (ABI 1.1 added cancellation). */
+  er_run_options v10_run = {offsetof(er_run_options, timeout_ms) + sizeof(uint32_t), 60000, NULL};
+  EXPECT_OK(er_model_predict(model, &v10_run, in_names, inputs, 1, out_names, caller_outputs, 1));
+
+  /* A cancelled handle stops the run. */
+  er_cancellation* cancel = NULL;
+  EXPECT_OK(er_cancellation_create(&cancel));
+  er_cancellation_cancel(cancel);
+  er_run_options cancelled_run = {sizeof(er_run_options), 0, cancel};
+  EXPECT_ERROR(er_model_predict(model, &cancelled_run, in_names, inputs, 1, out_names,
+                                caller_outputs, 1),
+               ER_CANCELLED, "cancelled");
+  er_cancellation_free(cancel);
+  er_cancellation_free(NULL);
+
+  /* Telemetry counts the runs above. */
+  char* telemetry = NULL;
+  EXPECT_OK(er_model_telemetry_json(model, &telemetry));
+  CHECK(telemetry != NULL && strstr(telemetry, "\"runs\"") != NULL);
+  CHECK(telemetry != NULL && strstr(telemetry, "\"cancelled\":1") != NULL);
+  er_free_cstr(telemetry);
+  EXPECT_ERROR(er_model_telemetry_json(NULL, &telemetry), ER_INVALID_ARGUMENT, "'model'");
+
+  er_run_options bad_run = {0, 0, NULL};
   EXPECT_ERROR(er_model_predict(model, &bad_run, in_names, inputs, 1, out_names, outputs, 1),
                ER_INVALID_ARGUMENT, "struct_size");
 

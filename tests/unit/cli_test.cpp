@@ -231,6 +231,18 @@ TEST_F(CliTest, InspectPlanShowsPartitionsReasonsAndFlopCoverage) {
   EXPECT_NE(out.find("\"total_flops\": 1040740.0"), std::string::npos) << out;
 }
 
+TEST_F(CliTest, RunStatsPrintsTelemetryWithADeadline) {
+  const std::string model = std::string(EDGERUN_SOURCE_DIR) + "/models/demo_cnn.onnx";
+  std::string out;
+  ASSERT_EQ(edgerun("run " + model + " --runs 3 --timeout-ms 60000 --stats", &out), 0) << out;
+  EXPECT_NE(out.find("telemetry:"), std::string::npos) << out;
+  EXPECT_NE(out.find("runs: 4 ok, 0 failed"), std::string::npos) << out;
+  EXPECT_NE(out.find("run latency: 4, p50 "), std::string::npos) << out;
+  EXPECT_NE(out.find("breaker onednn"), std::string::npos) << out;
+  EXPECT_NE(out.find("memory: process RSS"), std::string::npos) << out;
+  EXPECT_NE(edgerun("run " + model + " --timeout-ms -1", &out), 0);
+}
+
 TEST_F(CliTest, BadArgumentsFailWithAMessage) {
   ModelBuilder b;
   b.input("x", onnx::TensorProto::FLOAT, {2});

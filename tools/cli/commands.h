@@ -25,6 +25,8 @@ struct RunArgs {
   std::string compute_units = "all";
   uint64_t seed = 0;
   int runs = 10;
+  bool stats = false;     // print the telemetry snapshot after the runs
+  int64_t timeout_ms = 0;  // deadline per run; 0: none
 };
 
 struct ParityArgs {

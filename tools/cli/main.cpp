@@ -47,6 +47,15 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0, 1000000))
       ->capture_default_str();
 
+  run_cmd->add_flag("--stats", run.stats,
+                    "print telemetry: latency percentiles, per-backend share, failures and "
+                    "fallbacks, circuit breakers, memory");
+  run_cmd->add_option("--timeout-ms", run.timeout_ms,
+                      "deadline for each run in milliseconds; a run past it fails with a "
+                      "timeout error (0: none)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+
   edgerun::cli::ParityArgs parity;
   CLI::App* parity_cmd = app.add_subcommand(
       "parity", "Run a model under every available backend configuration and compare each output "

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "commands.h"
+#include "runtime/telemetry_report.h"
 #include "tensor_io.h"
 #include "inputs.h"
 #include "value_io.h"
@@ -43,15 +44,17 @@ int run_command(const RunArgs& args) {
   Result<ValueMap> feeds = make_feeds(*model, args.inputs, args.seed, std::cout);
   if (!feeds.is_ok()) return fail(feeds.status());
 
+  RunOptions run_options;
+  run_options.timeout = std::chrono::milliseconds(args.timeout_ms);
   const auto first_start = std::chrono::steady_clock::now();
-  Result<ValueMap> outputs = model->run_values(*feeds);
+  Result<ValueMap> outputs = model->run_values(*feeds, run_options);
   if (!outputs.is_ok()) return fail(outputs.status());
   const double first_ms = std::chrono::duration<double, std::milli>(
                               std::chrono::steady_clock::now() - first_start).count();
   std::vector<double> times;
   for (int i = 0; i < args.runs; ++i) {
     const auto start = std::chrono::steady_clock::now();
-    Result<ValueMap> again = model->run_values(*feeds);
+    Result<ValueMap> again = model->run_values(*feeds, run_options);
     if (!again.is_ok()) return fail(again.status());
     times.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
   }
@@ -94,6 +97,7 @@ int run_command(const RunArgs& args) {
             << " ms, first run " << first_ms << " ms";
   if (!times.empty()) std::cout << ", median of " << times.size() << " runs " << median(times) << " ms";
   std::cout << "\n";
+  if (args.stats) std::cout << "\ntelemetry:\n" << telemetry_to_text(model->telemetry());
   return 0;
 }
 

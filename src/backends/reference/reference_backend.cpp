@@ -186,7 +186,11 @@ Status ReferenceExecutable::run_node(const CompiledNode& n, ExecutionFrame& fram
 }
 
 Status ReferenceExecutable::run(ExecutionFrame& frame) const {
-  for (const CompiledNode& n : nodes_) ER_RETURN_IF_ERROR(run_node(n, frame));
+  for (const CompiledNode& n : nodes_) {
+    // Cooperative cancellation: a deadline or a cancel stops the run between nodes.
+    ER_RETURN_IF_ERROR(frame.stop_status());
+    ER_RETURN_IF_ERROR(run_node(n, frame));
+  }
   return Status::ok();
 }
 
