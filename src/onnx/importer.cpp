@@ -1,8 +1,6 @@
 #include "onnx/importer.h"
 
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <unordered_map>
 
 #include <google/protobuf/io/coded_stream.h>
@@ -10,6 +8,7 @@
 #include <onnx/onnx_pb.h>
 #include <onnx/shape_inference/implementation.h>
 
+#include "onnx/mapped_file.h"
 #include "onnx/tensor_proto.h"
 
 namespace edgerun::onnx_import {
@@ -240,7 +239,7 @@ void infer_types(onnx::ModelProto& model) {
 
 }  // namespace
 
-Result<ir::Model> import_model_bytes(const std::string& bytes, const ImportOptions& options) {
+Result<ir::Model> import_model_bytes(std::string_view bytes, const ImportOptions& options) {
   onnx::ModelProto proto;
   google::protobuf::io::CodedInputStream stream(reinterpret_cast<const uint8_t*>(bytes.data()),
                                                 static_cast<int>(bytes.size()));
@@ -281,14 +280,11 @@ Result<ir::Model> import_model_bytes(const std::string& bytes, const ImportOptio
 }
 
 Result<ir::Model> import_model_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return io_error("cannot open model file '" + path + "'");
-  std::stringstream buffer;
-  buffer << in.rdbuf();
+  ER_ASSIGN_OR_RETURN(MappedFile file, MappedFile::open(path));
   ImportOptions options;
   options.base_dir = std::filesystem::path(path).parent_path().string();
   if (options.base_dir.empty()) options.base_dir = ".";
-  Result<ir::Model> model = import_model_bytes(buffer.str(), options);
+  Result<ir::Model> model = import_model_bytes(file.bytes(), options);
   if (!model.is_ok()) return model.status().with_context("'" + path + "'");
   return model;
 }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include "edgerun/status.hpp"
 #include "ir/graph.h"
@@ -16,7 +17,8 @@ struct ImportOptions {
 // Parses serialised ModelProto bytes and converts them. Errors name what was wrong: a file that
 // is not a model, a node whose attribute has the wrong type, an undefined input, a cycle.
 // Ops edgerun cannot run are NOT an error here (inspect lists them); prepare rejects them.
-Result<ir::Model> import_model_bytes(const std::string& bytes, const ImportOptions& options);
+Result<ir::Model> import_model_bytes(std::string_view bytes, const ImportOptions& options);
+// Maps the file into memory (no copy of its bytes before parsing) and imports it.
 Result<ir::Model> import_model_file(const std::string& path);
 
 }  // namespace edgerun::onnx_import
