@@ -8,6 +8,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "edgerun/profile.hpp"
 #include "edgerun/status.hpp"
 #include "edgerun/value.hpp"
 #include "ir/graph.h"
@@ -34,6 +35,8 @@ struct ExecutionFrame {
   const SlotTable* slots = nullptr;
   std::vector<Value> values;
   const ExecutionFrame* parent = nullptr;
+  // Where executables record each node's time (runtime/profiler.h); null when not profiling.
+  Profile* profile = nullptr;
 
   // Looks a name up here and then in enclosing frames; null when no frame has a value for it.
   const Value* lookup(const std::string& name) const;

@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 
 #include "backends/onednn/onednn_backend.h"
@@ -6,6 +7,7 @@
 #include "onnx/importer.h"
 #include "opt/fold_constant_nodes.h"
 #include "runtime/prepared_model_impl.h"
+#include "runtime/thread_count.h"
 
 namespace edgerun {
 
@@ -134,7 +136,8 @@ Status select_backends(const PrepareOptions& options, PreparedModel::Impl& impl,
       break;
   }
   std::vector<std::unique_ptr<Backend>> candidates;
-  candidates.push_back(std::make_unique<onednn::OneDnnBackend>());
+  candidates.push_back(
+      std::make_unique<onednn::OneDnnBackend>(resolve_thread_count(options.threads)));
   candidates.push_back(std::make_unique<reference::ReferenceBackend>());
   for (const std::string& wanted : options.backends) {
     bool known = false;
@@ -159,13 +162,29 @@ Status select_backends(const PrepareOptions& options, PreparedModel::Impl& impl,
 
 Engine::Engine(EngineOptions options) : options_(options) {}
 
-Result<PreparedModel> Engine::prepare(const ModelArtifact& artifact,
-                                      const PrepareOptions& options) const {
+namespace {
+
+double ms_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+      .count();
+}
+
+}  // namespace
+
+Result<PreparedModel> Engine::prepare(const ModelArtifact& artifact, const PrepareOptions& options,
+                                      PrepareStats* stats) const {
+  if (options.threads < 0) {
+    return invalid_argument("PrepareOptions::threads is " + std::to_string(options.threads) +
+                            "; it must be positive, or 0 for the default");
+  }
+  const auto import_start = std::chrono::steady_clock::now();
   Result<ir::Model> imported =
       artifact.in_memory()
           ? onnx_import::import_model_bytes(artifact.bytes(), {artifact.base_dir()})
           : onnx_import::import_model_file(artifact.path());
   if (!imported.is_ok()) return imported.status();
+  const double import_ms = ms_since(import_start);
+  const auto optimise_start = std::chrono::steady_clock::now();
   auto impl = std::make_shared<PreparedModel::Impl>();
   impl->options = options;
   ir::Model model = std::move(imported).value();
@@ -195,11 +214,20 @@ Result<PreparedModel> Engine::prepare(const ModelArtifact& artifact,
     }
     declared.push_back(std::move(s));
   }
+  const double optimise_ms = ms_since(optimise_start);
+  const auto compile_start = std::chrono::steady_clock::now();
   std::shared_ptr<const runtime::Program> program;
   if (concrete) {
     ER_ASSIGN_OR_RETURN(program, impl->specialise(declared));
   } else {
     ER_ASSIGN_OR_RETURN(program, runtime::Program::build(graph, impl->backends));
+  }
+  if (stats != nullptr) {
+    stats->import_ms = import_ms;
+    stats->optimise_ms = optimise_ms;
+    stats->compile_ms = ms_since(compile_start);
+    stats->total_ms = ms_since(import_start);
+    stats->threads = resolve_thread_count(options.threads);
   }
 
   CapabilityReport& report = impl->capabilities;

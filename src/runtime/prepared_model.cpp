@@ -29,7 +29,7 @@ Result<std::shared_ptr<const runtime::Program>> PreparedModel::Impl::specialise(
   return it->second;
 }
 
-Result<ValueMap> PreparedModel::run_values(const ValueMap& inputs, const RunOptions&,
+Result<ValueMap> PreparedModel::run_values(const ValueMap& inputs, const RunOptions& options,
                                            RunStats* stats) const {
   if (!impl_) return invalid_argument("run() on an empty PreparedModel");
   const auto start = std::chrono::steady_clock::now();
@@ -40,7 +40,8 @@ Result<ValueMap> PreparedModel::run_values(const ValueMap& inputs, const RunOpti
   for (const Value& v : bound.value()) key.push_back(v.is_tensor() ? v.tensor().shape() : Shape{-1});
   Result<std::shared_ptr<const runtime::Program>> program = impl_->specialise(key);
   if (!program.is_ok()) return program.status();
-  Result<std::vector<Value>> outputs = program.value()->run(std::move(bound).value());
+  Result<std::vector<Value>> outputs =
+      program.value()->run(std::move(bound).value(), options.profile);
   if (!outputs.is_ok()) return outputs.status();
   ValueMap result;
   for (size_t i = 0; i < graph.outputs.size(); ++i) {

@@ -3,6 +3,7 @@
 #include <set>
 
 #include "runtime/partitioner.h"
+#include "runtime/profiler.h"
 #include "runtime/value_types.h"
 
 namespace edgerun::runtime {
@@ -74,15 +75,21 @@ Result<std::unique_ptr<Program>> Program::build(const ir::Graph& graph,
   return program;
 }
 
-Result<std::vector<Value>> Program::run(std::vector<Value> inputs) const {
+Result<std::vector<Value>> Program::run(std::vector<Value> inputs, Profile* profile) const {
+  const double run_start_us = profile_start(profile);
   ExecutionFrame frame;
+  frame.profile = profile;
   frame.slots = &slots_;
   frame.values.resize(slots_.size());
   for (const auto& [slot, value] : constants_) frame.values[static_cast<size_t>(slot)] = value;
   for (size_t i = 0; i < inputs.size() && i < input_slots_.size(); ++i) {
     frame.values[static_cast<size_t>(input_slots_[i])] = std::move(inputs[i]);
   }
-  for (const Step& step : steps_) ER_RETURN_IF_ERROR(step.executable->run(frame));
+  for (size_t s = 0; s < steps_.size(); ++s) {
+    const double step_start_us = profile_start(profile);
+    ER_RETURN_IF_ERROR(steps_[s].executable->run(frame));
+    if (profile != nullptr) record_step(*profile, step_start_us, s, steps_[s].backend->name());
+  }
   std::vector<Value> outputs;
   outputs.reserve(output_slots_.size());
   for (int slot : output_slots_) {
@@ -92,6 +99,7 @@ Result<std::vector<Value>> Program::run(std::vector<Value> inputs) const {
     }
     outputs.push_back(v);
   }
+  if (profile != nullptr) record_run(*profile, run_start_us);
   return outputs;
 }
 

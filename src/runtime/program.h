@@ -29,8 +29,9 @@ class Program {
                                                 const std::vector<const Backend*>& backends,
                                                 const std::vector<Shape>& input_shapes = {});
 
-  // Runs with the graph's inputs in declaration order; returns its outputs in order.
-  Result<std::vector<Value>> run(std::vector<Value> inputs) const;
+  // Runs with the graph's inputs in declaration order; returns its outputs in order. With a
+  // `profile`, the run, each step and each node are recorded in it.
+  Result<std::vector<Value>> run(std::vector<Value> inputs, Profile* profile = nullptr) const;
 
   const std::vector<Step>& steps() const { return steps_; }
   // What prepare knew about every value of this specialisation (backends see it at compile).

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "backends/reference/kernel.h"
+#include "runtime/profiler.h"
 
 namespace edgerun::reference {
 namespace {
@@ -186,7 +187,11 @@ Status ReferenceExecutable::run_node(const CompiledNode& n, ExecutionFrame& fram
 }
 
 Status ReferenceExecutable::run(ExecutionFrame& frame) const {
-  for (const CompiledNode& n : nodes_) ER_RETURN_IF_ERROR(run_node(n, frame));
+  for (const CompiledNode& n : nodes_) {
+    const double start_us = profile_start(frame.profile);
+    ER_RETURN_IF_ERROR(run_node(n, frame));
+    if (frame.profile != nullptr) record_nodes(*frame.profile, start_us, {n.node});
+  }
   return Status::ok();
 }
 
