@@ -98,7 +98,7 @@ TEST_F(CliBenchTest, ProfileHasOneEventPerRunStepAndNode) {
     if (e["cat"] == "step") ++steps;
     if (e["cat"] != "node") continue;
     // A fused chain is one event that names each of its nodes.
-    for (const std::string& node : e["args"]["nodes"]) ++runs_of_node[node];
+    for (const nlohmann::json& node : e["args"]["nodes"]) ++runs_of_node[node.get<std::string>()];
   }
   EXPECT_EQ(runs, 3);
   EXPECT_GE(steps, 3);
