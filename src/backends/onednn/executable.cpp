@@ -614,6 +614,8 @@ Result<std::unique_ptr<Executable>> compile_partition(const Partition& partition
         executable->add_chain(units[u], graph, *partition.slots, std::move(releases[u])));
   }
   if (partition.types != nullptr) {
+    // oneDNN plans a primitive's work split for the thread count in force when it is created.
+    const ThreadCountScope thread_count(threads);
     ER_RETURN_IF_ERROR(executable->prepare_ahead(*partition.slots, *partition.types));
   }
   return std::unique_ptr<Executable>(std::move(executable));
