@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "edgerun/dtype.hpp"
+#include "edgerun/profile.hpp"
 #include "edgerun/status.hpp"
 #include "edgerun/tensor.hpp"
 #include "edgerun/value.hpp"
@@ -90,6 +91,22 @@ struct PrepareOptions {
   // is always accelerated backends first, the reference last.
   std::vector<std::string> backends;
   SafetyOptions safety;
+  // Threads for the oneDNN backend's kernels (the reference backend runs on the calling thread).
+  // 0: OMP_NUM_THREADS when set, else default_thread_count().
+  int threads = 0;
+};
+
+// One thread per physical core: oneDNN's kernels gain nothing from a core's second hardware
+// thread and lose to its contention.
+int default_thread_count();
+
+// Where prepare's time went, in milliseconds.
+struct PrepareStats {
+  double import_ms = 0;    // parse the ONNX file and build the graph
+  double optimise_ms = 0;  // bind input shapes, fold constants, pick the backends
+  double compile_ms = 0;   // place the nodes, compile the partitions (first specialisation)
+  double total_ms = 0;
+  int threads = 0;         // what PrepareOptions::threads resolved to
 };
 
 struct TensorSpec {
@@ -158,6 +175,7 @@ struct RunOptions {
   std::shared_ptr<const CancellationToken> cancellation;
   // For ModelPool::run: reject with kOverloaded, or wait for room (within `timeout`, if any).
   WhenOverloaded when_overloaded = WhenOverloaded::kReject;
+  Profile* profile = nullptr;  // when set, the run's steps and nodes are recorded here
 };
 
 // The failure taxonomy telemetry counts by (docs/safety.md).
@@ -297,8 +315,9 @@ struct EngineOptions {
 class Engine {
  public:
   explicit Engine(EngineOptions options = {});
-  Result<PreparedModel> prepare(const ModelArtifact& artifact,
-                                const PrepareOptions& options = {}) const;
+  // `stats`, when given, receives the time of each phase.
+  Result<PreparedModel> prepare(const ModelArtifact& artifact, const PrepareOptions& options = {},
+                                PrepareStats* stats = nullptr) const;
 
  private:
   EngineOptions options_;

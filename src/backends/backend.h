@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "edgerun/edgerun.hpp"
+#include "edgerun/profile.hpp"
 #include "edgerun/status.hpp"
 #include "edgerun/value.hpp"
 #include "ir/graph.h"
@@ -53,6 +54,8 @@ struct ExecutionFrame {
 
   // RunControl::stop_status() of this frame or the nearest enclosing frame that has one.
   Status stop_status() const;
+  // Where executables record each node's time (runtime/profiler.h); null when not profiling.
+  Profile* profile = nullptr;
 
   // Looks a name up here and then in enclosing frames; null when no frame has a value for it.
   const Value* lookup(const std::string& name) const;

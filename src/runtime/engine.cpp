@@ -9,6 +9,7 @@
 #include "opt/fold_constant_nodes.h"
 #include "opt/fuse_gelu.h"
 #include "runtime/prepared_model_impl.h"
+#include "runtime/thread_count.h"
 
 namespace edgerun {
 
@@ -142,7 +143,8 @@ Status select_backends(const EngineOptions& engine_options, const PrepareOptions
     if (!extra) return invalid_argument("EngineOptions::extra_backends holds a null factory");
     candidates.push_back(std::move(extra));
   }
-  candidates.push_back(std::make_unique<onednn::OneDnnBackend>());
+  candidates.push_back(
+      std::make_unique<onednn::OneDnnBackend>(resolve_thread_count(options.threads)));
   candidates.push_back(std::make_unique<reference::ReferenceBackend>());
   for (const std::string& wanted : options.backends) {
     bool known = false;
@@ -183,14 +185,27 @@ Result<SafetyOptions> effective_safety(const SafetyOptions& requested) {
   return safety;
 }
 
+double ms_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+      .count();
+}
+
 Result<std::shared_ptr<PreparedModel::Impl>> prepare_model(const EngineOptions& engine_options,
-                                    const ModelArtifact& artifact, const PrepareOptions& options) {
+                                                           const ModelArtifact& artifact,
+                                                           const PrepareOptions& options,
+                                                           PrepareStats* stats) {
+  if (options.threads < 0) {
+    return invalid_argument("PrepareOptions::threads is " + std::to_string(options.threads) +
+                            "; it must be positive, or 0 for the default");
+  }
   const auto prepare_start = std::chrono::steady_clock::now();
   Result<ir::Model> imported =
       artifact.in_memory()
           ? onnx_import::import_model_bytes(artifact.bytes(), {artifact.base_dir()})
           : onnx_import::import_model_file(artifact.path());
   if (!imported.is_ok()) return imported.status();
+  const double import_ms = ms_since(prepare_start);
+  const auto optimise_start = std::chrono::steady_clock::now();
   auto impl = std::make_shared<PreparedModel::Impl>();
   impl->options = options;
   ir::Model model = std::move(imported).value();
@@ -230,11 +245,20 @@ Result<std::shared_ptr<PreparedModel::Impl>> prepare_model(const EngineOptions& 
     }
     declared.push_back(std::move(s));
   }
+  const double optimise_ms = ms_since(optimise_start);
+  const auto compile_start = std::chrono::steady_clock::now();
   std::shared_ptr<const runtime::Program> program;
   if (concrete) {
     ER_ASSIGN_OR_RETURN(program, impl->specialise(declared));
   } else {
     ER_ASSIGN_OR_RETURN(program, runtime::Program::build(graph, impl->backends));
+  }
+  if (stats != nullptr) {
+    stats->import_ms = import_ms;
+    stats->optimise_ms = optimise_ms;
+    stats->compile_ms = ms_since(compile_start);
+    stats->total_ms = ms_since(prepare_start);
+    stats->threads = resolve_thread_count(options.threads);
   }
 
   CapabilityReport& report = impl->capabilities;
@@ -267,8 +291,7 @@ Result<std::shared_ptr<PreparedModel::Impl>> prepare_model(const EngineOptions& 
   }
   report.actual = "cpu (" + (actual.empty() ? std::string("no nodes") : actual) + ")";
   report.node_count = graph.nodes.size();
-  const double prepare_ms = std::chrono::duration<double, std::milli>(
-                                std::chrono::steady_clock::now() - prepare_start).count();
+  const double prepare_ms = ms_since(prepare_start);
   impl->telemetry->record_prepare(prepare_ms);
   impl->log->write("prepare", {{"outcome", "ok"}, {"actual", report.actual}},
                    {{"ms", prepare_ms}});
@@ -279,10 +302,10 @@ Result<std::shared_ptr<PreparedModel::Impl>> prepare_model(const EngineOptions& 
 
 Engine::Engine(EngineOptions options) : options_(std::move(options)) {}
 
-Result<PreparedModel> Engine::prepare(const ModelArtifact& artifact,
-                                      const PrepareOptions& options) const {
+Result<PreparedModel> Engine::prepare(const ModelArtifact& artifact, const PrepareOptions& options,
+                                      PrepareStats* stats) const {
   Result<std::shared_ptr<PreparedModel::Impl>> prepared =
-      prepare_model(options_, artifact, options);
+      prepare_model(options_, artifact, options, stats);
   if (!prepared.is_ok()) {
     if (!options.safety.event_log_path.empty()) {
       runtime::EventLog(options.safety.event_log_path)

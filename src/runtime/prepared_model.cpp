@@ -85,8 +85,8 @@ runtime::CircuitBreaker* PreparedModel::Impl::breaker_for(const Backend& backend
 
 Result<ValueMap> PreparedModel::Impl::execute(
     const ValueMap& inputs, const RunControl& control,
-    std::function<void(std::shared_ptr<const runtime::Program>)> used,
-    RunOutcome* outcome) const {
+    std::function<void(std::shared_ptr<const runtime::Program>)> used, RunOutcome* outcome,
+    Profile* profile) const {
   const auto start = Clock::now();
   const ir::Graph& graph = model->graph;
   Result<std::vector<Value>> bound = runtime::bind_inputs(graph, inputs, options.dim_values);
@@ -107,6 +107,7 @@ Result<ValueMap> PreparedModel::Impl::execute(
   context.telemetry = telemetry.get();
   context.log = log.get();
   context.safety = &safety;
+  context.profile = profile;
   Result<std::vector<Value>> outputs = program.value()->run(std::move(bound).value(), context);
   if (safety.memory_limit_bytes > 0) {
     const runtime::ProcessMemory memory = runtime::read_process_memory();
@@ -152,6 +153,10 @@ Result<ValueMap> PreparedModel::run_values(const ValueMap& inputs, const RunOpti
     return invalid_argument("RunOptions::timeout is negative (" +
                             std::to_string(options.timeout.count()) + " ms)");
   }
+  if (options.timeout.count() > 0 && options.profile != nullptr) {
+    // A run abandoned at its deadline would go on writing into the caller's profile.
+    return invalid_argument("RunOptions::profile cannot be combined with a timeout");
+  }
   const auto start = Clock::now();
   Result<ValueMap> result = ValueMap();
   if (options.timeout.count() > 0) {
@@ -160,7 +165,7 @@ Result<ValueMap> PreparedModel::run_values(const ValueMap& inputs, const RunOpti
     RunControl control;
     control.cancellation = options.cancellation.get();
     Impl::RunOutcome outcome;
-    result = impl_->execute(inputs, control, nullptr, &outcome);
+    result = impl_->execute(inputs, control, nullptr, &outcome, options.profile);
     impl_->record_outcome(result.status(), outcome);
   }
   if (result.is_ok() && stats != nullptr) {

@@ -48,9 +48,10 @@ struct PreparedModel::Impl {
   // Binds, specialises and runs on the calling thread. `used` (optional) receives the program
   // as soon as it is chosen, so a caller that gives up waiting can discard it. The outcome is
   // left for the caller to record: only it knows whether anyone still waits for the result.
+  // With a `profile`, the run's steps and nodes are recorded there.
   Result<ValueMap> execute(const ValueMap& inputs, const RunControl& control,
                            std::function<void(std::shared_ptr<const runtime::Program>)> used,
-                           RunOutcome* outcome) const;
+                           RunOutcome* outcome, Profile* profile = nullptr) const;
   // Counts a finished run in the telemetry and the event log.
   void record_outcome(const Status& status, const RunOutcome& outcome) const;
 

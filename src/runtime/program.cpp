@@ -5,6 +5,7 @@
 #include <set>
 
 #include "runtime/partitioner.h"
+#include "runtime/profiler.h"
 #include "runtime/value_types.h"
 
 namespace edgerun::runtime {
@@ -230,17 +231,22 @@ Status Program::run_step(const Step& step, ExecutionFrame& frame,
 
 Result<std::vector<Value>> Program::run(std::vector<Value> inputs,
                                         const RunContext& context) const {
+  Profile* profile = context.profile;
+  const double run_start_us = profile_start(profile);
   ExecutionFrame frame;
   frame.slots = &slots_;
   frame.control = context.control;
+  frame.profile = profile;
   frame.values.resize(slots_.size());
   for (const auto& [slot, value] : constants_) frame.values[static_cast<size_t>(slot)] = value;
   for (size_t i = 0; i < inputs.size() && i < input_slots_.size(); ++i) {
     frame.values[static_cast<size_t>(input_slots_[i])] = std::move(inputs[i]);
   }
-  for (const Step& step : steps_) {
+  for (size_t s = 0; s < steps_.size(); ++s) {
     ER_RETURN_IF_ERROR(frame.stop_status());
-    ER_RETURN_IF_ERROR(run_step(step, frame, context));
+    const double step_start_us = profile_start(profile);
+    ER_RETURN_IF_ERROR(run_step(steps_[s], frame, context));
+    if (profile != nullptr) record_step(*profile, step_start_us, s, steps_[s].backend->name());
   }
   std::vector<Value> outputs;
   outputs.reserve(output_slots_.size());
@@ -251,6 +257,7 @@ Result<std::vector<Value>> Program::run(std::vector<Value> inputs,
     }
     outputs.push_back(v);
   }
+  if (profile != nullptr) record_run(*profile, run_start_us);
   return outputs;
 }
 

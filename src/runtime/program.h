@@ -45,6 +45,7 @@ struct RunContext {
   Telemetry* telemetry = nullptr;
   EventLog* log = nullptr;
   const SafetyOptions* safety = nullptr;
+  Profile* profile = nullptr;  // when set, the run, each step and each node are recorded
 };
 
 class Program {

@@ -29,6 +29,20 @@ struct RunArgs {
   int64_t timeout_ms = 0;  // deadline per run; 0: none
 };
 
+struct BenchArgs {
+  std::string model;
+  std::vector<std::string> inputs;  // NAME=FILE
+  std::vector<std::string> shapes;  // NAME=1x3x224x224
+  std::string compute_units = "all";
+  int threads = 0;                  // 0: the runtime's default
+  int warmup = 10;                  // untimed runs after the first
+  int runs = 0;                     // timed runs; 0: time by `seconds`
+  double seconds = 0;               // timed runs for this long (and at least 10); 0: 5 s
+  bool json = false;
+  std::string profile;              // Chrome trace of the timed runs, written here
+  uint64_t seed = 0;
+};
+
 struct ParityArgs {
   std::string model;
   std::vector<std::string> inputs;  // NAME=FILE
@@ -41,6 +55,8 @@ int inspect_command(const InspectArgs& args);
 // inspect --plan: partitions, placement with reasons, node and FLOP coverage per backend.
 int plan_command(const InspectArgs& args);
 int run_command(const RunArgs& args);
+// Prepare phases, first-run latency, percentiles, throughput and peak memory; exit 1 on error.
+int bench_command(const BenchArgs& args);
 // Exit status: 0 within budget, 1 outside it, 2 when the model could not be run.
 int parity_command(const ParityArgs& args);
 // Prints the operator registry as markdown (docs/operators.md).

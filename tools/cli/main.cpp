@@ -56,6 +56,36 @@ int main(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
 
+  edgerun::cli::BenchArgs bench;
+  CLI::App* bench_cmd = app.add_subcommand(
+      "bench", "Measure a model: prepare time by phase, first run, latency percentiles, "
+               "throughput, peak memory; --profile adds a Chrome trace and the top ops by time");
+  bench_cmd->add_option("model", bench.model, "ONNX model file")->required();
+  bench_cmd->add_option("--input,-i", bench.inputs, "NAME=FILE, a .npy or ONNX .pb file");
+  bench_cmd->add_option("--shape,-s", bench.shapes, "NAME=DIMS, e.g. image=1x3x224x224");
+  bench_cmd->add_option("--compute-units", bench.compute_units,
+                        "all | cpu_only | cpu_and_gpu | cpu_and_ne")
+      ->check(CLI::IsMember({"all", "cpu_only", "cpu_and_gpu", "cpu_and_ne"}));
+  bench_cmd->add_option("--threads", bench.threads,
+                        "threads for the oneDNN kernels (default: OMP_NUM_THREADS if set, else "
+                        "one per physical core)")
+      ->check(CLI::Range(1, 1024));
+  bench_cmd->add_option("--warmup", bench.warmup, "untimed runs after the first")
+      ->check(CLI::Range(0, 1000000))
+      ->capture_default_str();
+  CLI::Option* runs_opt = bench_cmd->add_option("--runs", bench.runs, "timed runs")
+                              ->check(CLI::Range(1, 100000000));
+  CLI::Option* seconds_opt =
+      bench_cmd->add_option("--seconds", bench.seconds,
+                            "time runs for this many seconds, and at least 10 runs (default 5)")
+          ->check(CLI::Range(0.001, 86400.0));
+  runs_opt->excludes(seconds_opt);
+  bench_cmd->add_flag("--json", bench.json, "print one JSON object instead of text");
+  bench_cmd->add_option("--profile", bench.profile,
+                        "write a Chrome trace (Perfetto, chrome://tracing) of the timed runs, one "
+                        "event per run, step and node, and list the top ops by time");
+  bench_cmd->add_option("--seed", bench.seed, "seed for generated inputs")->capture_default_str();
+
   edgerun::cli::ParityArgs parity;
   CLI::App* parity_cmd = app.add_subcommand(
       "parity", "Run a model under every available backend configuration and compare each output "
@@ -78,6 +108,7 @@ int main(int argc, char** argv) {
     return inspect.plan ? edgerun::cli::plan_command(inspect) : edgerun::cli::inspect_command(inspect);
   }
   if (run_cmd->parsed()) return edgerun::cli::run_command(run);
+  if (bench_cmd->parsed()) return edgerun::cli::bench_command(bench);
   if (parity_cmd->parsed()) return edgerun::cli::parity_command(parity);
   if (operators_cmd->parsed()) return edgerun::cli::operators_command();
   return 2;

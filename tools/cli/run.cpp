@@ -1,4 +1,3 @@
-#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <iomanip>
@@ -11,16 +10,11 @@
 #include "runtime/telemetry_report.h"
 #include "tensor_io.h"
 #include "inputs.h"
+#include "measurements.h"
 #include "value_io.h"
 
 namespace edgerun::cli {
 namespace {
-
-double median(std::vector<double> v) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
 
 int fail(const Status& s) {
   std::cerr << "error: " << s.to_string() << "\n";
@@ -38,8 +32,7 @@ int run_command(const RunArgs& args) {
   const auto prepare_start = std::chrono::steady_clock::now();
   Result<PreparedModel> model = engine.prepare(ModelArtifact::from_file(args.model), options);
   if (!model.is_ok()) return fail(model.status());
-  const double prepare_ms = std::chrono::duration<double, std::milli>(
-                                std::chrono::steady_clock::now() - prepare_start).count();
+  const double prepare_ms = ms_since(prepare_start);
 
   Result<ValueMap> feeds = make_feeds(*model, args.inputs, args.seed, std::cout);
   if (!feeds.is_ok()) return fail(feeds.status());
@@ -49,14 +42,13 @@ int run_command(const RunArgs& args) {
   const auto first_start = std::chrono::steady_clock::now();
   Result<ValueMap> outputs = model->run_values(*feeds, run_options);
   if (!outputs.is_ok()) return fail(outputs.status());
-  const double first_ms = std::chrono::duration<double, std::milli>(
-                              std::chrono::steady_clock::now() - first_start).count();
+  const double first_ms = ms_since(first_start);
   std::vector<double> times;
   for (int i = 0; i < args.runs; ++i) {
     const auto start = std::chrono::steady_clock::now();
     Result<ValueMap> again = model->run_values(*feeds, run_options);
     if (!again.is_ok()) return fail(again.status());
-    times.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+    times.push_back(ms_since(start));
   }
 
   std::cout << "\noutputs:\n";
@@ -95,7 +87,10 @@ int run_command(const RunArgs& args) {
 
   std::cout << "\nlatency: prepare " << std::fixed << std::setprecision(3) << prepare_ms
             << " ms, first run " << first_ms << " ms";
-  if (!times.empty()) std::cout << ", median of " << times.size() << " runs " << median(times) << " ms";
+  if (!times.empty()) {
+    std::cout << ", median of " << times.size() << " runs " << summarize_latencies(times).p50_ms
+              << " ms";
+  }
   std::cout << "\n";
   if (args.stats) std::cout << "\ntelemetry:\n" << telemetry_to_text(model->telemetry());
   return 0;

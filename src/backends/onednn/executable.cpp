@@ -7,9 +7,12 @@
 #include <set>
 #include <unordered_map>
 
+#include <omp.h>
+
 #include "backends/onednn/claim.h"
 #include "backends/onednn/lower_ops.h"
 #include "backends/reference/kernel.h"
+#include "runtime/profiler.h"
 
 namespace edgerun::onednn {
 namespace {
@@ -40,6 +43,31 @@ struct CompiledNode {
   mutable std::vector<std::pair<std::vector<NodeInput>, std::shared_ptr<const PreparedNode>>>
       cache;
 };
+
+// Sets the calling thread's OpenMP thread count for a scope (when `threads` > 0).
+class ThreadCountScope {
+ public:
+  explicit ThreadCountScope(int threads) : previous_(threads > 0 ? omp_get_max_threads() : 0) {
+    if (threads > 0 && threads != previous_) omp_set_num_threads(threads);
+  }
+  ~ThreadCountScope() {
+    if (previous_ > 0) omp_set_num_threads(previous_);
+  }
+  ThreadCountScope(const ThreadCountScope&) = delete;
+  ThreadCountScope& operator=(const ThreadCountScope&) = delete;
+
+ private:
+  int previous_;
+};
+
+// One profile event for a unit of the partition: a fused chain counts once, named after all
+// its nodes.
+void record_unit(Profile& profile, double start_us, const CompiledNode& n) {
+  std::vector<const ir::Node*> nodes;
+  for (const auto& member : n.members) nodes.push_back(member->node);
+  if (nodes.empty()) nodes.push_back(n.node);
+  record_nodes(profile, start_us, nodes);
+}
 
 // A value held in a blocked layout inside the partition during one run.
 struct BlockedValue {
@@ -162,8 +190,8 @@ std::vector<char> exported_slots(const Partition& partition) {
 class OneDnnExecutable final : public Executable {
  public:
   OneDnnExecutable(const dnnl::engine& engine, std::vector<char> exported,
-                   const ValueTypes* types)
-      : engine_(engine), exported_(std::move(exported)), types_(types) {}
+                   const ValueTypes* types, int threads)
+      : engine_(engine), exported_(std::move(exported)), types_(types), threads_(threads) {}
 
   // The value of `name` when it is fixed for this specialisation: an initializer, or a value
   // shape inference computed (both outlive the executable); null otherwise.
@@ -292,15 +320,20 @@ class OneDnnExecutable final : public Executable {
   }
 
   Status run(ExecutionFrame& frame) const override {
+    // oneDNN sizes its OpenMP regions by omp_get_max_threads() of the thread that executes the
+    // primitive, a per-thread setting: set it for this run and give the caller its own back.
+    const ThreadCountScope thread_count(threads_);
     try {
       RunState state{frame, dnnl::stream(engine_), {}};
       state.blocked.resize(frame.values.size());
       for (const auto& n : nodes_) {
+        const double start_us = profile_start(frame.profile);
         ER_RETURN_IF_ERROR(run_node(*n, state).with_context(n->node->describe()));
         for (int slot : n->release) {
           frame.values[static_cast<size_t>(slot)] = Value();
           state.blocked[static_cast<size_t>(slot)].reset();
         }
+        if (frame.profile != nullptr) record_unit(*frame.profile, start_us, *n);
       }
     } catch (const std::bad_alloc&) {
       return Status(StatusCode::kOutOfMemory, "out of memory");
@@ -543,6 +576,7 @@ class OneDnnExecutable final : public Executable {
   dnnl::engine engine_;
   std::vector<char> exported_;  // by slot: read outside the partition (or a graph output)
   const ValueTypes* types_;     // what is known before the run (may be null)
+  int threads_ = 0;             // OpenMP threads for this executable's runs; 0: the caller's
   std::vector<std::unique_ptr<CompiledNode>> nodes_;
   mutable std::atomic<uint64_t> blocked_reads_{0};
   mutable std::atomic<uint64_t> conversions_{0};
@@ -551,13 +585,14 @@ class OneDnnExecutable final : public Executable {
 }  // namespace
 
 Result<std::unique_ptr<Executable>> compile_partition(const Partition& partition,
-                                                      const dnnl::engine& engine) {
+                                                      const dnnl::engine& engine, int threads) {
   const ir::Graph& graph = *partition.graph;
   for (size_t i : partition.nodes) {
     if (!graph.nodes[i].op) return internal_error(graph.nodes[i].describe() + " is not a known op");
   }
   auto executable =
-      std::make_unique<OneDnnExecutable>(engine, exported_slots(partition), partition.types);
+      std::make_unique<OneDnnExecutable>(engine, exported_slots(partition), partition.types,
+                                         threads);
   // Chains run as one unit at the position of their last link (the other operand of a fused
   // Add may be computed after the base), in partition order otherwise.
   const std::vector<std::vector<size_t>> units = fusion_units(partition);
@@ -590,6 +625,8 @@ Result<std::unique_ptr<Executable>> compile_partition(const Partition& partition
         executable->add_chain(units[u], graph, *partition.slots, std::move(releases[u])));
   }
   if (partition.types != nullptr) {
+    // oneDNN plans a primitive's work split for the thread count in force when it is created.
+    const ThreadCountScope thread_count(threads);
     ER_RETURN_IF_ERROR(executable->prepare_ahead(*partition.slots, *partition.types));
   }
   return std::unique_ptr<Executable>(std::move(executable));

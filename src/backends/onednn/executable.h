@@ -24,8 +24,9 @@
 
 namespace edgerun::onednn {
 
+// `threads` > 0: the OpenMP thread count the executable's runs use (see OneDnnBackend).
 Result<std::unique_ptr<Executable>> compile_partition(const Partition& partition,
-                                                      const dnnl::engine& engine);
+                                                      const dnnl::engine& engine, int threads = 0);
 
 // How many (node, input shapes) pairs seen so far by `executable` (one compiled by this backend)
 // run on the reference kernel because oneDNN could not take those shapes; 0 for any other

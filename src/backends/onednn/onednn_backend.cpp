@@ -9,9 +9,12 @@ namespace edgerun::onednn {
 
 struct OneDnnBackend::State {
   dnnl::engine engine{dnnl::engine::kind::cpu, 0};
+  int threads = 0;
 };
 
-OneDnnBackend::OneDnnBackend() : state_(std::make_unique<State>()) {}
+OneDnnBackend::OneDnnBackend(int threads) : state_(std::make_unique<State>()) {
+  state_->threads = threads;
+}
 OneDnnBackend::~OneDnnBackend() = default;
 
 bool OneDnnBackend::supports(const ir::Node& node, const ir::Graph& graph, const ValueTypes& types,
@@ -26,7 +29,7 @@ bool OneDnnBackend::is_compute_heavy(const ir::Node& node) const {
 }
 
 Result<std::unique_ptr<Executable>> OneDnnBackend::compile(const Partition& partition) const {
-  return compile_partition(partition, state_->engine);
+  return compile_partition(partition, state_->engine, state_->threads);
 }
 
 }  // namespace edgerun::onednn

@@ -14,7 +14,9 @@ namespace edgerun::onednn {
 
 class OneDnnBackend final : public Backend {
  public:
-  OneDnnBackend();
+  // `threads`: OpenMP threads for this backend's kernels; 0 leaves the calling thread's OpenMP
+  // setting (OMP_NUM_THREADS, or one per logical CPU) in force.
+  explicit OneDnnBackend(int threads = 0);
   ~OneDnnBackend() override;
 
   std::string_view name() const override { return "onednn"; }

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "backends/reference/kernel.h"
+#include "runtime/profiler.h"
 
 namespace edgerun::reference {
 namespace {
@@ -189,7 +190,9 @@ Status ReferenceExecutable::run(ExecutionFrame& frame) const {
   for (const CompiledNode& n : nodes_) {
     // Cooperative cancellation: a deadline or a cancel stops the run between nodes.
     ER_RETURN_IF_ERROR(frame.stop_status());
+    const double start_us = profile_start(frame.profile);
     ER_RETURN_IF_ERROR(run_node(n, frame));
+    if (frame.profile != nullptr) record_nodes(*frame.profile, start_us, {n.node});
   }
   return Status::ok();
 }
