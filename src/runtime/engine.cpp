@@ -7,6 +7,7 @@
 #include "backends/reference/reference_backend.h"
 #include "onnx/importer.h"
 #include "opt/fold_constant_nodes.h"
+#include "opt/fold_constants.h"
 #include "opt/fuse_gelu.h"
 #include "runtime/prepared_model_impl.h"
 #include "runtime/thread_count.h"
@@ -211,6 +212,7 @@ Result<std::shared_ptr<PreparedModel::Impl>> prepare_model(const EngineOptions& 
   ir::Model model = std::move(imported).value();
   ER_RETURN_IF_ERROR(apply_shape_options(model.graph, impl->options));
   opt::fold_constant_nodes(model.graph);
+  opt::fold_constants(model.graph);
   opt::fuse_gelu(model.graph);
   impl->model = std::make_shared<const ir::Model>(std::move(model));
 

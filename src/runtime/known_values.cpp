@@ -1,53 +1,12 @@
 #include "runtime/known_values.h"
 
-#include "backends/reference/kernel.h"
+#include "backends/reference/evaluate.h"
 
 namespace edgerun::runtime {
 
-bool may_evaluate_at_prepare(const ir::Node& node) {
-  if (!node.op) return false;
-  switch (*node.op) {
-    // Their bodies are graphs this pass does not look into.
-    case ir::Op::If:
-    case ir::Op::Loop:
-    case ir::Op::Scan:
-    case ir::Op::SequenceMap:
-    // Random in training mode; its shape rule covers the inference case.
-    case ir::Op::Dropout: return false;
-    default: break;
-  }
-  for (const ir::Attribute& attr : node.attributes) {
-    if (attr.g || !attr.graphs.empty()) return false;
-  }
-  return true;
-}
-
 std::optional<std::vector<Tensor>> evaluate_with_reference(const ir::Node& node,
                                                            const ValueTypes& types) {
-  if (!may_evaluate_at_prepare(node)) return std::nullopt;
-  std::vector<Value> input_values;
-  input_values.reserve(node.inputs.size());
-  for (const std::string& name : node.inputs) {
-    if (name.empty()) {
-      input_values.emplace_back();
-      continue;
-    }
-    const Tensor* known = types.value(name);
-    if (known == nullptr) return std::nullopt;
-    input_values.emplace_back(*known);
-  }
-  std::vector<const Value*> inputs;
-  for (size_t i = 0; i < node.inputs.size(); ++i) {
-    inputs.push_back(node.inputs[i].empty() ? nullptr : &input_values[i]);
-  }
-  std::vector<Value> outputs(node.outputs.size());
-  reference::KernelContext ctx(node, inputs, outputs, nullptr);
-  if (!reference::kernel_for(*node.op)(ctx).is_ok()) return std::nullopt;
-  std::vector<Tensor> tensors(outputs.size());
-  for (size_t i = 0; i < outputs.size(); ++i) {
-    if (!node.outputs[i].empty() && outputs[i].is_tensor()) tensors[i] = outputs[i].tensor();
-  }
-  return tensors;
+  return reference::evaluate_node(node, [&](const std::string& name) { return types.value(name); });
 }
 
 }  // namespace edgerun::runtime

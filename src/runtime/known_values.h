@@ -15,13 +15,10 @@ namespace edgerun::runtime {
 // vectors and scalars, small enough that evaluating them costs nothing next to a run.
 inline constexpr int64_t kMaxKnownValueElements = 1024;
 
-// Whether `node` may be evaluated at prepare time at all: never random ops, nor nodes that run
-// subgraphs (their bodies are not analysed).
-bool may_evaluate_at_prepare(const ir::Node& node);
-
 // The outputs of `node` (an undefined Tensor for omitted or non-tensor outputs) computed by its
 // reference kernel from the known values in `types`, or nullopt when an input value is unknown,
-// the node may not be evaluated, or the kernel fails (the run will then report that error).
+// the node may not be evaluated ahead (reference::may_evaluate_ahead), or the kernel fails (the
+// run will then report that error).
 std::optional<std::vector<Tensor>> evaluate_with_reference(const ir::Node& node,
                                                            const ValueTypes& types);
 

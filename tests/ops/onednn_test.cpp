@@ -898,6 +898,22 @@ TEST(OneDnnEltwise, GeluExactAndTanhAlsoAfterAMatMul) {
   EXPECT_EQ(c.run_and_compare(), (Chains{{"m", "y"}}));
 }
 
+TEST(OneDnnMatMul, SharedWeightsRunAsOneProductWithFusedAdds) {
+  // [seq, 1, K] x [K, N], as a sequence-first attention projection writes it: one product of
+  // seq rows, with a bias row and a full-shape residual fused.
+  expect_matches_reference_both_ways(op("MatMul", {random({6, 1, 7}, 1), random({7, 3}, 2)}));
+  FusionCase c;
+  c.input("a", random({6, 2, 7}, 1));
+  c.input("residual", random({6, 2, 3}, 2));
+  c.constant("b", random({7, 3}, 3));
+  c.constant("bias", random({3}, 4));
+  c.node("MatMul", {"a", "b"}, "m");
+  c.node("Add", {"m", "bias"}, "biased");
+  c.node("Add", {"residual", "biased"}, "y");
+  c.output("y");
+  EXPECT_EQ(c.run_and_compare(), (Chains{{"m", "biased", "y"}}));
+}
+
 TEST(OneDnnEltwise, PowWithAConstantExponentOfTwoOrOne) {
   const Tensor x = random({3, 5}, 1);
   expect_matches_reference(op("Pow", {x, Tensor::scalar(2.0f)}), {1});

@@ -254,17 +254,24 @@ Status append_chain(const FusedChain* chain, const Shape& out_shape, const Dims&
       const NodeInput& other = chain->inputs[link.first_input];
       if (!other.present) return unsupported_shapes("Add without a second operand");
       const Shape& s = other.shape;
-      if (out_shape.size() != dst_dims.size()) {
-        return unsupported_shapes("a matrix-vector product takes no fused Add");
-      }
       if (s.size() > out_shape.size()) {
         return unsupported_shapes("the Add operand would broadcast the result to a higher rank");
       }
-      const Dims d = pad_left(s, out_shape.size());
+      Dims d = pad_left(s, out_shape.size());
       for (size_t i = 0; i < d.size(); ++i) {
         if (d[i] != 1 && d[i] != out_shape[i]) {
           return unsupported_shapes("the Add operand does not broadcast to the fused result");
         }
+      }
+      if (out_shape.size() != dst_dims.size()) {
+        // The result is computed as a [rows, N] matrix (leading dims collapsed): an operand of
+        // the full shape is read the same way, one that varies only along N as a row.
+        const bool full = Shape(d.begin(), d.end()) == out_shape;
+        const bool row = std::all_of(d.begin(), d.end() - 1, [](int64_t v) { return v == 1; });
+        if (dst_dims.size() != 2 || out_shape.empty() || (!full && !row)) {
+          return unsupported_shapes("this Add operand cannot be fused into the product");
+        }
+        d = full ? dst_dims : Dims{1, d.back()};
       }
       // An operand of the result's full shape is read in the result's layout (a residual that
       // arrives blocked like the result then needs no conversion); a broadcast one stays plain.

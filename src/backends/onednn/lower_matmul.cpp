@@ -95,7 +95,7 @@ Lowered lower_matmul(const ir::Node&, const LoweringContext& cx, std::span<const
   if (b_vector) b.push_back(1);
   const size_t rank = std::max(a.size(), b.size());
   if (rank > DNNL_MAX_NDIMS) return unsupported_shapes("rank above oneDNN's limit");
-  const Dims ad = pad_left(a, rank), bd = pad_left(b, rank);
+  Dims ad = pad_left(a, rank), bd = pad_left(b, rank);
   if (ad[rank - 1] != bd[rank - 2]) return unsupported_shapes("inner dims differ");
   Dims yd(rank);
   Shape out_shape;
@@ -108,6 +108,16 @@ Lowered lower_matmul(const ir::Node&, const LoweringContext& cx, std::span<const
   yd[rank - 1] = bd[rank - 1];
   if (!a_vector) out_shape.push_back(yd[rank - 2]);
   if (!b_vector) out_shape.push_back(yd[rank - 1]);
+  if (b.size() == 2 && !b_vector && a.size() > 2) {
+    // The same matrix B for every batch: one [rows, K] x [K, N] product over all of A's rows
+    // (the same bytes), instead of a batch of small products (a transformer's [seq, 1, K]
+    // activations would otherwise be seq products of one row each).
+    int64_t rows = 1;
+    for (size_t i = 0; i + 1 < rank; ++i) rows *= ad[i];
+    ad = {rows, ad[rank - 1]};
+    bd = {bd[rank - 2], bd[rank - 1]};
+    yd = {rows, bd[1]};
+  }
   for (const Dims* dims : {&ad, &bd}) {
     for (int64_t d : *dims) {
       if (d == 0) return unsupported_shapes("empty operands");
