@@ -74,6 +74,28 @@ TEST_F(CliBenchTest, JsonHasTheRequiredFiguresInOrder) {
   EXPECT_TRUE(report["planned_arena_bytes"].is_null());  // no memory planner yet
 }
 
+TEST_F(CliBenchTest, TelemetryAndDeadlines) {
+  std::string out, err;
+  ASSERT_EQ(edgerun("bench " + kDemoModel + " --runs 4 --warmup 0 --timeout-ms 60000 --json",
+                    &out, &err),
+            0)
+      << out << err;
+  const nlohmann::json report = nlohmann::json::parse(out);
+  EXPECT_EQ(report["timeout_ms"], 60000);
+  // The model's own counters: the first run and the four timed ones, all successful.
+  EXPECT_EQ(report["telemetry"]["runs"]["ok"], 5) << out;
+  EXPECT_EQ(report["telemetry"]["runs"]["failed"], 0) << out;
+
+  ASSERT_EQ(edgerun("bench " + kDemoModel + " --runs 2", &out, &err), 0) << err;
+  EXPECT_NE(out.find("telemetry:"), std::string::npos) << out;
+
+  EXPECT_EQ(edgerun("bench " + kDemoModel + " --runs 1 --timeout-ms 100 --profile " +
+                        (dir_ / "t.json").string(),
+                    &out, &err),
+            1);
+  EXPECT_NE(err.find("--timeout-ms cannot be combined with --profile"), std::string::npos) << err;
+}
+
 TEST_F(CliBenchTest, ProfileHasOneEventPerRunStepAndNode) {
   const fs::path trace_path = dir_ / "trace.json";
   std::string out, err;

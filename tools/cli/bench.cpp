@@ -11,6 +11,7 @@
 #include "commands.h"
 #include "inputs.h"
 #include "measurements.h"
+#include "runtime/telemetry_report.h"
 
 namespace edgerun::cli {
 namespace {
@@ -55,6 +56,7 @@ struct BenchResult {
   double throughput_per_s = 0;
   std::optional<uint64_t> peak_rss;
   std::vector<OpTime> top_ops;  // with --profile
+  TelemetrySnapshot telemetry;  // the model's own counters after the timed runs
 };
 
 nlohmann::json to_json(const BenchArgs& args, const CapabilityReport& caps,
@@ -88,7 +90,9 @@ nlohmann::json to_json(const BenchArgs& args, const CapabilityReport& caps,
           // No memory planner yet, so there is no planned figure to report.
           {"planned_arena_bytes", nullptr},
           {"profile", args.profile.empty() ? nlohmann::json() : nlohmann::json(args.profile)},
-          {"top_ops", top_ops}};
+          {"top_ops", top_ops},
+          {"timeout_ms", args.timeout_ms},
+          {"telemetry", nlohmann::json::parse(telemetry_to_json(r.telemetry))}};
 }
 
 void print_text(const BenchArgs& args, const CapabilityReport& caps, const BenchResult& r) {
@@ -113,6 +117,7 @@ void print_text(const BenchArgs& args, const CapabilityReport& caps, const Bench
     std::cout << "peak RSS: unknown (/proc/self/status unreadable)\n";
   }
   std::cout << "planned arena: not planned (no memory planner yet)\n";
+  std::cout << "telemetry:\n" << telemetry_to_text(r.telemetry);
   if (args.profile.empty()) return;
   std::cout << "profile: wrote " << args.profile << " (timed runs, one event per run, step and "
             << "node)\n";
@@ -133,6 +138,10 @@ void print_text(const BenchArgs& args, const CapabilityReport& caps, const Bench
 }  // namespace
 
 int bench_command(const BenchArgs& args) {
+  if (args.timeout_ms > 0 && !args.profile.empty()) {
+    return fail(invalid_argument("--timeout-ms cannot be combined with --profile: a run abandoned "
+                                 "at its deadline would still be writing into the profile"));
+  }
   PrepareOptions options;
   options.compute_units = *parse_compute_units(args.compute_units);
   options.threads = args.threads;
@@ -160,6 +169,8 @@ int bench_command(const BenchArgs& args) {
   Profile profile;
   RunOptions run_options;
   if (!args.profile.empty()) run_options.profile = &profile;
+  // A timed run past its deadline fails the benchmark with the timeout error.
+  run_options.timeout = std::chrono::milliseconds(args.timeout_ms);
   const double seconds = args.runs == 0 && args.seconds == 0 ? kDefaultSeconds : args.seconds;
   std::vector<double> times;
   const auto timed_start = std::chrono::steady_clock::now();
@@ -189,6 +200,7 @@ int bench_command(const BenchArgs& args) {
     result.top_ops = time_by_op(profile);
   }
 
+  result.telemetry = model->telemetry();
   const CapabilityReport& caps = model->capabilities();
   if (args.json) {
     std::cout << to_json(args, caps, result).dump(2) << "\n";

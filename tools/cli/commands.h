@@ -41,6 +41,7 @@ struct BenchArgs {
   bool json = false;
   std::string profile;              // Chrome trace of the timed runs, written here
   uint64_t seed = 0;
+  int64_t timeout_ms = 0;           // deadline per timed run; 0: none
 };
 
 struct ParityArgs {
