@@ -176,7 +176,8 @@ py::dict spec_dict(const TensorSpec& s) {
 class Session {
  public:
   Session(const py::object& model, const std::string& compute_units,
-          const std::map<std::string, int64_t>& dim_values, const std::vector<std::string>& backends) {
+          const std::map<std::string, int64_t>& dim_values, const std::vector<std::string>& backends,
+          int threads) {
     PrepareOptions options;
     std::optional<ComputeUnits> units = parse_compute_units(compute_units);
     if (!units) {
@@ -186,6 +187,7 @@ class Session {
     options.compute_units = *units;
     options.dim_values = dim_values;
     options.backends = backends;
+    options.threads = threads;
     ModelArtifact artifact = py::isinstance<py::bytes>(model)
                                  ? ModelArtifact::from_bytes(model.cast<std::string>())
                                  : ModelArtifact::from_file(py::str(model).cast<std::string>());
@@ -259,8 +261,9 @@ PYBIND11_MODULE(_edgerun, m) {
   });
   py::class_<Session>(m, "_Session")
       .def(py::init<const py::object&, const std::string&, const std::map<std::string, int64_t>&,
-                    const std::vector<std::string>&>(),
-           py::arg("model"), py::arg("compute_units"), py::arg("dim_values"), py::arg("backends"))
+                    const std::vector<std::string>&, int>(),
+           py::arg("model"), py::arg("compute_units"), py::arg("dim_values"), py::arg("backends"),
+           py::arg("threads"))
       .def("inputs", &Session::inputs)
       .def("outputs", &Session::outputs)
       .def("run", &Session::run, py::arg("inputs"), py::arg("outputs"))

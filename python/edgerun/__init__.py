@@ -35,18 +35,18 @@ class Session:
     dim_values: values for symbolic dims, fixed for every run, e.g. {"batch": 1}.
     backends: the backends allowed to run nodes, e.g. ["reference"] for exact results; None for
         every backend the compute units allow.
-    threads: 0 (the default) or 1. edgerun runs each model on the calling thread until its
-        intra-op thread pool lands; asking for more raises ValueError rather than being ignored.
+    threads: threads for the oneDNN backend's kernels; 0 (the default) means OMP_NUM_THREADS
+        when set, else one per physical core. The reference backend runs on the calling thread.
     A Session may be run from several threads at once; run() releases the GIL while it computes.
     """
 
     def __init__(self, model, compute_units="all", threads=0, dim_values=None, backends=None):
         if compute_units not in COMPUTE_UNITS:
             raise ValueError(f"compute_units must be one of {COMPUTE_UNITS}, got {compute_units!r}")
-        if threads not in (0, 1):
-            raise ValueError(f"threads={threads}: edgerun has no intra-op thread pool yet; use 0 or 1")
+        if not isinstance(threads, int) or isinstance(threads, bool) or threads < 0:
+            raise ValueError(f"threads must be a non-negative int (0: the default), got {threads!r}")
         self._session = _Session(model if isinstance(model, bytes) else str(model), compute_units,
-                                 dict(dim_values or {}), list(backends or []))
+                                 dict(dim_values or {}), list(backends or []), threads)
         self.inputs = [IoInfo(**spec) for spec in self._session.inputs()]
         self.outputs = [IoInfo(**spec) for spec in self._session.outputs()]
 

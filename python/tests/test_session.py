@@ -79,10 +79,17 @@ def test_errors_carry_the_runtime_message_and_code():
         edgerun.Session("/nonexistent/model.onnx")
     with pytest.raises(ValueError, match="compute_units"):
         edgerun.Session(DEMO, compute_units="gpu")
-    with pytest.raises(ValueError, match="thread pool"):
-        edgerun.Session(DEMO, threads=4)
+    with pytest.raises(ValueError, match="threads"):
+        edgerun.Session(DEMO, threads=-1)
     with pytest.raises(TypeError):
         session.run([np.zeros((1, 3, 32, 32), np.float32)])
+
+
+def test_thread_count_gives_the_same_results():
+    image = np.linspace(-1, 1, 3 * 32 * 32, dtype=np.float32).reshape(1, 3, 32, 32)
+    one = edgerun.Session(DEMO, threads=1).run({"image": image})[0]
+    two = edgerun.Session(DEMO, threads=2).run({"image": image})[0]
+    np.testing.assert_allclose(one, two, rtol=1e-5, atol=1e-6)
 
 
 def test_capabilities_and_dim_values():
