@@ -4,6 +4,7 @@
 #include "runtime/input_binding.h"
 #include "runtime/prepared_model_impl.h"
 #include "runtime/process_memory.h"
+#include "runtime/value_maps.h"
 
 namespace edgerun {
 namespace {
@@ -176,18 +177,9 @@ Result<ValueMap> PreparedModel::run_values(const ValueMap& inputs, const RunOpti
 }
 
 Result<TensorMap> PreparedModel::run(const TensorMap& inputs, const RunOptions& options) const {
-  ValueMap values;
-  for (const auto& [name, tensor] : inputs) values[name] = Value(tensor);
-  Result<ValueMap> outputs = run_values(values, options);
+  Result<ValueMap> outputs = run_values(runtime::to_value_map(inputs), options);
   if (!outputs.is_ok()) return outputs.status();
-  TensorMap tensors;
-  for (auto& [name, value] : outputs.value()) {
-    if (!value.is_tensor()) {
-      return unsupported("output '" + name + "' is not a tensor; use run_values()");
-    }
-    tensors[name] = std::move(value.tensor());
-  }
-  return tensors;
+  return runtime::to_tensor_map(std::move(outputs).value());
 }
 
 const IoSchema& PreparedModel::io_schema() const {

@@ -140,27 +140,6 @@ memory reorder_now(const dnnl::engine& engine, const Tensor& from, const memory:
 
 // ---- elementwise activations ----------------------------------------------------------------
 
-bool has_eltwise_steps(const ir::Node& node) {
-  switch (*node.op) {
-    case ir::Op::Relu:
-    case ir::Op::LeakyRelu:
-    case ir::Op::Sigmoid:
-    case ir::Op::Tanh:
-    case ir::Op::Elu:
-    case ir::Op::HardSwish:
-    case ir::Op::HardSigmoid:
-    case ir::Op::Gelu:
-    case ir::Op::Softplus:
-    case ir::Op::Exp:
-    case ir::Op::Sqrt:
-    case ir::Op::Abs:
-    case ir::Op::Neg:
-    case ir::Op::Clip:
-    case ir::Op::Pow: return true;
-    default: return false;
-  }
-}
-
 bool is_post_op_activation(ir::Op op) {
   switch (op) {
     case ir::Op::Relu:
@@ -174,6 +153,18 @@ bool is_post_op_activation(ir::Op op) {
     case ir::Op::Softplus:
     case ir::Op::Clip: return true;
     default: return false;
+  }
+}
+
+bool has_eltwise_steps(const ir::Node& node) {
+  switch (*node.op) {
+    // Elementwise math that is not fused as a post-op (a graph rarely puts it after a product).
+    case ir::Op::Exp:
+    case ir::Op::Sqrt:
+    case ir::Op::Abs:
+    case ir::Op::Neg:
+    case ir::Op::Pow: return true;
+    default: return is_post_op_activation(*node.op);
   }
 }
 

@@ -21,6 +21,25 @@ void bind_matmul_weights(PrimitiveNode& node, const LoweringContext& cx, const N
   }
 }
 
+// The matmul primitive for src x weights -> dst with `ops`, its activation and weights bound
+// (weights packed once when constant).
+std::shared_ptr<PrimitiveNode> matmul_node(const LoweringContext& cx,
+                                           std::span<const NodeInput> in,
+                                           const memory::desc& src,
+                                           const memory::desc& weights_view,
+                                           const memory::desc& dst, const dnnl::post_ops& ops) {
+  dnnl::primitive_attr attr = user_scratchpad();
+  attr.set_post_ops(ops);
+  dnnl::matmul::desc d(src, weights_for(in[1], weights_view), dst);
+  dnnl::matmul::primitive_desc pd(d, attr, *cx.engine);
+  auto result =
+      std::make_shared<PrimitiveNode>(*cx.engine, dnnl::matmul(pd), pd.scratchpad_desc());
+  result->reserve_inputs(in.size());
+  result->bind_input(DNNL_ARG_SRC, 0, src, src);
+  bind_matmul_weights(*result, cx, in[1], weights_view, pd.weights_desc());
+  return result;
+}
+
 }  // namespace
 
 Lowered lower_gemm(const ir::Node& node, const LoweringContext& cx, std::span<const NodeInput> in,
@@ -55,15 +74,7 @@ Lowered lower_gemm(const ir::Node& node, const LoweringContext& cx, std::span<co
   }
   std::vector<ChainAddend> addends;
   ER_RETURN_IF_ERROR(append_chain(chain, Shape{m, n}, Dims{m, n}, dst, false, ops, addends));
-  dnnl::primitive_attr attr = user_scratchpad();
-  attr.set_post_ops(ops);
-  dnnl::matmul::desc d(src, weights_for(in[1], weights_view), dst);
-  dnnl::matmul::primitive_desc pd(d, attr, *cx.engine);
-  auto result =
-      std::make_shared<PrimitiveNode>(*cx.engine, dnnl::matmul(pd), pd.scratchpad_desc());
-  result->reserve_inputs(in.size());
-  result->bind_input(DNNL_ARG_SRC, 0, src, src);
-  bind_matmul_weights(*result, cx, in[1], weights_view, pd.weights_desc());
+  auto result = matmul_node(cx, in, src, weights_view, dst, ops);
   if (has_c) {
     const int arg = DNNL_ARG_ATTR_MULTIPLE_POST_OP(c_index) | DNNL_ARG_SRC_1;
     if (in[2].constant != nullptr) {
@@ -127,15 +138,7 @@ Lowered lower_matmul(const ir::Node&, const LoweringContext& cx, std::span<const
   dnnl::post_ops ops;
   std::vector<ChainAddend> addends;
   ER_RETURN_IF_ERROR(append_chain(chain, out_shape, yd, dst, false, ops, addends));
-  dnnl::primitive_attr attr = user_scratchpad();
-  attr.set_post_ops(ops);
-  dnnl::matmul::desc d(src, weights_for(in[1], weights_view), dst);
-  dnnl::matmul::primitive_desc pd(d, attr, *cx.engine);
-  auto result =
-      std::make_shared<PrimitiveNode>(*cx.engine, dnnl::matmul(pd), pd.scratchpad_desc());
-  result->reserve_inputs(in.size());
-  result->bind_input(DNNL_ARG_SRC, 0, src, src);
-  bind_matmul_weights(*result, cx, in[1], weights_view, pd.weights_desc());
+  auto result = matmul_node(cx, in, src, weights_view, dst, ops);
   bind_addends(*result, addends);
   result->bind_output(DNNL_ARG_DST, dst, std::move(out_shape));
   return std::shared_ptr<const PreparedNode>(std::move(result));
