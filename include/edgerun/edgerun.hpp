@@ -91,6 +91,10 @@ struct PrepareOptions {
   // is always accelerated backends first, the reference last.
   std::vector<std::string> backends;
   SafetyOptions safety;
+  // Graph optimisations before placement (constant folding, pattern fusion). They never change
+  // what a model computes beyond rounding; off, the model runs node for node as written (the
+  // conformance suite runs both ways so that a wrong pass cannot hide).
+  bool optimize = true;
   // Threads for the oneDNN backend's kernels (the reference backend runs on the calling thread).
   // 0: OMP_NUM_THREADS when set, else default_thread_count().
   int threads = 0;

@@ -212,8 +212,10 @@ Result<std::shared_ptr<PreparedModel::Impl>> prepare_model(const EngineOptions& 
   ir::Model model = std::move(imported).value();
   ER_RETURN_IF_ERROR(apply_shape_options(model.graph, impl->options));
   opt::fold_constant_nodes(model.graph);
-  opt::fold_constants(model.graph);
-  opt::fuse_gelu(model.graph);
+  if (options.optimize) {
+    opt::fold_constants(model.graph);
+    opt::fuse_gelu(model.graph);
+  }
   impl->model = std::make_shared<const ir::Model>(std::move(model));
 
   std::vector<std::string> notes;

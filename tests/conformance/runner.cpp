@@ -8,6 +8,8 @@
 // --compute-units and --backends pick the placement (PrepareOptions): the reference run pins
 // the reference backend so it stays the exact ground truth; a run with compute units `all`
 // checks what the accelerated backends claim, against its own expected-failures file.
+// --no-optimize turns the graph optimisations off (PrepareOptions::optimize), so the suite can
+// show that they change no result.
 #include <algorithm>
 #include <cctype>
 #include <cmath>
@@ -44,6 +46,7 @@ struct Options {
   std::string write_failures;
   ComputeUnits compute_units = ComputeUnits::kAll;
   std::vector<std::string> backends;  // allow-list; empty: what the compute units allow
+  bool optimize = true;               // graph optimisations (PrepareOptions::optimize)
   bool verbose = false;
 };
 
@@ -146,6 +149,7 @@ Status run_test(const fs::path& dir, const Options& opt, PlacementTally& tally) 
   PrepareOptions prepare;
   prepare.compute_units = opt.compute_units;
   prepare.backends = opt.backends;
+  prepare.optimize = opt.optimize;
   Result<PreparedModel> model =
       engine.prepare(ModelArtifact::from_file((dir / "model.onnx").string()), prepare);
   if (!model.is_ok()) return model.status();
@@ -261,7 +265,7 @@ int usage() {
   std::cerr << "usage: edgerun_conformance [--data DIR] [--folder NAME]... [--filter SUBSTR]\n"
                "                           [--expected-failures FILE] [--write-failures FILE]\n"
                "                           [--compute-units all|cpu_only|cpu_and_gpu|cpu_and_ne]\n"
-               "                           [--backends NAME[,NAME...]] [--verbose]\n";
+               "                           [--backends NAME[,NAME...]] [--no-optimize] [--verbose]\n";
   return 2;
 }
 
@@ -286,7 +290,8 @@ int main(int argc, char** argv) {
       for (std::string name; std::getline(list, name, ',');) {
         if (!name.empty()) opt.backends.push_back(name);
       }
-    } else if (arg == "--verbose" || arg == "-v") opt.verbose = true;
+    } else if (arg == "--no-optimize") opt.optimize = false;
+    else if (arg == "--verbose" || arg == "-v") opt.verbose = true;
     else return usage();
   }
   if (opt.folders.empty()) opt.folders = {"node", "pytorch-converted", "pytorch-operator", "simple"};
