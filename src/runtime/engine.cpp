@@ -6,9 +6,7 @@
 #include "backends/onednn/onednn_backend.h"
 #include "backends/reference/reference_backend.h"
 #include "onnx/importer.h"
-#include "opt/fold_constant_nodes.h"
-#include "opt/fold_constants.h"
-#include "opt/fuse_gelu.h"
+#include "opt/optimize.h"
 #include "runtime/prepared_model_impl.h"
 #include "runtime/thread_count.h"
 
@@ -211,11 +209,7 @@ Result<std::shared_ptr<PreparedModel::Impl>> prepare_model(const EngineOptions& 
   impl->options = options;
   ir::Model model = std::move(imported).value();
   ER_RETURN_IF_ERROR(apply_shape_options(model.graph, impl->options));
-  opt::fold_constant_nodes(model.graph);
-  if (options.optimize) {
-    opt::fold_constants(model.graph);
-    opt::fuse_gelu(model.graph);
-  }
+  opt::prepare_graph(model.graph, options.optimize);
   impl->model = std::make_shared<const ir::Model>(std::move(model));
 
   std::vector<std::string> notes;

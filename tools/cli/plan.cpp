@@ -11,7 +11,7 @@
 #include "commands.h"
 #include "inputs.h"
 #include "onnx/importer.h"
-#include "opt/fold_constant_nodes.h"
+#include "opt/optimize.h"
 #include "runtime/flops.h"
 
 namespace edgerun::cli {
@@ -56,11 +56,11 @@ int plan_command(const InspectArgs& args) {
   Engine engine;
   Result<PreparedModel> model = engine.prepare(ModelArtifact::from_file(args.model), options);
   if (!model.is_ok()) return fail(model.status());
-  // The graph as the engine places it: imported, then canonicalised the same way, so its nodes
+  // The graph as the engine places it: imported, then put through the same passes, so its nodes
   // line up one to one with the capability report's placements.
   Result<ir::Model> graph_model = onnx_import::import_model_file(args.model);
   if (!graph_model.is_ok()) return fail(graph_model.status());
-  opt::fold_constant_nodes(graph_model->graph);
+  opt::prepare_graph(graph_model->graph, options.optimize);
   const ir::Graph& graph = graph_model->graph;
   if (graph.nodes.size() != model->capabilities().placements.size()) {
     return fail(internal_error("the plan has " +

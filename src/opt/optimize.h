@@ -1,0 +1,13 @@
+// The graph passes prepare runs before placement, in order, in one place: the engine runs them,
+// and tools that need the graph as placed (`edgerun inspect --plan`) run the same ones.
+#pragma once
+
+#include "ir/graph.h"
+
+namespace edgerun::opt {
+
+// Canonicalisation (Constant nodes -> initializers) always; with `optimize`
+// (PrepareOptions::optimize) also constant folding and pattern fusion.
+void prepare_graph(ir::Graph& graph, bool optimize);
+
+}  // namespace edgerun::opt
