@@ -227,20 +227,7 @@ TEST_F(CliTest, InspectPlanShowsPartitionsReasonsAndFlopCoverage) {
 
   // A model the graph passes change (a constant Transpose folded, the GELU fused): the plan
   // still lines up with the graph as placed.
-  ModelBuilder fused;
-  fused.input("x", onnx::TensorProto::FLOAT, {2, 4});
-  fused.initializer("w", {3, 4}, std::vector<float>(12, 0.25f));
-  fused.initializer("sqrt2", {}, {1.4142135f});
-  fused.initializer("one", {}, {1.0f});
-  fused.initializer("half", {}, {0.5f});
-  fused.node("Transpose", {"w"}, {"wt"});
-  fused.node("MatMul", {"x", "wt"}, {"h"});
-  fused.node("Div", {"h", "sqrt2"}, {"d"});
-  fused.node("Erf", {"d"}, {"e"});
-  fused.node("Add", {"e", "one"}, {"a"});
-  fused.node("Mul", {"h", "a"}, {"m"});
-  fused.node("Mul", {"m", "half"}, {"y"});
-  fused.output("y");
+  ModelBuilder fused = testing::exported_gelu_model();
   ASSERT_EQ(edgerun("inspect --plan " + write_model(fused), &out), 0) << out;
   EXPECT_NE(out.find("coverage (2 nodes"), std::string::npos) << out;
   EXPECT_NE(out.find("Gelu"), std::string::npos) << out;

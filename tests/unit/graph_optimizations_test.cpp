@@ -9,28 +9,6 @@
 namespace edgerun {
 namespace {
 
-// y = gelu(x @ transpose(w)), written as an exporter writes it: the weight transposed in the
-// graph, the GELU as five nodes.
-std::string gelu_model() {
-  testing::ModelBuilder b;
-  b.input("x", onnx::TensorProto::FLOAT, {2, 4});
-  std::vector<float> w(12);
-  for (size_t i = 0; i < w.size(); ++i) w[i] = 0.1f * static_cast<float>(i) - 0.5f;
-  b.initializer("w", {3, 4}, w);
-  b.initializer("sqrt2", {}, {1.4142135f});
-  b.initializer("one", {}, {1.0f});
-  b.initializer("half", {}, {0.5f});
-  b.node("Transpose", {"w"}, {"wt"});
-  b.node("MatMul", {"x", "wt"}, {"h"});
-  b.node("Div", {"h", "sqrt2"}, {"d"});
-  b.node("Erf", {"d"}, {"e"});
-  b.node("Add", {"e", "one"}, {"a"});
-  b.node("Mul", {"h", "a"}, {"m"});
-  b.node("Mul", {"m", "half"}, {"y"});
-  b.output("y");
-  return b.bytes();
-}
-
 TEST(GraphOptimizations, FoldAndFuseOnlyWhenAskedAndChangeNoResult) {
   Tensor x(DType::kFloat32, {2, 4});
   for (int64_t i = 0; i < x.size(); ++i) x.data<float>()[i] = 0.3f * static_cast<float>(i) - 1.0f;
@@ -41,7 +19,8 @@ TEST(GraphOptimizations, FoldAndFuseOnlyWhenAskedAndChangeNoResult) {
     PrepareOptions options;
     options.optimize = optimize;
     options.backends = {"reference"};
-    auto model = engine.prepare(ModelArtifact::from_bytes(gelu_model()), options);
+    auto model =
+        engine.prepare(ModelArtifact::from_bytes(testing::exported_gelu_model().bytes()), options);
     ASSERT_TRUE(model.is_ok()) << model.status().to_string();
     // Optimised: the Transpose folded into a constant, the five GELU nodes one Gelu.
     EXPECT_EQ(model->capabilities().node_count, optimize ? 2u : 7u);

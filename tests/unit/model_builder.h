@@ -84,4 +84,26 @@ inline void set_int_attr(onnx::NodeProto& n, const std::string& name, int64_t va
   a->set_i(value);
 }
 
+// y = gelu(x @ transpose(w)) for x of [2, 4], written as exporters write it: the weight
+// transposed in the graph (a constant to fold) and the GELU as five nodes (a pattern to fuse).
+inline ModelBuilder exported_gelu_model() {
+  ModelBuilder b;
+  b.input("x", onnx::TensorProto::FLOAT, {2, 4});
+  std::vector<float> w(12);
+  for (size_t i = 0; i < w.size(); ++i) w[i] = 0.1f * static_cast<float>(i) - 0.5f;
+  b.initializer("w", {3, 4}, w);
+  b.initializer("sqrt2", {}, {1.4142135f});
+  b.initializer("one", {}, {1.0f});
+  b.initializer("half", {}, {0.5f});
+  b.node("Transpose", {"w"}, {"wt"});
+  b.node("MatMul", {"x", "wt"}, {"h"});
+  b.node("Div", {"h", "sqrt2"}, {"d"});
+  b.node("Erf", {"d"}, {"e"});
+  b.node("Add", {"e", "one"}, {"a"});
+  b.node("Mul", {"h", "a"}, {"m"});
+  b.node("Mul", {"m", "half"}, {"y"});
+  b.output("y");
+  return b;
+}
+
 }  // namespace edgerun::testing

@@ -2,10 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
-#include <fstream>
 #include <numeric>
-#include <sstream>
-#include <string>
+
+#include "runtime/process_memory.h"
 
 namespace edgerun::cli {
 namespace {
@@ -34,17 +33,8 @@ LatencySummary summarize_latencies(std::vector<double> samples_ms) {
 }
 
 std::optional<uint64_t> peak_rss_bytes() {
-  std::ifstream status("/proc/self/status");
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.rfind("VmHWM:", 0) != 0) continue;
-    std::istringstream fields(line.substr(6));
-    uint64_t kib = 0;
-    std::string unit;
-    if (fields >> kib >> unit && unit == "kB") return kib * 1024;
-    return std::nullopt;
-  }
-  return std::nullopt;
+  const uint64_t high_water = runtime::read_process_memory().rss_high_water_bytes;
+  return high_water > 0 ? std::optional<uint64_t>(high_water) : std::nullopt;
 }
 
 }  // namespace edgerun::cli
