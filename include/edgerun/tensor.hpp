@@ -27,6 +27,9 @@ class Tensor {
   Tensor() = default;
   // Allocates zero-initialised storage (default-constructed strings for kString).
   Tensor(DType dtype, Shape shape);
+  // Allocates storage the caller overwrites completely (strings are still constructed): skips
+  // zero-filling, which for a model's weights costs as much as copying them.
+  static Tensor uninitialized(DType dtype, Shape shape);
 
   // Zero-copy view of memory someone else owns; `keep_alive` is held as long as the tensor (or
   // any copy of it) lives. Not for kString.

@@ -1,6 +1,8 @@
 #include "onnx/importer.h"
 
 #include <filesystem>
+#include <memory>
+#include <optional>
 #include <unordered_map>
 
 #include <google/protobuf/io/coded_stream.h>
@@ -10,6 +12,7 @@
 
 #include "onnx/mapped_file.h"
 #include "onnx/tensor_proto.h"
+#include "onnx/weight_split.h"
 
 namespace edgerun::onnx_import {
 namespace {
@@ -67,18 +70,33 @@ ir::ValueInfo import_value_info(const onnx::ValueInfoProto& v) {
                        v.doc_string()};
 }
 
+// The main graph's raw_data taken out before parsing, by initializer index, and the mapping it
+// lies in (null when the bytes are the caller's).
+struct LiftedWeights {
+  using Spans = std::vector<std::optional<std::string_view>>;
+  Spans raw_data;
+  std::shared_ptr<const MappedFile> file;
+};
+
 class GraphImporter {
  public:
   GraphImporter(const OpsetMap& opsets, ExternalDataFiles* external)
       : opsets_(opsets), external_(external) {}
 
-  Result<ir::Graph> import_graph(const onnx::GraphProto& g) {
+  // `lifted`: for the main graph, the raw_data split_weights took out of its initializers.
+  Result<ir::Graph> import_graph(const onnx::GraphProto& g, const LiftedWeights* lifted = nullptr) {
     ir::Graph graph;
     graph.name = g.name();
     graph.doc = g.doc_string();
-    for (const auto& init : g.initializer()) {
+    for (int i = 0; i < g.initializer_size(); ++i) {
+      const onnx::TensorProto& init = g.initializer(i);
       if (init.name().empty()) return invalid_model("graph '" + g.name() + "' has an unnamed initializer");
-      Result<Tensor> t = tensor_from_proto(init, init.name(), external_);
+      std::optional<LiftedData> data;
+      if (lifted != nullptr && static_cast<size_t>(i) < lifted->raw_data.size() &&
+          lifted->raw_data[static_cast<size_t>(i)]) {
+        data = LiftedData{*lifted->raw_data[static_cast<size_t>(i)], lifted->file};
+      }
+      Result<Tensor> t = tensor_from_proto(init, init.name(), external_, data ? &*data : nullptr);
       if (!t.is_ok()) return t.status();
       graph.initializers[init.name()] = std::move(t).value();
     }
@@ -240,9 +258,14 @@ void infer_types(onnx::ModelProto& model) {
 }  // namespace
 
 Result<ir::Model> import_model_bytes(std::string_view bytes, const ImportOptions& options) {
+  // Weights under this size stay in the skeleton: small tensors (shapes, scalars) are what
+  // ONNX's shape inference reads, and lifting them would save nothing.
+  constexpr size_t kLiftBytes = 4096;
+  std::optional<SplitModel> split = split_weights(bytes, kLiftBytes);
+  const std::string_view message = split ? std::string_view(split->skeleton) : bytes;
   onnx::ModelProto proto;
-  google::protobuf::io::CodedInputStream stream(reinterpret_cast<const uint8_t*>(bytes.data()),
-                                                static_cast<int>(bytes.size()));
+  google::protobuf::io::CodedInputStream stream(reinterpret_cast<const uint8_t*>(message.data()),
+                                                static_cast<int>(message.size()));
   stream.SetTotalBytesLimit(INT32_MAX);
   if (bytes.empty() || !proto.ParseFromCodedStream(&stream) || !stream.ConsumedEntireMessage()) {
     return invalid_model("the file is not a valid ONNX model (protobuf parse failed: truncated or "
@@ -272,7 +295,8 @@ Result<ir::Model> import_model_bytes(std::string_view bytes, const ImportOptions
 
   ExternalDataFiles external(options.base_dir);
   GraphImporter importer(model.opset_imports, &external);
-  Result<ir::Graph> graph = importer.import_graph(proto.graph());
+  LiftedWeights lifted{split ? std::move(split->raw_data) : LiftedWeights::Spans{}, options.file};
+  Result<ir::Graph> graph = importer.import_graph(proto.graph(), &lifted);
   if (!graph.is_ok()) return graph.status();
   model.graph = std::move(graph).value();
   ER_RETURN_IF_ERROR(model.graph.validate());
@@ -284,7 +308,8 @@ Result<ir::Model> import_model_file(const std::string& path) {
   ImportOptions options;
   options.base_dir = std::filesystem::path(path).parent_path().string();
   if (options.base_dir.empty()) options.base_dir = ".";
-  Result<ir::Model> model = import_model_bytes(file.bytes(), options);
+  options.file = std::make_shared<const MappedFile>(std::move(file));
+  Result<ir::Model> model = import_model_bytes(options.file->bytes(), options);
   if (!model.is_ok()) return model.status().with_context("'" + path + "'");
   return model;
 }

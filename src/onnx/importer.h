@@ -1,17 +1,22 @@
 // ONNX ModelProto -> ir::Model.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <string_view>
 
 #include "edgerun/status.hpp"
 #include "ir/graph.h"
+#include "onnx/mapped_file.h"
 
 namespace edgerun::onnx_import {
 
 struct ImportOptions {
   // Directory that external data locations are relative to (the model file's directory).
   std::string base_dir = ".";
+  // The mapping the model bytes lie in, when they do: weights aligned for their dtype are then
+  // viewed where they lie (the tensors keep the mapping alive) instead of being copied.
+  std::shared_ptr<const MappedFile> file;
 };
 
 // Parses serialised ModelProto bytes and converts them. Errors name what was wrong: a file that

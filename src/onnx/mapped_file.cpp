@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdint>
 #include <utility>
 
 namespace edgerun::onnx_import {
@@ -28,6 +29,16 @@ Result<MappedFile> MappedFile::open(const std::string& path) {
     return io_error("cannot map model file '" + path + "' (" + std::to_string(size) + " bytes)");
   }
   return MappedFile(data, size);
+}
+
+void MappedFile::release(std::string_view range) const {
+  const auto page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const auto begin = reinterpret_cast<uintptr_t>(range.data());
+  const uintptr_t first = (begin + page - 1) / page * page;
+  const uintptr_t last = (begin + range.size()) / page * page;
+  if (data_ == nullptr || range.data() < bytes().data() || last <= first) return;
+  // Advice only: on failure the pages simply stay resident.
+  ::madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED);
 }
 
 MappedFile::MappedFile(MappedFile&& other) noexcept

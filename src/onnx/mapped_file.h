@@ -22,6 +22,10 @@ class MappedFile {
   ~MappedFile();
 
   std::string_view bytes() const { return {static_cast<const char*>(data_), size_}; }
+  // Drops the pages that lie wholly inside `range` (a part of bytes()) from this process's
+  // memory once their contents were copied elsewhere; reading them again reloads them from the
+  // file, so views into them stay valid.
+  void release(std::string_view range) const;
 
  private:
   MappedFile(void* data, size_t size) : data_(data), size_(size) {}

@@ -16,6 +16,26 @@
 #include "core/dispatch.h"
 
 namespace edgerun::onnx_import {
+namespace {
+
+// Data that lies in a file mapping can be used where it lies when it is aligned for its dtype;
+// bools are always copied, since ONNX lets any non-zero byte mean true.
+bool viewable(const char* start, DType dtype) {
+  return reinterpret_cast<uintptr_t>(start) % dtype_size(dtype) == 0 && dtype != DType::kBool;
+}
+
+// A tensor of `shape` holding a copy of the bytes at `start`.
+Tensor copied(const char* start, DType dtype, const Shape& shape) {
+  Tensor copy = Tensor::uninitialized(dtype, shape);
+  if (copy.nbytes() > 0) std::memcpy(copy.raw_data(), start, copy.nbytes());
+  if (dtype == DType::kBool) {
+    auto* b = static_cast<uint8_t*>(copy.raw_data());
+    for (int64_t i = 0; i < copy.size(); ++i) b[i] = b[i] != 0;
+  }
+  return copy;
+}
+
+}  // namespace
 
 struct ExternalDataFiles::Mapping {
   void* base = nullptr;
@@ -58,16 +78,7 @@ Result<Tensor> ExternalDataFiles::view(const std::string& location, int64_t offs
                          std::to_string(m->size) + " bytes)");
   }
   auto* start = static_cast<char*>(m->base) + offset;
-  if (reinterpret_cast<uintptr_t>(start) % dtype_size(dtype) != 0 || dtype == DType::kBool) {
-    // Misaligned data (or bools that must be normalised) is copied rather than viewed.
-    Tensor copy(dtype, shape);
-    std::memcpy(copy.raw_data(), start, static_cast<size_t>(needed));
-    if (dtype == DType::kBool) {
-      auto* b = static_cast<uint8_t*>(copy.raw_data());
-      for (int64_t i = 0; i < count; ++i) b[i] = b[i] != 0;
-    }
-    return copy;
-  }
+  if (!viewable(start, dtype)) return copied(start, dtype, shape);
   return Tensor::wrap(dtype, shape, start, m);
 }
 
@@ -105,7 +116,7 @@ Status copy_field(const Field& field, Tensor& t, const std::string& what, int pe
 }  // namespace
 
 Result<Tensor> tensor_from_proto(const onnx::TensorProto& proto, const std::string& what,
-                                 ExternalDataFiles* external) {
+                                 ExternalDataFiles* external, const LiftedData* lifted) {
   if (!supported_dtype(proto.data_type())) {
     return unsupported("tensor '" + what + "' has data type " + std::to_string(proto.data_type()) +
                        ", which edgerun does not know");
@@ -153,24 +164,29 @@ Result<Tensor> tensor_from_proto(const onnx::TensorProto& proto, const std::stri
     return viewed;
   }
 
-  Tensor t(dtype, shape);
-  if (proto.has_raw_data()) {
+  if (proto.has_raw_data() || lifted != nullptr) {
     if (dtype == DType::kString) {
       return invalid_model("string tensor '" + what + "' cannot use raw_data");
     }
-    const std::string& raw = proto.raw_data();
-    if (raw.size() != t.nbytes()) {
+    const std::string_view raw = lifted != nullptr ? lifted->bytes : std::string_view(proto.raw_data());
+    const size_t needed = static_cast<size_t>(shape_size(shape)) * dtype_size(dtype);
+    if (raw.size() != needed) {
       return invalid_model("tensor '" + what + "' raw_data has " + std::to_string(raw.size()) +
                            " bytes, shape " + shape_to_string(shape) + " of " +
-                           std::string(dtype_name(dtype)) + " needs " + std::to_string(t.nbytes()));
+                           std::string(dtype_name(dtype)) + " needs " + std::to_string(needed));
     }
-    if (!raw.empty()) std::memcpy(t.raw_data(), raw.data(), raw.size());
-    if (dtype == DType::kBool) {
-      auto* b = static_cast<uint8_t*>(t.raw_data());
-      for (int64_t i = 0; i < t.size(); ++i) b[i] = b[i] != 0;
+    if (lifted != nullptr && lifted->file != nullptr) {
+      if (viewable(raw.data(), dtype)) {
+        return Tensor::wrap(dtype, shape, const_cast<char*>(raw.data()), lifted->file);
+      }
+      Tensor copy = copied(raw.data(), dtype, shape);
+      lifted->file->release(raw);
+      return copy;
     }
-    return t;
+    return copied(raw.data(), dtype, shape);
   }
+
+  Tensor t(dtype, shape);
 
   Status s = dispatch<AllTypes>(dtype, "TensorProto import", [&](auto tag) -> Status {
     using T = typename decltype(tag)::type;

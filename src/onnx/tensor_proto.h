@@ -4,9 +4,11 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "edgerun/status.hpp"
 #include "edgerun/tensor.hpp"
+#include "onnx/mapped_file.h"
 
 namespace onnx {
 class TensorProto;
@@ -29,10 +31,18 @@ class ExternalDataFiles {
   std::map<std::string, std::shared_ptr<Mapping>> mappings_;
 };
 
+// A tensor's raw_data lifted out of its proto before parsing (split_weights). With `file`, the
+// bytes lie in that mapping and are viewed in place when aligned for the dtype; otherwise, or
+// without `file`, they are copied (and the mapping's pages released).
+struct LiftedData {
+  std::string_view bytes;
+  std::shared_ptr<const MappedFile> file;
+};
+
 // `what` names the tensor in error messages. `external` may be null when the caller does not
-// allow external data (it is then an error).
+// allow external data (it is then an error). `lifted`, when given, stands for proto.raw_data().
 Result<Tensor> tensor_from_proto(const onnx::TensorProto& proto, const std::string& what,
-                                 ExternalDataFiles* external);
+                                 ExternalDataFiles* external, const LiftedData* lifted = nullptr);
 
 // Reads a serialised TensorProto file (the ONNX test data format).
 Result<Tensor> read_tensor_pb(const std::string& path, std::string* name = nullptr);

@@ -200,7 +200,7 @@ Result<std::shared_ptr<PreparedModel::Impl>> prepare_model(const EngineOptions& 
   const auto prepare_start = std::chrono::steady_clock::now();
   Result<ir::Model> imported =
       artifact.in_memory()
-          ? onnx_import::import_model_bytes(artifact.bytes(), {artifact.base_dir()})
+          ? onnx_import::import_model_bytes(artifact.bytes(), {artifact.base_dir(), nullptr})
           : onnx_import::import_model_file(artifact.path());
   if (!imported.is_ok()) return imported.status();
   const double import_ms = ms_since(prepare_start);
