@@ -84,6 +84,8 @@ const msSince = (start) => Number(process.hrtime.bigint() - start) / 1e6;
 
 async function main() {
   const args = parseArgs(process.argv);
+  // Node.js and the binding's own memory, to tell apart from what the session adds.
+  const baselineRssBytes = process.resourceUsage().maxRSS * 1024;
   const createStart = process.hrtime.bigint();
   const session = await ort.InferenceSession.create(args.model, {
     executionProviders: ['cpu'],
@@ -112,6 +114,7 @@ async function main() {
     threads: args.threads, prepare_ms: createMs, first_run_ms: firstRunMs, runs: times.length,
     min_ms: sorted[0], p50_ms: nearestRank(sorted, 50), p95_ms: nearestRank(sorted, 95),
     p99_ms: nearestRank(sorted, 99), mean_ms: times.reduce((a, b) => a + b, 0) / times.length,
+    peak_rss_bytes: process.resourceUsage().maxRSS * 1024, baseline_rss_bytes: baselineRssBytes,
   }));
   await session.release();
 }

@@ -55,6 +55,7 @@ struct BenchResult {
   LatencySummary latency;
   double throughput_per_s = 0;
   std::optional<uint64_t> peak_rss;
+  std::optional<uint64_t> baseline_rss;  // the peak before prepare: what the tool itself uses
   std::vector<OpTime> top_ops;  // with --profile
   TelemetrySnapshot telemetry;  // the model's own counters after the timed runs
 };
@@ -87,6 +88,8 @@ nlohmann::json to_json(const BenchArgs& args, const CapabilityReport& caps,
           {"max_ms", r.latency.max_ms},
           {"throughput_per_s", r.throughput_per_s},
           {"peak_rss_bytes", r.peak_rss ? nlohmann::json(*r.peak_rss) : nlohmann::json()},
+          {"baseline_rss_bytes",
+           r.baseline_rss ? nlohmann::json(*r.baseline_rss) : nlohmann::json()},
           // No memory planner yet, so there is no planned figure to report.
           {"planned_arena_bytes", nullptr},
           {"profile", args.profile.empty() ? nlohmann::json() : nlohmann::json(args.profile)},
@@ -111,8 +114,12 @@ void print_text(const BenchArgs& args, const CapabilityReport& caps, const Bench
             << " ms\n"
             << "throughput: " << std::setprecision(1) << r.throughput_per_s << " runs/s\n";
   if (r.peak_rss) {
-    std::cout << "peak RSS: " << static_cast<double>(*r.peak_rss) / (1024.0 * 1024.0)
-              << " MiB\n";
+    std::cout << "peak RSS: " << static_cast<double>(*r.peak_rss) / (1024.0 * 1024.0) << " MiB";
+    if (r.baseline_rss) {
+      std::cout << " (" << static_cast<double>(*r.baseline_rss) / (1024.0 * 1024.0)
+                << " MiB of it before prepare)";
+    }
+    std::cout << "\n";
   } else {
     std::cout << "peak RSS: unknown (/proc/self/status unreadable)\n";
   }
@@ -149,6 +156,7 @@ int bench_command(const BenchArgs& args) {
 
   Engine engine;
   BenchResult result;
+  result.baseline_rss = peak_rss_bytes();
   Result<PreparedModel> model =
       engine.prepare(ModelArtifact::from_file(args.model), options, &result.prepare);
   if (!model.is_ok()) return fail(model.status());
