@@ -5,6 +5,7 @@
 
 #include "backends/onednn/onednn_backend.h"
 #include "backends/reference/reference_backend.h"
+#include "memory/allocator_policy.h"
 #include "onnx/importer.h"
 #include "opt/optimize.h"
 #include "runtime/prepared_model_impl.h"
@@ -298,7 +299,9 @@ Result<std::shared_ptr<PreparedModel::Impl>> prepare_model(const EngineOptions& 
 
 }  // namespace
 
-Engine::Engine(EngineOptions options) : options_(std::move(options)) {}
+Engine::Engine(EngineOptions options) : options_(std::move(options)) {
+  memory::retain_freed_buffers();
+}
 
 Result<PreparedModel> Engine::prepare(const ModelArtifact& artifact, const PrepareOptions& options,
                                       PrepareStats* stats) const {
