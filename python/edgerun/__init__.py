@@ -11,6 +11,14 @@ Runtime failures raise EdgerunError (a RuntimeError) whose .code is the runtime'
 """
 from collections import namedtuple
 import json
+import os
+
+# libgomp (OpenMP under oneDNN) reads its wait policy when it loads, which is when the extension
+# below loads unless something imported earlier brought it in. Its default spins idle threads,
+# taking a shared machine's cores from the thread running the model; see the README's threading
+# section. A policy the caller set is kept.
+if "GOMP_SPINCOUNT" not in os.environ:
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from ._edgerun import EdgerunError, _Session, __version__
 

@@ -74,6 +74,20 @@ TEST_F(CliBenchTest, JsonHasTheRequiredFiguresInOrder) {
   EXPECT_TRUE(report["planned_arena_bytes"].is_null());  // no memory planner yet
 }
 
+TEST_F(CliBenchTest, RunsUnderPassiveOpenMpUnlessTheCallerChose) {
+  const auto policy = [&](const std::string& env) {
+    const std::string cmd = "env -u OMP_WAIT_POLICY -u GOMP_SPINCOUNT " + env + " " +
+                            EDGERUN_CLI_PATH + " bench " + kDemoModel +
+                            " --runs 1 --warmup 0 --json > " + (dir_ / "out.txt").string() +
+                            " 2> /dev/null";
+    EXPECT_EQ(std::system(cmd.c_str()), 0) << cmd;
+    return nlohmann::json::parse(read_file(dir_ / "out.txt"))["openmp_wait_policy"];
+  };
+  EXPECT_EQ(policy(""), "PASSIVE");
+  EXPECT_EQ(policy("OMP_WAIT_POLICY=ACTIVE"), "ACTIVE");
+  EXPECT_EQ(policy("GOMP_SPINCOUNT=1000"), "GOMP_SPINCOUNT=1000");
+}
+
 TEST_F(CliBenchTest, TelemetryAndDeadlines) {
   std::string out, err;
   ASSERT_EQ(edgerun("bench " + kDemoModel + " --runs 4 --warmup 0 --timeout-ms 60000 --json",

@@ -2,6 +2,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cstdlib>
 #include <fstream>
 #include <iomanip>
 #include <iostream>
@@ -48,6 +49,13 @@ std::vector<OpTime> time_by_op(const Profile& profile) {
   return ops;
 }
 
+// What libgomp was told to do with idle threads (see openmp_policy.h).
+std::string openmp_wait_policy() {
+  if (const char* spin = std::getenv("GOMP_SPINCOUNT")) return std::string("GOMP_SPINCOUNT=") + spin;
+  const char* policy = std::getenv("OMP_WAIT_POLICY");
+  return policy != nullptr ? policy : "default";
+}
+
 struct BenchResult {
   PrepareStats prepare;
   double first_run_ms = 0;
@@ -73,6 +81,7 @@ nlohmann::json to_json(const BenchArgs& args, const CapabilityReport& caps,
           {"compute_units", compute_units_name(caps.requested)},
           {"actual", caps.actual},
           {"threads", r.prepare.threads},
+          {"openmp_wait_policy", openmp_wait_policy()},
           {"prepare_ms", r.prepare.total_ms},
           {"import_ms", r.prepare.import_ms},
           {"optimise_ms", r.prepare.optimise_ms},
@@ -102,7 +111,8 @@ void print_text(const BenchArgs& args, const CapabilityReport& caps, const Bench
   std::cout << std::fixed << std::setprecision(3);
   std::cout << "model: " << args.model << "\n"
             << "compute units: " << compute_units_name(caps.requested) << " (runs on "
-            << caps.actual << "), threads: " << r.prepare.threads << "\n";
+            << caps.actual << "), threads: " << r.prepare.threads
+            << " (OpenMP wait policy: " << openmp_wait_policy() << ")\n";
   for (const std::string& note : caps.notes) std::cout << "note: " << note << "\n";
   std::cout << "prepare: " << r.prepare.total_ms << " ms (import " << r.prepare.import_ms
             << ", optimise " << r.prepare.optimise_ms << ", compile " << r.prepare.compile_ms

@@ -5,8 +5,10 @@
 
 #include "commands.h"
 #include "edgerun/edgerun.hpp"
+#include "openmp_policy.h"
 
 int main(int argc, char** argv) {
+  edgerun::cli::prefer_passive_openmp(argv);
   CLI::App app{"edgerun " + std::string(edgerun::version()) +
                ": on-device neural-network inference runtime"};
   app.require_subcommand(1);
