@@ -1,5 +1,7 @@
 """The Python package against the bundled demo model and small generated models."""
 import os
+import subprocess
+import sys
 import threading
 
 import numpy as np
@@ -125,3 +127,19 @@ def test_concurrent_runs_give_the_same_answer():
         t.join()
     for r in results:
         np.testing.assert_array_equal(r, expected)
+
+
+def test_openmp_waits_passively_unless_the_caller_chose():
+    # Fresh interpreters: the policy is decided when the module loads.
+    code = "import os, edgerun; print(os.environ.get('OMP_WAIT_POLICY'))"
+
+    def policy(**env):
+        clean = {k: v for k, v in os.environ.items()
+                 if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
+        result = subprocess.run([sys.executable, "-c", code], env={**clean, **env},
+                                capture_output=True, text=True, check=True)
+        return result.stdout.strip()
+
+    assert policy() == "PASSIVE"
+    assert policy(OMP_WAIT_POLICY="ACTIVE") == "ACTIVE"
+    assert policy(GOMP_SPINCOUNT="1000") == "None"
