@@ -3,6 +3,7 @@
 #include <unordered_map>
 
 #include "backends/onednn/lower_ops.h"
+#include "memory/page_hints.h"
 
 namespace edgerun::onednn {
 
@@ -135,6 +136,8 @@ memory reorder_now(const dnnl::engine& engine, const Tensor& from, const memory:
   dnnl::stream stream(engine);
   dnnl::reorder(source, out).execute(stream, source, out);
   stream.wait();
+  // The weight now lives in `out`; its original is read again only by a reference fallback.
+  edgerun::memory::page_out(from.raw_data(), from.nbytes());
   return out;
 }
 
