@@ -1,16 +1,33 @@
 #include "opt/optimize.h"
 
+#include "opt/fold_batch_norm.h"
 #include "opt/fold_constant_nodes.h"
 #include "opt/fold_constants.h"
+#include "opt/fold_shape_values.h"
 #include "opt/fuse_gelu.h"
+#include "opt/fuse_hard_swish.h"
+#include "opt/fuse_layer_norm.h"
+#include "opt/remove_dead_nodes.h"
+#include "opt/remove_identities.h"
 
 namespace edgerun::opt {
 
 void prepare_graph(ir::Graph& graph, bool optimize) {
   fold_constant_nodes(graph);
   if (!optimize) return;
+  // Canonicalise first, so the patterns below see producers and readers directly: no
+  // identities in between, shape arithmetic and constant subgraphs already constants.
+  remove_identities(graph);
+  fold_shape_values(graph);
   fold_constants(graph);
+  // Then fuse: BN into the convolution's weights (needs them constant), the exported patterns
+  // into the ops backends run as one kernel.
+  fold_batch_norm(graph);
+  fuse_layer_norm(graph);
   fuse_gelu(graph);
+  fuse_hard_swish(graph);
+  // Last, what folding and fusion left unread.
+  remove_dead_nodes(graph);
 }
 
 }  // namespace edgerun::opt

@@ -7,7 +7,9 @@
 namespace edgerun::opt {
 
 // Canonicalisation (Constant nodes -> initializers) always; with `optimize`
-// (PrepareOptions::optimize) also constant folding and pattern fusion.
+// (PrepareOptions::optimize) also identity removal, folding (constants, shape arithmetic for
+// the input shapes known at prepare, BatchNormalization into convolutions), pattern fusion
+// (LayerNorm, GELU, HardSwish) and dead-node removal.
 void prepare_graph(ir::Graph& graph, bool optimize);
 
 }  // namespace edgerun::opt

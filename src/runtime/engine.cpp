@@ -8,6 +8,7 @@
 #include "memory/allocator_policy.h"
 #include "onnx/importer.h"
 #include "opt/optimize.h"
+#include "runtime/input_binding.h"
 #include "runtime/prepared_model_impl.h"
 #include "runtime/thread_count.h"
 
@@ -73,50 +74,6 @@ TensorSpec spec_of(const ir::ValueInfo& v) {
     spec.shape = std::move(dims);
   }
   return spec;
-}
-
-// Binds PrepareOptions' dim values and input shapes into the declared input types, so the
-// schema a caller reads is the specialised one.
-Status apply_shape_options(ir::Graph& graph, PrepareOptions& options) {
-  for (const auto& [name, shape] : options.input_shapes) {
-    ir::ValueInfo* input = nullptr;
-    for (ir::ValueInfo& in : graph.inputs) {
-      if (in.name == name) input = &in;
-    }
-    if (input == nullptr) {
-      return invalid_argument("a shape was given for '" + name + "', which is not a model input");
-    }
-    if (input->type.shape && input->type.shape->size() != shape.size()) {
-      return invalid_argument("the shape " + shape_to_string(shape) + " given for input '" + name +
-                              "' has rank " + std::to_string(shape.size()) + ", the model declares " +
-                              ir::type_to_string(input->type));
-    }
-    std::vector<ir::Dim> dims(shape.size());
-    for (size_t d = 0; d < shape.size(); ++d) {
-      if (shape[d] < 0) {
-        return invalid_argument("the shape given for input '" + name + "' has a negative dim");
-      }
-      if (input->type.shape) {
-        const ir::Dim& declared = (*input->type.shape)[d];
-        if (declared.known() && declared.value != shape[d]) {
-          return invalid_argument("the shape " + shape_to_string(shape) + " given for input '" +
-                                  name + "' conflicts with the declared " +
-                                  ir::type_to_string(input->type));
-        }
-        if (!declared.symbol.empty()) options.dim_values.emplace(declared.symbol, shape[d]);
-      }
-      dims[d].value = shape[d];
-    }
-    input->type.shape = std::move(dims);
-  }
-  for (ir::ValueInfo& in : graph.inputs) {
-    if (!in.type.shape) continue;
-    for (ir::Dim& d : *in.type.shape) {
-      auto it = d.symbol.empty() ? options.dim_values.end() : options.dim_values.find(d.symbol);
-      if (it != options.dim_values.end()) d.value = it->second;
-    }
-  }
-  return Status::ok();
 }
 
 // The backends a prepare may use, in placement priority order (accelerated first, the reference
@@ -209,7 +166,7 @@ Result<std::shared_ptr<PreparedModel::Impl>> prepare_model(const EngineOptions& 
   auto impl = std::make_shared<PreparedModel::Impl>();
   impl->options = options;
   ir::Model model = std::move(imported).value();
-  ER_RETURN_IF_ERROR(apply_shape_options(model.graph, impl->options));
+  ER_RETURN_IF_ERROR(runtime::apply_shape_options(model.graph, impl->options));
   opt::prepare_graph(model.graph, options.optimize);
   impl->model = std::make_shared<const ir::Model>(std::move(model));
 

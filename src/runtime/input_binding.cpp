@@ -102,4 +102,46 @@ Result<std::vector<Value>> bind_inputs(const ir::Graph& graph, const ValueMap& f
   return ordered;
 }
 
+Status apply_shape_options(ir::Graph& graph, PrepareOptions& options) {
+  for (const auto& [name, shape] : options.input_shapes) {
+    ir::ValueInfo* input = nullptr;
+    for (ir::ValueInfo& in : graph.inputs) {
+      if (in.name == name) input = &in;
+    }
+    if (input == nullptr) {
+      return invalid_argument("a shape was given for '" + name + "', which is not a model input");
+    }
+    if (input->type.shape && input->type.shape->size() != shape.size()) {
+      return invalid_argument("the shape " + shape_to_string(shape) + " given for input '" + name +
+                              "' has rank " + std::to_string(shape.size()) + ", the model declares " +
+                              ir::type_to_string(input->type));
+    }
+    std::vector<ir::Dim> dims(shape.size());
+    for (size_t d = 0; d < shape.size(); ++d) {
+      if (shape[d] < 0) {
+        return invalid_argument("the shape given for input '" + name + "' has a negative dim");
+      }
+      if (input->type.shape) {
+        const ir::Dim& declared = (*input->type.shape)[d];
+        if (declared.known() && declared.value != shape[d]) {
+          return invalid_argument("the shape " + shape_to_string(shape) + " given for input '" +
+                                  name + "' conflicts with the declared " +
+                                  ir::type_to_string(input->type));
+        }
+        if (!declared.symbol.empty()) options.dim_values.emplace(declared.symbol, shape[d]);
+      }
+      dims[d].value = shape[d];
+    }
+    input->type.shape = std::move(dims);
+  }
+  for (ir::ValueInfo& in : graph.inputs) {
+    if (!in.type.shape) continue;
+    for (ir::Dim& d : *in.type.shape) {
+      auto it = d.symbol.empty() ? options.dim_values.end() : options.dim_values.find(d.symbol);
+      if (it != options.dim_values.end()) d.value = it->second;
+    }
+  }
+  return Status::ok();
+}
+
 }  // namespace edgerun::runtime

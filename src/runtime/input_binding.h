@@ -16,4 +16,10 @@ namespace edgerun::runtime {
 Result<std::vector<Value>> bind_inputs(const ir::Graph& graph, const ValueMap& feeds,
                                        const std::map<std::string, int64_t>& fixed_dims);
 
+// Binds PrepareOptions' input shapes and dim values into the declared input types (recording the
+// dims an input shape fixes in `options.dim_values`), so the schema a caller reads, and the graph
+// passes, see the specialised shapes. Prepare and `edgerun inspect --plan` both run it before
+// opt::prepare_graph, so their graphs stay node for node the same.
+Status apply_shape_options(ir::Graph& graph, PrepareOptions& options);
+
 }  // namespace edgerun::runtime

@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "onnx/importer.h"
+#include "opt/optimize.h"
 
 namespace edgerun {
 namespace {
@@ -123,6 +124,7 @@ TEST_F(CliBenchTest, ProfileHasOneEventPerRunStepAndNode) {
 
   Result<ir::Model> model = onnx_import::import_model_file(kDemoModel);
   ASSERT_TRUE(model.is_ok()) << model.status().to_string();
+  opt::prepare_graph(model->graph, true);  // the nodes as they run (the BN folded into the conv)
   const nlohmann::json trace = nlohmann::json::parse(read_file(trace_path));
   ASSERT_TRUE(trace["traceEvents"].is_array());
   std::map<std::string, int> runs_of_node;

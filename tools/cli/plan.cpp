@@ -12,6 +12,7 @@
 #include "inputs.h"
 #include "onnx/importer.h"
 #include "opt/optimize.h"
+#include "runtime/input_binding.h"
 #include "runtime/flops.h"
 
 namespace edgerun::cli {
@@ -60,6 +61,8 @@ int plan_command(const InspectArgs& args) {
   // line up one to one with the capability report's placements.
   Result<ir::Model> graph_model = onnx_import::import_model_file(args.model);
   if (!graph_model.is_ok()) return fail(graph_model.status());
+  PrepareOptions bound = options;  // apply_shape_options records the dims it binds
+  if (Status s = runtime::apply_shape_options(graph_model->graph, bound); !s.is_ok()) return fail(s);
   opt::prepare_graph(graph_model->graph, options.optimize);
   const ir::Graph& graph = graph_model->graph;
   if (graph.nodes.size() != model->capabilities().placements.size()) {
