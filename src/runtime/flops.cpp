@@ -45,6 +45,14 @@ double node_flops(const ir::Node& node, const std::vector<Shape>& inputs,
     const double k = static_cast<double>(trans_a ? a.front() : a.back());
     return 2 * elements(y) * k + (op == "Gemm" && node.has_input(2) ? elements(y) : 0);
   }
+  if (node.op == ir::Op::Attention) {
+    // Q Kᵀ and P V: 2 * Sk multiply-adds per element of Q and of Y.
+    const Shape& q = at(inputs, 0);
+    const Shape& k = at(inputs, 1);
+    if (q.size() < 3 || k.size() != q.size()) return elements(y);
+    const double sk = static_cast<double>(k[k.size() - 3]);
+    return 2 * sk * (elements(q) + elements(y));
+  }
   if (op == "MaxPool" || op == "AveragePool" || op == "LpPool") {
     double window = 1;
     for (int64_t k : node.attr_ints("kernel_shape")) window *= static_cast<double>(k);

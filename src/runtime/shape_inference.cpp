@@ -254,6 +254,16 @@ OutputShapes layer_norm(const NodeView& n) {
   return out;
 }
 
+// Attention (ai.edgerun): Q's [.., S, H, D] with V's last dim.
+std::optional<Shape> attention(const NodeView& n) {
+  const Shape* q = n.shape(0);
+  const Shape* v = n.shape(2);
+  if (q == nullptr || v == nullptr || q->empty() || v->size() != q->size()) return std::nullopt;
+  Shape out = *q;
+  out.back() = v->back();
+  return out;
+}
+
 std::optional<Shape> flatten(const NodeView& n) {
   const Shape* x = n.shape(0);
   if (x == nullptr) return std::nullopt;
@@ -705,6 +715,7 @@ OutputShapes rule_shapes(const ir::Node& node, const ValueTypes& types) {
     case ir::Op::GlobalLpPool: return first(global_pool(n));
     case ir::Op::BatchNormalization: return batch_norm(n);
     case ir::Op::LayerNormalization: return layer_norm(n);
+    case ir::Op::Attention: return first(attention(n));
     case ir::Op::Gemm: return first(gemm(n));
     case ir::Op::MatMul:
     case ir::Op::MatMulInteger: return first(matmul(n, 0, 1));

@@ -44,6 +44,7 @@ DType output_dtype(const ir::Node& node, size_t output, const ValueTypes& types)
     case ir::Op::Clip:
     case ir::Op::HardSwish:
     case ir::Op::Gelu:
+    case ir::Op::Attention:
     case ir::Op::HardSigmoid:
     case ir::Op::Softplus:
     case ir::Op::Exp:
