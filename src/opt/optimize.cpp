@@ -4,6 +4,7 @@
 #include "opt/fold_constant_nodes.h"
 #include "opt/fold_constants.h"
 #include "opt/fold_shape_values.h"
+#include "opt/fuse_attention.h"
 #include "opt/fuse_gelu.h"
 #include "opt/fuse_hard_swish.h"
 #include "opt/fuse_layer_norm.h"
@@ -24,6 +25,7 @@ void prepare_graph(ir::Graph& graph, bool optimize) {
   // into the ops backends run as one kernel.
   fold_batch_norm(graph);
   fuse_layer_norm(graph);
+  fuse_attention(graph);
   fuse_gelu(graph);
   fuse_hard_swish(graph);
   // Last, what folding and fusion left unread.
