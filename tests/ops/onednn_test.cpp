@@ -476,6 +476,37 @@ TEST(OneDnnLayerNorm, MeanAndInvStdDevOutputsAreNotClaimed) {
   EXPECT_FALSE(stash.claimed());
 }
 
+// ---- Attention (ai.edgerun, internal; built by opt/fuse_attention) -----------------------------
+
+OpCall attention(std::vector<Tensor> inputs, float scale, bool divides, bool scale_query) {
+  OpCall call = op("Attention", std::move(inputs),
+                   {attr("scale", scale), attr("scale_divides", int64_t{divides ? 1 : 0}),
+                    attr("scale_query", int64_t{scale_query ? 1 : 0})},
+                   1);
+  call.domain = "ai.edgerun";
+  return call;
+}
+
+TEST(OneDnnAttention, SequenceMajorHeadsWithoutMask) {
+  // nn.MultiheadAttention's layout: [S, B*H, D]; Sk != S and Dv != D.
+  expect_matches_reference(
+      attention({random({7, 3, 8}, 1), random({5, 3, 8}, 2), random({5, 3, 6}, 3)}, 8.0f, true,
+                true));
+  // BERT-base-like geometry.
+  expect_matches_reference(
+      attention({random({16, 4, 64}, 4), random({16, 4, 64}, 5), random({16, 4, 64}, 6)}, 8.0f,
+                true, true));
+}
+
+TEST(OneDnnAttention, BatchedWithScaledScoresAndMask) {
+  const Tensor q = random({2, 6, 3, 8}, 1), k = random({2, 5, 3, 8}, 2), v = random({2, 5, 3, 4}, 3);
+  expect_matches_reference(attention({q, k, v, random({2, 1, 1, 5}, 4)}, 0.35f, false, false));
+  expect_matches_reference(attention({q, k, v, random({6, 5}, 5)}, 0.35f, false, false));
+  expect_matches_reference(attention({q, k, v, random({2, 3, 6, 5}, 6)}, 1.0f, false, false), {3});
+  // A mask that would widen the scores is an error of the kernel.
+  EXPECT_FALSE(run_op(attention({q, k, v, random({2, 3, 6, 5, 2}, 7)}, 1.0f, false, false)).is_ok());
+}
+
 // ---- fused post-ops: small graphs through the partitioner and the whole runtime -------------
 
 // A graph built node by node, run with oneDNN first (then the reference) and with the

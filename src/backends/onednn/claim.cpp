@@ -157,6 +157,10 @@ std::string resize(const ir::Node& node, const ir::Graph& graph, const ValueType
   return why.empty() ? check_rank(node, types, 3, 5) : why;
 }
 
+std::string attention(const ir::Node& node, const ir::Graph&, const ValueTypes& types) {
+  return check_rank(node, types, 3, 4);
+}
+
 std::string inexact_log(const ir::Node&, const ir::Graph&, const ValueTypes&) {
   // oneDNN's vectorised log is off by ~1e-6 absolute near 1, where the exact result is ~0.
   return "oneDNN's log approximation is not exact enough near 1";
@@ -221,6 +225,8 @@ constexpr std::array kLoweredOps = {
     LoweredOp{ir::Op::Resize, resize,
               "float32, nearest mode, constant scales/sizes, where oneDNN picks the same elements",
               false, false, true},
+    LoweredOp{ir::Op::Attention, attention,
+              "float32, rank 3 or 4; strided matmuls on the untransposed Q, K, V", true, false},
     LoweredOp{ir::Op::Log, inexact_log, "", false, false},
     LoweredOp{ir::Op::Reshape, always, kView, false, true},
     LoweredOp{ir::Op::Flatten, always, kView, false, true},
@@ -266,7 +272,10 @@ std::string check_single_output(const ir::Node& node) {
 }  // namespace
 
 std::string claim_reason(const ir::Node& node, const ir::Graph& graph, const ValueTypes& types) {
-  const LoweredOp* entry = node.op && node.domain.empty() ? find_lowered(*node.op) : nullptr;
+  // The domain is the op's own: the default one, or ai.edgerun for the internal fused ops.
+  const LoweredOp* entry = node.op && node.domain == ir::op_info(*node.op).domain
+                               ? find_lowered(*node.op)
+                               : nullptr;
   if (entry == nullptr) return "no oneDNN lowering for " + node.op_type;
   std::string why = entry->rule(node, graph, types);
   if (why.empty()) why = check_single_output(node);

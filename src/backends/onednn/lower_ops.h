@@ -153,5 +153,7 @@ Lowered lower_gemm(const ir::Node& node, const LoweringContext& cx, std::span<co
                    const FusedChain* chain);
 Lowered lower_matmul(const ir::Node& node, const LoweringContext& cx,
                      std::span<const NodeInput> in, const FusedChain* chain);
+Lowered lower_attention(const ir::Node& node, const LoweringContext& cx,
+                        std::span<const NodeInput> in);
 
 }  // namespace edgerun::onednn::lower

@@ -41,6 +41,7 @@ Lowered lower_one(const ir::Node& node, const LoweringContext& cx, std::span<con
     case ir::Op::BatchNormalization: return lower::lower_batch_norm(node, cx, in);
     case ir::Op::Gemm: return lower::lower_gemm(node, cx, in, nullptr);
     case ir::Op::MatMul: return lower::lower_matmul(node, cx, in, nullptr);
+    case ir::Op::Attention: return lower::lower_attention(node, cx, in);
     case ir::Op::ConvTranspose: return lower::lower_conv_transpose(node, cx, in);
     case ir::Op::Concat: return lower::lower_concat(node, cx, in);
     case ir::Op::LayerNormalization: return lower::lower_layer_norm(node, cx, in);

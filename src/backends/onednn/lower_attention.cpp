@@ -1,0 +1,204 @@
+// Attention (ai.edgerun) on oneDNN: a batched matmul Q Kᵀ with the scale as a post-op, the mask
+// added in place, softmax in place, and a batched matmul P V. Q, K and V are read where they
+// lie ([B, S, H, D], sequence-major) through strided descriptors whose batch dims are (B, H), and
+// P V is written the same way straight into Y [B, S, H, Dv]: no transpose copies. The scores
+// [B, H, S, Sk] are the only intermediate, allocated per run so concurrent runs never share it.
+#include <tuple>
+#include <unordered_map>
+#include <utility>
+
+#include "backends/onednn/lower_ops.h"
+
+namespace edgerun::onednn::lower {
+namespace {
+
+class AttentionNode final : public PreparedNode {
+ public:
+  dnnl::engine engine;
+  memory::desc q, k, v, y, scores, scores_head, mask;
+  dnnl::primitive qk, add, softmax, pv;
+  memory::desc qk_scratch, add_scratch, softmax_scratch, pv_scratch;
+  bool has_mask = false;
+
+  // Per-head 2D matmuls (per_head) when oneDNN has no optimised batched matmul for the strides:
+  // the same descriptors for one (batch, head), run at each head's offset.
+  bool per_head = false;
+  int64_t batch = 1, heads = 1, s_len = 0, sk_len = 0, d_len = 0, dv_len = 0;
+
+  void execute(dnnl::stream& stream, std::span<const memory> in,
+               std::span<const memory> out) const override {
+    memory s(scores, engine);
+    auto at = [&](const memory::desc& md, void* base, int64_t offset = 0) {
+      return memory(md, engine, static_cast<float*>(base) + offset);
+    };
+    auto run = [&](const dnnl::primitive& p, std::unordered_map<int, memory> args,
+                   const memory::desc& scratch) {
+      if (scratch.get_size() > 0) args.emplace(DNNL_ARG_SCRATCHPAD, memory(scratch, engine));
+      p.execute(stream, args);
+    };
+    void* qp = in[0].get_data_handle();
+    void* kp = in[1].get_data_handle();
+    void* vp = in[2].get_data_handle();
+    void* yp = out[0].get_data_handle();
+    void* sp = s.get_data_handle();
+    auto each_head = [&](auto body) {
+      for (int64_t b = 0; b < batch; ++b) {
+        for (int64_t h = 0; h < heads; ++h) body(b, h);
+      }
+    };
+    if (per_head) {
+      each_head([&](int64_t b, int64_t h) {
+        run(qk,
+            {{DNNL_ARG_SRC, at(q, qp, (b * s_len * heads + h) * d_len)},
+             {DNNL_ARG_WEIGHTS, at(k, kp, (b * sk_len * heads + h) * d_len)},
+             {DNNL_ARG_DST, at(scores_head, sp, (b * heads + h) * s_len * sk_len)}},
+            qk_scratch);
+      });
+    } else {
+      run(qk, {{DNNL_ARG_SRC, at(q, qp)}, {DNNL_ARG_WEIGHTS, at(k, kp)}, {DNNL_ARG_DST, s}},
+          qk_scratch);
+    }
+    if (has_mask) {
+      run(add,
+          {{DNNL_ARG_SRC_0, s}, {DNNL_ARG_SRC_1, at(mask, in[3].get_data_handle())},
+           {DNNL_ARG_DST, s}},
+          add_scratch);
+    }
+    run(softmax, {{DNNL_ARG_SRC, s}, {DNNL_ARG_DST, s}}, softmax_scratch);
+    if (per_head) {
+      each_head([&](int64_t b, int64_t h) {
+        run(pv,
+            {{DNNL_ARG_SRC, at(scores_head, sp, (b * heads + h) * s_len * sk_len)},
+             {DNNL_ARG_WEIGHTS, at(v, vp, (b * sk_len * heads + h) * dv_len)},
+             {DNNL_ARG_DST, at(y, yp, (b * s_len * heads + h) * dv_len)}},
+            pv_scratch);
+      });
+    } else {
+      run(pv, {{DNNL_ARG_SRC, s}, {DNNL_ARG_WEIGHTS, at(v, vp)}, {DNNL_ARG_DST, at(y, yp)}},
+          pv_scratch);
+    }
+    stream.wait();
+  }
+};
+
+// A [B, S, H, X] tensor read as [B, H, S, X] (or [B, H, X, S] when `transposed`).
+memory::desc heads_view(int64_t b, int64_t s, int64_t h, int64_t x, bool transposed) {
+  const int64_t row = h * x;  // one sequence position
+  if (transposed) return memory::desc({b, h, x, s}, kF32, Dims{s * row, x, 1, row});
+  return memory::desc({b, h, s, x}, kF32, Dims{s * row, x, row, 1});
+}
+
+// One head of a [B, S, H, X] tensor: [S, X] (or [X, S] when `transposed`) with rows H * X apart.
+memory::desc head_view(int64_t s, int64_t h, int64_t x, bool transposed) {
+  if (transposed) return memory::desc({x, s}, kF32, Dims{1, h * x});
+  return memory::desc({s, x}, kF32, Dims{h * x, 1});
+}
+
+}  // namespace
+
+Lowered lower_attention(const ir::Node& node, const LoweringContext& cx,
+                        std::span<const NodeInput> in) {
+  const Shape& qs = in[0].shape;
+  const Shape& ks = in[1].shape;
+  const Shape& vs = in[2].shape;
+  const size_t rank = qs.size();
+  if ((rank != 3 && rank != 4) || ks.size() != rank || vs.size() != rank) {
+    return unsupported_shapes("Q, K, V must have rank 3 or 4");
+  }
+  const size_t o = rank - 3;
+  const int64_t b = rank == 4 ? qs[0] : 1;
+  const int64_t s = qs[o], h = qs[o + 1], d = qs[o + 2], sk = ks[o], dv = vs[o + 2];
+  if ((rank == 4 && (ks[0] != b || vs[0] != b)) || ks[o + 1] != h || ks[o + 2] != d ||
+      vs[o] != sk || vs[o + 1] != h) {
+    return unsupported_shapes("Q, K, V do not agree");
+  }
+  const float scale = node.attr_float("scale", 1.0f);
+  const bool divides = node.attr_int("scale_divides", 0) != 0;
+  const float factor = divides ? 1.0f / scale : scale;
+
+  auto result = std::make_shared<AttentionNode>();
+  AttentionNode& n = *result;
+  n.engine = *cx.engine;
+  n.q = heads_view(b, s, h, d, false);
+  n.k = heads_view(b, sk, h, d, true);
+  n.v = heads_view(b, sk, h, dv, false);
+  n.y = heads_view(b, s, h, dv, false);
+  n.scores = plain({b, h, s, sk});
+
+  dnnl::primitive_attr qk_attr = user_scratchpad();
+  if (factor != 1.0f) {
+    dnnl::post_ops ops;
+    ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_linear, factor, 0.0f);
+    qk_attr.set_post_ops(ops);
+  }
+  // Batched over (B, H) when oneDNN has an optimised matmul for the strided operands, else one
+  // head at a time (2D matmuls with a row stride, which its GEMMs take).
+  auto matmuls = [&](const memory::desc& q_md, const memory::desc& k_md, const memory::desc& v_md,
+                     const memory::desc& y_md, const memory::desc& scores_md) {
+    dnnl::matmul::primitive_desc qk_pd(dnnl::matmul::desc(q_md, k_md, scores_md), qk_attr,
+                                       *cx.engine);
+    dnnl::matmul::primitive_desc pv_pd(dnnl::matmul::desc(scores_md, v_md, y_md),
+                                       user_scratchpad(), *cx.engine);
+    return std::pair(qk_pd, pv_pd);
+  };
+  auto [qk_pd, pv_pd] = matmuls(n.q, n.k, n.v, n.y, n.scores);
+  if (is_reference_impl(qk_pd.impl_info_str()) || is_reference_impl(pv_pd.impl_info_str())) {
+    n.per_head = true;
+    n.q = head_view(s, h, d, false);
+    n.k = head_view(sk, h, d, true);
+    n.v = head_view(sk, h, dv, false);
+    n.y = head_view(s, h, dv, false);
+    n.scores_head = plain({s, sk});
+    std::tie(qk_pd, pv_pd) = matmuls(n.q, n.k, n.v, n.y, n.scores_head);
+    // Slow reference code would be no faster than the reference kernel, which then runs it.
+    if (is_reference_impl(qk_pd.impl_info_str()) || is_reference_impl(pv_pd.impl_info_str())) {
+      return unsupported_shapes("oneDNN has no optimised matmul for these strides");
+    }
+  }
+  n.batch = b;
+  n.heads = h;
+  n.s_len = s;
+  n.sk_len = sk;
+  n.d_len = d;
+  n.dv_len = dv;
+  n.qk = dnnl::matmul(qk_pd);
+  n.qk_scratch = qk_pd.scratchpad_desc();
+  n.pv = dnnl::matmul(pv_pd);
+  n.pv_scratch = pv_pd.scratchpad_desc();
+  if (in.size() > 3 && in[3].present) {
+    const Shape& ms = in[3].shape;
+    if (ms.size() > rank) return unsupported_shapes("the mask has a higher rank than the scores");
+    const Shape scores_shape = rank == 4 ? Shape{b, h, s, sk} : Shape{h, s, sk};
+    const Dims md = pad_left(ms, 4);
+    const Dims sd = pad_left(scores_shape, 4);
+    for (size_t i = 0; i < 4; ++i) {
+      if (md[i] != 1 && md[i] != sd[i]) return unsupported_shapes("the mask does not broadcast");
+    }
+    n.mask = plain(md);
+    n.has_mask = true;
+    dnnl::binary::desc add(dnnl::algorithm::binary_add, n.scores, n.mask, n.scores);
+    dnnl::binary::primitive_desc add_pd(add, user_scratchpad(), *cx.engine);
+    n.add = dnnl::binary(add_pd);
+    n.add_scratch = add_pd.scratchpad_desc();
+  }
+  dnnl::softmax_v2_forward::desc sm(dnnl::prop_kind::forward_inference,
+                                    dnnl::algorithm::softmax_accurate, n.scores, n.scores, 3);
+  dnnl::softmax_v2_forward::primitive_desc sm_pd(sm, user_scratchpad(), *cx.engine);
+  n.softmax = dnnl::softmax_v2_forward(sm_pd);
+  n.softmax_scratch = sm_pd.scratchpad_desc();
+
+  // Inputs and output as the plain tensors they are; execute() reads them through the strided
+  // views above.
+  n.inputs.resize(in.size());
+  for (size_t i = 0; i < in.size(); ++i) {
+    if (!in[i].present) continue;
+    const memory::desc md = plain(dims_of(in[i].shape));
+    n.inputs[i] = InputLayout{true, md, md};
+  }
+  Shape out_shape = qs;
+  out_shape.back() = dv;
+  n.outputs.push_back(OutputLayout{plain(dims_of(out_shape)), out_shape});
+  return std::shared_ptr<const PreparedNode>(std::move(result));
+}
+
+}  // namespace edgerun::onednn::lower
