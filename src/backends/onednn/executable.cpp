@@ -12,6 +12,7 @@
 #include "backends/onednn/claim.h"
 #include "backends/onednn/lower_ops.h"
 #include "backends/reference/kernel.h"
+#include "runtime/core_budget.h"
 #include "runtime/profiler.h"
 
 namespace edgerun::onednn {
@@ -320,6 +321,10 @@ class OneDnnExecutable final : public Executable {
   }
 
   Status run(ExecutionFrame& frame) const override {
+    // Concurrent multi-threaded runs take turns with the cores rather than oversubscribing them.
+    Result<runtime::CoreBudget::Lease> cores = runtime::CoreBudget::process().acquire(
+        threads_ > 0 ? threads_ : omp_get_max_threads(), [&frame] { return frame.stop_status(); });
+    if (!cores.is_ok()) return cores.status();
     // oneDNN sizes its OpenMP regions by omp_get_max_threads() of the thread that executes the
     // primitive, a per-thread setting: set it for this run and give the caller its own back.
     const ThreadCountScope thread_count(threads_);
