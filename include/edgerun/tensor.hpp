@@ -28,8 +28,13 @@ class Tensor {
   // Allocates zero-initialised storage (default-constructed strings for kString).
   Tensor(DType dtype, Shape shape);
 
+  // Storage left uninitialised, for outputs a kernel overwrites entirely (strings are still
+  // default-constructed).
+  static Tensor uninitialized(DType dtype, Shape shape);
+
   // Zero-copy view of memory someone else owns; `keep_alive` is held as long as the tensor (or
-  // any copy of it) lives. Not for kString.
+  // any copy of it) lives (null: the owner guarantees the memory outlives every use, as a run's
+  // arena does for its intermediates). Not for kString.
   static Tensor wrap(DType dtype, Shape shape, void* data, std::shared_ptr<const void> keep_alive);
 
   template <class T>

@@ -26,7 +26,7 @@ namespace {
 // 64-byte alignment keeps vector loads aligned for every dtype and every backend.
 constexpr size_t kAlignment = 64;
 
-std::shared_ptr<const void> allocate(DType dtype, int64_t count, void** data) {
+std::shared_ptr<const void> allocate(DType dtype, int64_t count, void** data, bool zero) {
   if (dtype == DType::kString) {
     auto* strings = new std::string[static_cast<size_t>(count > 0 ? count : 1)];
     *data = strings;
@@ -39,7 +39,7 @@ std::shared_ptr<const void> allocate(DType dtype, int64_t count, void** data) {
   if (bytes == 0) bytes = kAlignment;
   void* p = std::aligned_alloc(kAlignment, bytes);
   if (p == nullptr) throw std::bad_alloc();
-  std::memset(p, 0, bytes);
+  if (zero) std::memset(p, 0, bytes);
   *data = p;
   return std::shared_ptr<const void>(p, [](const void* q) { std::free(const_cast<void*>(q)); });
 }
@@ -48,7 +48,16 @@ std::shared_ptr<const void> allocate(DType dtype, int64_t count, void** data) {
 
 Tensor::Tensor(DType dtype, Shape shape)
     : dtype_(dtype), shape_(std::move(shape)), size_(shape_size(shape_)) {
-  storage_ = allocate(dtype_, size_, &data_);
+  storage_ = allocate(dtype_, size_, &data_, true);
+}
+
+Tensor Tensor::uninitialized(DType dtype, Shape shape) {
+  Tensor t;
+  t.dtype_ = dtype;
+  t.shape_ = std::move(shape);
+  t.size_ = shape_size(t.shape_);
+  t.storage_ = allocate(dtype, t.size_, &t.data_, false);
+  return t;
 }
 
 Tensor Tensor::wrap(DType dtype, Shape shape, void* data, std::shared_ptr<const void> keep_alive) {
