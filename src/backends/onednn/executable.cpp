@@ -90,6 +90,7 @@ struct MemoryCache {
     std::shared_ptr<const PreparedNode> prepared;  // held, so its address cannot be reused
     std::vector<dnnl::memory> inputs;               // plain views of inputs, by input
     std::vector<dnnl::memory> outputs;              // by output, over planned or plain storage
+    std::vector<char> plain_outputs;                // by output: whether its layout is plain
   };
   std::vector<Entry> entries;  // by CompiledNode::id
   // RunState::blocked, empty between runs; kept for its capacity.
@@ -596,6 +597,10 @@ class OneDnnExecutable final : public Executable {
         cached->prepared = lowered;
         cached->inputs.assign(prepared.inputs.size(), dnnl::memory());
         cached->outputs.assign(prepared.outputs.size(), dnnl::memory());
+        cached->plain_outputs.clear();
+        for (const OutputLayout& layout : prepared.outputs) {
+          cached->plain_outputs.push_back(lower::is_plain(layout.desc) ? 1 : 0);
+        }
       }
     }
     MemoryList<8> in(prepared.inputs.size());
@@ -611,7 +616,10 @@ class OneDnnExecutable final : public Executable {
     for (size_t o = 0; o < prepared.outputs.size(); ++o) {
       const OutputLayout& layout = prepared.outputs[o];
       const int slot = o < n.outputs.size() ? n.outputs[o] : -1;
-      if (lower::is_plain(layout.desc)) {
+      // is_plain() builds a descriptor to compare with: asked once per lowered node, not per run.
+      const bool plain =
+          cached != nullptr ? cached->plain_outputs[o] != 0 : lower::is_plain(layout.desc);
+      if (plain) {
         plain_out[o] = state.frame.allocate(slot, DType::kFloat32, layout.shape);
         out[o] = cached != nullptr
                      ? point(cached->outputs[o], layout.desc, engine_, plain_out[o].raw_data())
