@@ -111,6 +111,10 @@ struct PrepareStats {
   double compile_ms = 0;   // place the nodes, compile the partitions (first specialisation)
   double total_ms = 0;
   int threads = 0;         // what PrepareOptions::threads resolved to
+  // The planned peak of the intermediates of the first specialisation: the bytes of the arena
+  // each run takes (arenas are pooled and reused). 0 when the input shapes are not known until
+  // run time (each shape then gets its own plan when it is first seen).
+  uint64_t arena_bytes = 0;
 };
 
 struct TensorSpec {
@@ -234,10 +238,13 @@ struct TelemetrySnapshot {
   std::string actual_compute_units;
   std::vector<BreakerSnapshot> breakers;
   uint64_t abandoned_runs_in_flight = 0;  // runs past their deadline still finishing
-  // Process memory from /proc/self/status (0 where unavailable). A planned arena does not
-  // exist yet: there is no memory planner.
+  // Process memory from /proc/self/status (0 where unavailable).
   uint64_t process_rss_bytes = 0;
   uint64_t process_rss_high_water_bytes = 0;
+  // The largest planned arena of the shape specialisations held now (one arena per run in
+  // flight), and the arenas allocated for them so far.
+  uint64_t planned_arena_bytes = 0;
+  uint64_t arenas = 0;
 };
 
 struct RunStats {

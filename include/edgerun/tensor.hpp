@@ -27,12 +27,13 @@ class Tensor {
   Tensor() = default;
   // Allocates zero-initialised storage (default-constructed strings for kString).
   Tensor(DType dtype, Shape shape);
-  // Allocates storage the caller overwrites completely (strings are still constructed): skips
-  // zero-filling, which for a model's weights costs as much as copying them.
+  // Storage left uninitialised, for outputs and copies that overwrite it entirely (strings are
+  // still default-constructed): zero-filling costs as much as the write that follows.
   static Tensor uninitialized(DType dtype, Shape shape);
 
   // Zero-copy view of memory someone else owns; `keep_alive` is held as long as the tensor (or
-  // any copy of it) lives. Not for kString.
+  // any copy of it) lives (null: the owner guarantees the memory outlives every use, as a run's
+  // arena does for its intermediates). Not for kString.
   static Tensor wrap(DType dtype, Shape shape, void* data, std::shared_ptr<const void> keep_alive);
 
   template <class T>

@@ -1,5 +1,7 @@
 #include "backends/backend.h"
 
+#include "memory/planner.h"
+
 namespace edgerun {
 
 int SlotTable::add(const std::string& name) {
@@ -21,6 +23,34 @@ const Value* ExecutionFrame::lookup(const std::string& name) const {
     }
   }
   return nullptr;
+}
+
+Tensor ExecutionFrame::allocate(int slot, DType dtype, Shape shape) {
+  if (arena_plan != nullptr && slot >= 0 &&
+      static_cast<size_t>(slot) < arena_plan->regions.size() && dtype != DType::kString) {
+    const SlotRegion& region = arena_plan->regions[static_cast<size_t>(slot)];
+    if (region.plain_bytes > 0) {
+      const size_t bytes = static_cast<size_t>(shape_size(shape)) * dtype_size(dtype);
+      if (bytes <= region.plain_bytes) {
+        return Tensor::wrap(dtype, std::move(shape), arena + region.offset, nullptr);
+      }
+      ++arena_misses;
+    }
+  }
+  return Tensor::uninitialized(dtype, std::move(shape));
+}
+
+void* ExecutionFrame::backend_region(int slot, size_t bytes) {
+  if (arena_plan == nullptr || slot < 0 || static_cast<size_t>(slot) >= arena_plan->regions.size()) {
+    return nullptr;
+  }
+  const SlotRegion& region = arena_plan->regions[static_cast<size_t>(slot)];
+  if (region.backend_bytes == 0) return nullptr;
+  if (bytes > region.backend_bytes) {
+    ++arena_misses;
+    return nullptr;
+  }
+  return arena + region.offset + memory::align_up(region.plain_bytes);
 }
 
 Status RunControl::stop_status() const {

@@ -44,6 +44,22 @@ struct RunControl {
   Status stop_status() const;
 };
 
+// Where the planned intermediates of a run live (src/memory/): per slot, an offset into the
+// run's arena and the bytes planned there. A slot's region holds its plain tensor and, after it,
+// the room a backend asked for to keep the value in its own layout (oneDNN's blocked layouts pad
+// channels), so both forms of one value can exist at once (a blocked value and its plain copy).
+struct SlotRegion {
+  size_t offset = 0;
+  size_t plain_bytes = 0;    // 0: the slot is not planned
+  size_t backend_bytes = 0;  // at offset + align_up(plain_bytes)
+};
+struct ArenaPlan {
+  std::vector<SlotRegion> regions;  // by slot
+  size_t arena_bytes = 0;           // the planned peak
+  size_t planned_values = 0;
+  size_t in_place = 0;  // values that write over an input dying at their node
+};
+
 // The values of one run of one graph. Subgraph runs (If/Loop/Scan bodies) get their own frame
 // whose parent is the frame of the node that runs them; outer-scope names resolve through it.
 struct ExecutionFrame {
@@ -59,6 +75,21 @@ struct ExecutionFrame {
 
   // Looks a name up here and then in enclosing frames; null when no frame has a value for it.
   const Value* lookup(const std::string& name) const;
+
+  // The run's arena and its plan; null when nothing is planned (subgraph frames, tests).
+  const ArenaPlan* arena_plan = nullptr;
+  std::byte* arena = nullptr;
+  // allocate() calls for a planned slot whose tensor did not fit its region (a shape the plan
+  // did not foresee): they got heap memory instead.
+  uint64_t arena_misses = 0;
+
+  // Storage for the value of `slot`, which the caller fills entirely: its planned region when
+  // it fits, else a fresh (uninitialised) heap tensor. Planned tensors do not own their bytes:
+  // they are valid until the run ends and must not escape it (Program::run copies graph outputs
+  // that point into the arena).
+  Tensor allocate(int slot, DType dtype, Shape shape);
+  // `bytes` of the room planned for `slot` in a backend's own layout; null when none fits.
+  void* backend_region(int slot, size_t bytes);
 };
 
 // What is known about a graph's values before it runs: dtypes (from declarations, initializers
@@ -105,6 +136,25 @@ class Executable {
   // Reads the partition's inputs from `frame` and writes its outputs there. Must be safe to
   // call from several threads at once, each with its own frame.
   virtual Status run(ExecutionFrame& frame) const = 0;
+
+  // For the memory planner, after compile. The bytes this executable writes for `slot`, whose
+  // plain tensor takes `plain_bytes`: plain 0 when it never materialises the value in this
+  // specialisation (an intermediate inside a fused chain), backend > 0 for room in its own
+  // layout.
+  struct SlotBytes {
+    size_t plain = 0;
+    size_t backend = 0;
+  };
+  virtual SlotBytes planned_bytes(int /*slot*/, size_t plain_bytes) const {
+    return {plain_bytes, 0};
+  }
+  // The node (graph index) at whose turn `graph_node` actually runs, when the executable reorders
+  // (a fused chain runs at its last link): values it reads must stay alive until then.
+  virtual size_t runs_at(size_t graph_node) const { return graph_node; }
+  // Whether `graph_node` may write its output over its input 0 (the planner asks only for ops
+  // whose kernels allow it): false where the executable runs it in a way that does not, such as
+  // fused into another node's primitive.
+  virtual bool may_write_in_place(size_t /*graph_node*/) const { return true; }
 };
 
 class Backend {

@@ -215,6 +215,7 @@ Result<std::shared_ptr<PreparedModel::Impl>> prepare_model(const EngineOptions& 
     stats->compile_ms = ms_since(compile_start);
     stats->total_ms = ms_since(prepare_start);
     stats->threads = resolve_thread_count(options.threads);
+    stats->arena_bytes = program->arena_plan().arena_bytes;
   }
 
   CapabilityReport& report = impl->capabilities;

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <chrono>
 
 #include "runtime/deadline_runner.h"
@@ -64,6 +65,8 @@ Result<std::shared_ptr<const runtime::Program>> PreparedModel::Impl::specialise(
 }
 
 void PreparedModel::Impl::discard(const runtime::Program* program) const {
+  std::shared_ptr<const runtime::Program> last = last_program.load();
+  if (last.get() == program) last_program.compare_exchange_strong(last, nullptr);
   std::lock_guard<std::mutex> lock(mutex);
   for (auto it = specialisations.begin(); it != specialisations.end(); ++it) {
     if (it->second.get() != program) continue;
@@ -95,12 +98,18 @@ Result<ValueMap> PreparedModel::Impl::execute(
     *outcome = {FailureKind::kSchemaMismatch, 0};
     return bound.status();
   }
-  std::vector<Shape> key;
-  for (const Value& v : bound.value()) key.push_back(v.is_tensor() ? v.tensor().shape() : Shape{-1});
-  Result<std::shared_ptr<const runtime::Program>> program = specialise(key);
-  if (!program.is_ok()) {
-    *outcome = {FailureKind::kCompileError, 0};
-    return program.status();
+  Result<std::shared_ptr<const runtime::Program>> program = last_program.load();
+  if (program.value() == nullptr || !program.value()->specialised_for(bound.value())) {
+    std::vector<Shape> key;
+    for (const Value& v : bound.value()) {
+      key.push_back(v.is_tensor() ? v.tensor().shape() : Shape{-1});
+    }
+    program = specialise(key);
+    if (!program.is_ok()) {
+      *outcome = {FailureKind::kCompileError, 0};
+      return program.status();
+    }
+    last_program.store(program.value());
   }
   if (used) used(program.value());
   runtime::RunContext context;
@@ -223,6 +232,14 @@ TelemetrySnapshot PreparedModel::telemetry() const {
   const runtime::ProcessMemory memory = runtime::read_process_memory();
   s.process_rss_bytes = memory.rss_bytes;
   s.process_rss_high_water_bytes = memory.rss_high_water_bytes;
+  {
+    std::lock_guard<std::mutex> lock(impl_->mutex);
+    for (const auto& [shapes, program] : impl_->specialisations) {
+      s.planned_arena_bytes = std::max<uint64_t>(s.planned_arena_bytes,
+                                                 program->arena_plan().arena_bytes);
+      s.arenas += program->arenas_created();
+    }
+  }
   return s;
 }
 

@@ -34,6 +34,9 @@ struct PreparedModel::Impl {
   mutable std::mutex mutex;
   mutable std::map<std::vector<Shape>, std::shared_ptr<const runtime::Program>> specialisations;
   mutable std::vector<std::vector<Shape>> specialisation_order;  // oldest first
+  // The program the last run used: a run with the same input shapes takes it without building a
+  // key or locking the cache. Cleared when that program is discarded.
+  mutable std::atomic<std::shared_ptr<const runtime::Program>> last_program;
 
   Result<std::shared_ptr<const runtime::Program>> specialise(const std::vector<Shape>& shapes) const;
   // Drops `program` from the cache (a run on it passed its deadline): the next run with its

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <set>
 
+#include "backends/reference/kernel.h"
+#include "memory/planner.h"
 #include "runtime/partitioner.h"
 #include "runtime/profiler.h"
 #include "runtime/value_types.h"
@@ -69,6 +71,153 @@ bool writes_non_finite(const Step& step, const ExecutionFrame& frame) {
   return false;
 }
 
+// The arena plan of one specialisation: every value a node produces whose shape and dtype are
+// known before the run and that is not a graph output (the caller keeps those) gets a region.
+// A value lives from the position where its producer runs to the last position where a node
+// reads it, where positions follow the steps' order as the executables really run them
+// (runs_at: a fused chain runs at its last link). Two extensions keep bytes alive longer:
+// - a value read by an accelerated step with a reference fallback lives until the step ends,
+//   because the fallback reruns the whole step from its saved reads;
+// - the inputs of a node whose outputs may alias them (a Reshape's view, an Identity, control
+//   flow) live as long as those outputs.
+// In-place: an elementwise node may write over its input 0 when that input is planned, has the
+// output's shape and dtype, dies at this node, and is no fallback's saved read.
+ArenaPlan plan_arena(const ir::Graph& graph, const SlotTable& slots,
+                     const std::vector<Step>& steps, const ValueTypes& types,
+                     const std::vector<int>& output_slots) {
+  std::vector<size_t> order;  // graph node indices in step order
+  std::vector<size_t> step_of(graph.nodes.size(), 0);
+  for (size_t s = 0; s < steps.size(); ++s) {
+    for (size_t node : steps[s].nodes) {
+      order.push_back(node);
+      step_of[node] = s;
+    }
+  }
+  std::vector<int64_t> position(graph.nodes.size(), 0);
+  for (size_t p = 0; p < order.size(); ++p) position[order[p]] = static_cast<int64_t>(p);
+  std::vector<int64_t> runs_at(graph.nodes.size(), 0);
+  for (size_t node : order) {
+    const size_t at = steps[step_of[node]].executable->runs_at(node);
+    runs_at[node] = position[at < graph.nodes.size() ? at : node];
+  }
+
+  const int64_t end = static_cast<int64_t>(order.size());
+  std::vector<int64_t> first(slots.size(), -1);
+  std::vector<int64_t> last(slots.size(), -1);
+  std::vector<int> producer(slots.size(), -1);
+  std::vector<std::vector<int>> reads(graph.nodes.size());
+  for (size_t node : order) {
+    const ir::Node& n = graph.nodes[node];
+    for (const std::string& name : node_reads(n)) {
+      const int slot = slots.find(name);
+      if (slot < 0) continue;
+      reads[node].push_back(slot);
+      last[slot] = std::max(last[slot], runs_at[node]);
+    }
+    for (const std::string& out : n.outputs) {
+      const int slot = out.empty() ? -1 : slots.find(out);
+      if (slot < 0) continue;
+      producer[slot] = static_cast<int>(node);
+      first[slot] = runs_at[node];
+      last[slot] = std::max(last[slot], runs_at[node]);
+    }
+  }
+  for (int slot : output_slots) last[static_cast<size_t>(slot)] = end;
+  std::vector<char> saved_read(slots.size(), 0);
+  for (const Step& step : steps) {
+    if (!step.reference || step.nodes.empty()) continue;
+    int64_t step_end = 0;
+    for (size_t node : step.nodes) step_end = std::max(step_end, runs_at[node]);
+    for (int slot : step.read_slots) {
+      saved_read[static_cast<size_t>(slot)] = 1;
+      last[static_cast<size_t>(slot)] = std::max(last[static_cast<size_t>(slot)], step_end);
+    }
+  }
+  // Latest first, so an alias of an alias passes its lifetime all the way back.
+  std::vector<size_t> by_time = order;
+  std::stable_sort(by_time.begin(), by_time.end(),
+                   [&](size_t a, size_t b) { return runs_at[a] > runs_at[b]; });
+  for (size_t node : by_time) {
+    const ir::Node& n = graph.nodes[node];
+    if (n.op && reference::writes_fresh_outputs(*n.op)) continue;
+    for (const std::string& out : n.outputs) {
+      const int o = out.empty() ? -1 : slots.find(out);
+      if (o < 0) continue;
+      for (int r : reads[node]) last[static_cast<size_t>(r)] = std::max(last[r], last[o]);
+    }
+  }
+
+  std::set<int> keep(output_slots.begin(), output_slots.end());
+  ArenaPlan plan;
+  plan.regions.resize(slots.size());
+  std::vector<memory::UsageRecord> records;
+  std::vector<int> record_slot;
+  std::vector<int64_t> record_of(slots.size(), -1);
+  // Records in production order, so a donor always precedes its taker.
+  for (size_t node : order) {
+    const ir::Node& n = graph.nodes[node];
+    for (size_t o = 0; o < n.outputs.size(); ++o) {
+      const std::string& name = n.outputs[o];
+      const int slot = name.empty() ? -1 : slots.find(name);
+      if (slot < 0 || keep.count(slot) || producer[slot] != static_cast<int>(node)) continue;
+      const Shape* shape = types.shape(name);
+      const DType dtype = types.dtype(name);
+      if (shape == nullptr || dtype == DType::kUndefined || dtype == DType::kString) continue;
+      const int64_t count = shape_size(*shape);
+      if (count <= 0) continue;
+      const size_t plain = static_cast<size_t>(count) * dtype_size(dtype);
+      const Executable::SlotBytes need =
+          steps[step_of[node]].executable->planned_bytes(slot, plain);
+      if (need.plain == 0 && need.backend == 0) continue;
+      memory::UsageRecord record;
+      // The fallback writes the plain tensor even where the accelerator never does.
+      const size_t plain_bytes = steps[step_of[node]].reference ? plain : need.plain;
+      record.bytes = memory::align_up(plain_bytes) + need.backend;
+      record.first = first[slot];
+      record.last = std::max(first[slot], last[slot]);
+      if (o == 0 && need.backend == 0 && n.op && reference::writes_in_place_safely(*n.op) &&
+          steps[step_of[node]].executable->may_write_in_place(node) && !n.inputs.empty() &&
+          !n.inputs[0].empty()) {
+        const int donor = slots.find(n.inputs[0]);
+        const Shape* donor_shape = types.shape(n.inputs[0]);
+        if (donor >= 0 && record_of[donor] >= 0 && !saved_read[donor] &&
+            last[donor] == runs_at[node] && donor_shape != nullptr && *donor_shape == *shape &&
+            types.dtype(n.inputs[0]) == dtype &&
+            plan.regions[static_cast<size_t>(donor)].backend_bytes == 0) {
+          record.in_place_of = record_of[donor];
+        }
+      }
+      record_of[slot] = static_cast<int64_t>(records.size());
+      records.push_back(record);
+      record_slot.push_back(slot);
+      plan.regions[static_cast<size_t>(slot)] = {0, plain_bytes, need.backend};
+    }
+  }
+  const memory::MemoryPlan placed = memory::plan_memory(records);
+  for (size_t r = 0; r < records.size(); ++r) {
+    plan.regions[static_cast<size_t>(record_slot[r])].offset = placed.offsets[r];
+  }
+  plan.arena_bytes = placed.arena_bytes;
+  plan.planned_values = records.size();
+  plan.in_place = placed.in_place;
+  return plan;
+}
+
+// A graph output whose bytes are in the run's arena (a view of an intermediate) becomes an
+// owned copy: the next run reuses the arena, the caller keeps the output.
+void detach_from_arena(Value& v, const memory::Arena& arena) {
+  if (v.is_tensor()) {
+    if (arena.contains(v.tensor().raw_data())) v = Value(v.tensor().clone());
+    return;
+  }
+  bool inside = false;
+  for (const Tensor& item : v.items()) inside |= arena.contains(item.raw_data());
+  if (!inside) return;
+  std::vector<Tensor> items;
+  for (const Tensor& item : v.items()) items.push_back(item.clone());
+  v = Value::sequence(v.element_dtype(), std::move(items));
+}
+
 void count(const RunContext& context, FailureKind kind) {
   if (context.telemetry != nullptr) context.telemetry->count(kind);
 }
@@ -81,6 +230,7 @@ Result<std::unique_ptr<Program>> Program::build(const ir::Graph& graph,
                                                 const SafetyHooks& hooks) {
   auto program = std::unique_ptr<Program>(new Program());
   program->graph_ = &graph;
+  program->input_shapes_ = input_shapes;
   SlotTable& slots = program->slots_;
   for (const ir::ValueInfo& in : graph.inputs) program->input_slots_.push_back(slots.add(in.name));
   for (const auto& [name, tensor] : graph.initializers) {
@@ -129,6 +279,30 @@ Result<std::unique_ptr<Program>> Program::build(const ir::Graph& graph,
   }
 
   for (const PlannedPartition& planned : plan.partitions) {
+    // A step that may fall back keeps the values it reads from outside until it ends.
+    std::vector<int> release_after_step;
+    if (hooks.reference != nullptr && planned.backend->name() != hooks.reference->name()) {
+      std::set<int> written;
+      std::set<int> outside;
+      for (size_t index : planned.nodes) {
+        const ir::Node& node = graph.nodes[index];
+        for (const std::string& name : node_reads(node)) {
+          const int slot = slots.find(name);
+          if (slot >= 0 && !written.count(slot)) outside.insert(slot);
+        }
+        for (const std::string& out : node.outputs) {
+          const int slot = out.empty() ? -1 : slots.find(out);
+          if (slot >= 0) written.insert(slot);
+        }
+      }
+      for (size_t index : planned.nodes) {
+        std::vector<int>& r = release[index];
+        for (int slot : r) {
+          if (outside.count(slot)) release_after_step.push_back(slot);
+        }
+        std::erase_if(r, [&](int slot) { return outside.count(slot) > 0; });
+      }
+    }
     Partition partition;
     partition.graph = &graph;
     partition.slots = &slots;
@@ -141,6 +315,7 @@ Result<std::unique_ptr<Program>> Program::build(const ir::Graph& graph,
     step.backend = planned.backend;
     step.nodes = partition.nodes;
     step.executable = std::move(executable).value();
+    step.release_after_step = std::move(release_after_step);
     // Any reference instance runs its partitions exactly; only the others get a fallback.
     if (hooks.reference != nullptr && planned.backend->name() != hooks.reference->name()) {
       ER_RETURN_IF_ERROR(add_fallback(graph, slots, partition, *hooks.reference, step));
@@ -148,7 +323,18 @@ Result<std::unique_ptr<Program>> Program::build(const ir::Graph& graph,
     }
     program->steps_.push_back(std::move(step));
   }
+  program->arena_plan_ =
+      plan_arena(graph, slots, program->steps_, types, program->output_slots_);
+  program->arena_pool_ = std::make_unique<memory::ArenaPool>(program->arena_plan_.arena_bytes);
   return program;
+}
+
+bool Program::specialised_for(const std::vector<Value>& inputs) const {
+  if (input_shapes_.empty() || inputs.size() != input_shapes_.size()) return false;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    if (!inputs[i].is_tensor() || inputs[i].tensor().shape() != input_shapes_[i]) return false;
+  }
+  return true;
 }
 
 void Program::trip_breakers(const std::string& reason) const {
@@ -158,12 +344,9 @@ void Program::trip_breakers(const std::string& reason) const {
 }
 
 Status Program::run_on_reference(const Step& step, ExecutionFrame& frame,
-                                 const RunContext& context,
-                                 const std::vector<Value>& saved_reads) const {
-  // Back to the state before the step: its inputs as they were, none of its outputs.
-  for (size_t i = 0; i < step.read_slots.size() && i < saved_reads.size(); ++i) {
-    frame.values[static_cast<size_t>(step.read_slots[i])] = saved_reads[i];
-  }
+                                 const RunContext& context) const {
+  // Back to the state before the step: its inputs are still in the frame (released only after
+  // the step), none of its outputs are.
   for (int slot : step.written_slots) frame.values[static_cast<size_t>(slot)] = Value();
   const auto start = Clock::now();
   Status status = step.reference->run(frame);
@@ -180,15 +363,11 @@ Status Program::run_step(const Step& step, ExecutionFrame& frame,
     if (context.telemetry != nullptr) context.telemetry->record_step(backend, elapsed_ns(start));
     return status;
   }
-  std::vector<Value> saved_reads;
-  saved_reads.reserve(step.read_slots.size());
-  for (int slot : step.read_slots) saved_reads.push_back(frame.values[static_cast<size_t>(slot)]);
-
   const CircuitBreaker::Route route =
       step.breaker != nullptr ? step.breaker->route() : CircuitBreaker::Route::kAccelerated;
   if (route == CircuitBreaker::Route::kReference) {
     count(context, FailureKind::kFallback);
-    return run_on_reference(step, frame, context, saved_reads);
+    return run_on_reference(step, frame, context);
   }
   const auto start = Clock::now();
   Status status = step.executable->run(frame);
@@ -210,7 +389,7 @@ Status Program::run_step(const Step& step, ExecutionFrame& frame,
   } else if (context.safety != nullptr && context.safety->check_numerics &&
              writes_non_finite(step, frame)) {
     // NaN/Inf is a fault only where the reference computes finite values from the same inputs.
-    ER_RETURN_IF_ERROR(run_on_reference(step, frame, context, saved_reads));
+    ER_RETURN_IF_ERROR(run_on_reference(step, frame, context));
     reran = true;
     if (!writes_non_finite(step, frame)) {
       failure = "NaN/Inf in the outputs of " + std::string(backend) +
@@ -226,14 +405,20 @@ Status Program::run_step(const Step& step, ExecutionFrame& frame,
     context.log->write("fallback", {{"backend", std::string(backend)}, {"reason", failure}});
   }
   if (reran) return Status::ok();
-  return run_on_reference(step, frame, context, saved_reads);
+  return run_on_reference(step, frame, context);
 }
 
 Result<std::vector<Value>> Program::run(std::vector<Value> inputs,
                                         const RunContext& context) const {
   Profile* profile = context.profile;
   const double run_start_us = profile_start(profile);
+  // Every exit returns the arena to the pool (the lease is destroyed after the frame).
+  const memory::ArenaLease lease = arena_pool_->acquire();
   ExecutionFrame frame;
+  if (const memory::Arena* arena = lease.get()) {
+    frame.arena_plan = &arena_plan_;
+    frame.arena = arena->data();
+  }
   frame.slots = &slots_;
   frame.control = context.control;
   frame.profile = profile;
@@ -246,6 +431,7 @@ Result<std::vector<Value>> Program::run(std::vector<Value> inputs,
     ER_RETURN_IF_ERROR(frame.stop_status());
     const double step_start_us = profile_start(profile);
     ER_RETURN_IF_ERROR(run_step(steps_[s], frame, context));
+    for (int slot : steps_[s].release_after_step) frame.values[static_cast<size_t>(slot)] = Value();
     if (profile != nullptr) record_step(*profile, step_start_us, s, steps_[s].backend->name());
   }
   std::vector<Value> outputs;
@@ -256,7 +442,9 @@ Result<std::vector<Value>> Program::run(std::vector<Value> inputs,
       return runtime_error("graph output '" + slots_.name(slot) + "' was not produced");
     }
     outputs.push_back(v);
+    if (lease.get() != nullptr) detach_from_arena(outputs.back(), *lease.get());
   }
+  if (frame.arena_misses > 0) arena_misses_.fetch_add(frame.arena_misses, std::memory_order_relaxed);
   if (profile != nullptr) record_run(*profile, run_start_us);
   return outputs;
 }

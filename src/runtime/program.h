@@ -2,6 +2,7 @@
 // partition compiled by one backend.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
@@ -11,6 +12,7 @@
 #include "edgerun/status.hpp"
 #include "edgerun/value.hpp"
 #include "ir/graph.h"
+#include "memory/arena_pool.h"
 #include "runtime/circuit_breaker.h"
 #include "runtime/event_log.h"
 #include "runtime/telemetry.h"
@@ -29,6 +31,9 @@ struct Step {
   std::unique_ptr<Executable> reference;
   std::vector<int> read_slots;
   std::vector<int> written_slots;
+  // Slots whose last reader is in this step but which a fallback may still need: they are
+  // dropped when the step ends rather than inside it, so a rerun finds them in the frame.
+  std::vector<int> release_after_step;
   CircuitBreaker* breaker = nullptr;  // owned by the prepared model; outlives the program
 };
 
@@ -65,6 +70,9 @@ class Program {
   Result<std::vector<Value>> run(std::vector<Value> inputs, const RunContext& context = {}) const;
 
   const std::vector<Step>& steps() const { return steps_; }
+  // Whether `inputs` (graph input order) are tensors of exactly the shapes this program was
+  // specialised for; false for a program built without shapes.
+  bool specialised_for(const std::vector<Value>& inputs) const;
   // What prepare knew about every value of this specialisation (backends see it at compile).
   const ValueTypes& value_types() const { return types_; }
   // Trips the breaker of every accelerated step (the memory limit is process-wide).
@@ -72,20 +80,33 @@ class Program {
   // Per node of the graph: why it is not on an earlier backend in the priority order ("" when
   // it runs on the first backend that was asked).
   const std::vector<std::string>& placement_reasons() const { return reasons_; }
+  // Where this specialisation's planned intermediates live in a run's arena, and its size (the
+  // planned peak), known before the first run.
+  const ArenaPlan& arena_plan() const { return arena_plan_; }
+  // Arenas allocated so far: the most runs that were ever in flight at once (0 when nothing is
+  // planned). Steady-state runs take an idle one.
+  size_t arenas_created() const { return arena_pool_ ? arena_pool_->arenas_created() : 0; }
+  // Tensors of planned values that did not fit their region (a shape the plan did not foresee)
+  // and went to the heap instead, over all runs.
+  uint64_t arena_misses() const { return arena_misses_.load(std::memory_order_relaxed); }
 
  private:
   Status run_step(const Step& step, ExecutionFrame& frame, const RunContext& context) const;
-  Status run_on_reference(const Step& step, ExecutionFrame& frame, const RunContext& context,
-                          const std::vector<Value>& saved_reads) const;
+  Status run_on_reference(const Step& step, ExecutionFrame& frame,
+                          const RunContext& context) const;
 
   const ir::Graph* graph_ = nullptr;
   SlotTable slots_;
   std::vector<int> input_slots_;
+  std::vector<Shape> input_shapes_;  // of the specialisation; empty when built without
   std::vector<int> output_slots_;
   std::vector<std::pair<int, Value>> constants_;
   ValueTypes types_;  // Partitions point here, so it lives as long as the steps.
   std::vector<Step> steps_;
   std::vector<std::string> reasons_;
+  ArenaPlan arena_plan_;
+  std::unique_ptr<memory::ArenaPool> arena_pool_;
+  mutable std::atomic<uint64_t> arena_misses_{0};
 };
 
 }  // namespace edgerun::runtime

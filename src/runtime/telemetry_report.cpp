@@ -55,7 +55,8 @@ std::string telemetry_to_json(const TelemetrySnapshot& s) {
   j["abandoned_runs_in_flight"] = s.abandoned_runs_in_flight;
   j["memory"] = {{"process_rss_bytes", s.process_rss_bytes},
                  {"process_rss_high_water_bytes", s.process_rss_high_water_bytes},
-                 {"planned_arena_bytes", nullptr}};
+                 {"planned_arena_bytes", s.planned_arena_bytes},
+                 {"arenas", s.arenas}};
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
@@ -89,7 +90,8 @@ std::string telemetry_to_text(const TelemetrySnapshot& s) {
     out += "  abandoned runs still finishing: " + std::to_string(s.abandoned_runs_in_flight) + "\n";
   }
   out += "  memory: process RSS " + mib(s.process_rss_bytes) + ", high-water " +
-         mib(s.process_rss_high_water_bytes) + " (no planned arena: no memory planner yet)\n";
+         mib(s.process_rss_high_water_bytes) + ", planned arena " + mib(s.planned_arena_bytes) +
+         " per run in flight (" + std::to_string(s.arenas) + " allocated)\n";
   return out;
 }
 

@@ -13,7 +13,7 @@ namespace edgerun {
 //  "compute_units": {"requested", "actual"}, "backends": [{"backend", "nodes", "node_share",
 //  "step_runs", "run_ms", "time_share"}], "breakers": [{"backend", "nodes", "state", "runs",
 //  "failures", "trips", "last_trip_reason"}], "abandoned_runs_in_flight",
-//  "memory": {"process_rss_bytes", "process_rss_high_water_bytes", "planned_arena_bytes": null}}
+//  "memory": {"process_rss_bytes", "process_rss_high_water_bytes", "planned_arena_bytes", "arenas"}}
 std::string telemetry_to_json(const TelemetrySnapshot& snapshot);
 // Several indented lines, each ending in '\n'.
 std::string telemetry_to_text(const TelemetrySnapshot& snapshot);

@@ -66,6 +66,10 @@ struct BenchResult {
   std::optional<uint64_t> baseline_rss;  // the peak before prepare: what the tool itself uses
   std::vector<OpTime> top_ops;  // with --profile
   TelemetrySnapshot telemetry;  // the model's own counters after the timed runs
+  // The planned arena of the specialisation that ran: from prepare when the input shapes were
+  // fixed there, else from the first run, which bound them.
+  uint64_t arena_bytes = 0;
+  bool arena_planned_at_prepare = false;
 };
 
 nlohmann::json to_json(const BenchArgs& args, const CapabilityReport& caps,
@@ -99,8 +103,8 @@ nlohmann::json to_json(const BenchArgs& args, const CapabilityReport& caps,
           {"peak_rss_bytes", r.peak_rss ? nlohmann::json(*r.peak_rss) : nlohmann::json()},
           {"baseline_rss_bytes",
            r.baseline_rss ? nlohmann::json(*r.baseline_rss) : nlohmann::json()},
-          // No memory planner yet, so there is no planned figure to report.
-          {"planned_arena_bytes", nullptr},
+          {"arena_bytes", r.arena_bytes},
+          {"arena_planned_at", r.arena_planned_at_prepare ? "prepare" : "first_run"},
           {"profile", args.profile.empty() ? nlohmann::json() : nlohmann::json(args.profile)},
           {"top_ops", top_ops},
           {"timeout_ms", args.timeout_ms},
@@ -133,7 +137,11 @@ void print_text(const BenchArgs& args, const CapabilityReport& caps, const Bench
   } else {
     std::cout << "peak RSS: unknown (/proc/self/status unreadable)\n";
   }
-  std::cout << "planned arena: not planned (no memory planner yet)\n";
+  std::cout << "planned arena: " << r.arena_bytes << " bytes ("
+            << static_cast<double>(r.arena_bytes) / 1024.0 << " KiB) per run, planned "
+            << (r.arena_planned_at_prepare ? "at prepare"
+                                           : "when the first run bound the input shapes")
+            << "\n";
   std::cout << "telemetry:\n" << telemetry_to_text(r.telemetry);
   if (args.profile.empty()) return;
   std::cout << "profile: wrote " << args.profile << " (timed runs, one event per run, step and "
@@ -219,6 +227,9 @@ int bench_command(const BenchArgs& args) {
   }
 
   result.telemetry = model->telemetry();
+  result.arena_planned_at_prepare = result.prepare.arena_bytes > 0;
+  result.arena_bytes = result.arena_planned_at_prepare ? result.prepare.arena_bytes
+                                                       : result.telemetry.planned_arena_bytes;
   const CapabilityReport& caps = model->capabilities();
   if (args.json) {
     std::cout << to_json(args, caps, result).dump(2) << "\n";

@@ -55,7 +55,9 @@ int plan_command(const InspectArgs& args) {
   options.compute_units = *parse_compute_units(args.compute_units);
   if (Status s = parse_shape_options(args.shapes, &options); !s.is_ok()) return fail(s);
   Engine engine;
-  Result<PreparedModel> model = engine.prepare(ModelArtifact::from_file(args.model), options);
+  PrepareStats stats;
+  Result<PreparedModel> model =
+      engine.prepare(ModelArtifact::from_file(args.model), options, &stats);
   if (!model.is_ok()) return fail(model.status());
   // The graph as the engine places it: imported, then put through the same passes, so its nodes
   // line up one to one with the capability report's placements.
@@ -105,6 +107,9 @@ int plan_command(const InspectArgs& args) {
     j["notes"] = caps.notes;
     j["node_count"] = caps.node_count;
     j["total_flops"] = total_flops;
+    // The planned intermediates of one run; null when the input shapes are bound only at run
+    // time (set them with --shape to plan here).
+    j["arena_bytes"] = stats.arena_bytes > 0 ? nlohmann::json(stats.arena_bytes) : nlohmann::json();
     for (const auto& [backend, count] : caps.nodes_per_backend) {
       j["backends"][backend] = {
           {"nodes", count},
@@ -151,6 +156,11 @@ int plan_command(const InspectArgs& args) {
     if (p.nodes.size() > 1) std::cout << " .. " << caps.placements[p.nodes.back()].node;
     std::cout << ")\n";
   }
+  std::cout << "\nplanned arena: "
+            << (stats.arena_bytes > 0 ? std::to_string(stats.arena_bytes) + " bytes per run"
+                                      : std::string("planned at the first run (input shapes not "
+                                                    "fixed; set them with --shape)"))
+            << "\n";
   std::cout << "\nnodes:\n";
   for (size_t i = 0; i < caps.placements.size(); ++i) {
     const NodePlacement& p = caps.placements[i];

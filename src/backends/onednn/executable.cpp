@@ -1,10 +1,12 @@
 #include "backends/onednn/executable.h"
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <mutex>
 #include <new>
 #include <set>
+#include <span>
 #include <unordered_map>
 
 #include <omp.h>
@@ -12,6 +14,7 @@
 #include "backends/onednn/claim.h"
 #include "backends/onednn/lower_ops.h"
 #include "backends/reference/kernel.h"
+#include "runtime/core_budget.h"
 #include "runtime/profiler.h"
 
 namespace edgerun::onednn {
@@ -21,6 +24,7 @@ namespace {
 // and arrival layouts) seen so far.
 struct CompiledNode {
   const ir::Node* node = nullptr;
+  size_t id = 0;  // index of its entry in a MemoryCache
   std::vector<int> inputs;  // -1 for omitted optional inputs
   std::vector<int> outputs;
   std::vector<int> release;
@@ -34,6 +38,10 @@ struct CompiledNode {
   // which run one by one when these shapes cannot be fused.
   std::vector<PostOpNode> post;
   std::vector<std::unique_ptr<CompiledNode>> members;
+  // What prepare_ahead lowered for the inputs it foresaw: a run whose inputs match takes it
+  // without building a key or locking the cache.
+  std::shared_ptr<const PreparedNode> ahead;
+  std::vector<NodeInput> ahead_key;
   std::vector<size_t> graph_nodes;  // the graph's indices of the nodes this entry runs
 
   // Inputs -> lowered node; null means "these inputs run on the reference kernel". Bounded: a
@@ -75,12 +83,70 @@ struct BlockedValue {
   Shape shape;
 };
 
+// The dnnl::memory objects of one run, kept for a later one: a run points them at its own
+// tensors (set_data_handle) instead of creating them. One cache per run in flight, pooled like
+// arenas; an entry is rebuilt when its node was lowered anew (new shapes).
+struct MemoryCache {
+  struct Entry {
+    std::shared_ptr<const PreparedNode> prepared;  // held, so its address cannot be reused
+    std::vector<dnnl::memory> inputs;               // plain views of inputs, by input
+    std::vector<dnnl::memory> outputs;              // by output, over planned or plain storage
+    std::vector<char> plain_outputs;                // by output: whether its layout is plain
+  };
+  std::vector<Entry> entries;  // by CompiledNode::id
+  // RunState::blocked, empty between runs; kept for its capacity.
+  std::vector<std::optional<BlockedValue>> blocked;
+};
+
 // The state of one run of the partition: the frame and the values only oneDNN reads, in the
 // layouts oneDNN wrote them.
 struct RunState {
   ExecutionFrame& frame;
-  dnnl::stream stream;
-  std::vector<std::optional<BlockedValue>> blocked;  // by slot
+  dnnl::stream& stream;
+  std::vector<std::optional<BlockedValue>>& blocked;  // by slot
+  MemoryCache* cache = nullptr;
+};
+
+// Points `cached` (created on first use) at `data`, for memory of layout `desc`.
+dnnl::memory& point(dnnl::memory& cached, const dnnl::memory::desc& desc,
+                    const dnnl::engine& engine, void* data) {
+  if (!cached) {
+    cached = dnnl::memory(desc, engine, data);
+  } else {
+    cached.set_data_handle(data);
+  }
+  return cached;
+}
+
+// The calling thread's stream on `engine`, made once per thread: a run does not construct one.
+// The thread keeps a handle of the engine, so the address it compares cannot be reused.
+dnnl::stream& stream_for(const dnnl::engine& engine) {
+  thread_local dnnl::engine owner;
+  thread_local dnnl::stream stream;
+  if (!owner || owner.get() != engine.get()) {
+    stream = dnnl::stream(engine);
+    owner = engine;
+  }
+  return stream;
+}
+
+// Room for a node's memories on the stack; nodes with more inputs or outputs use the heap.
+template <size_t N>
+class MemoryList {
+ public:
+  explicit MemoryList(size_t n) : size_(n) {
+    if (n > N) heap_.resize(n);
+  }
+  dnnl::memory& operator[](size_t i) { return size_ > N ? heap_[i] : fixed_[i]; }
+  std::span<const dnnl::memory> span() const {
+    return size_ > N ? std::span<const dnnl::memory>(heap_)
+                     : std::span<const dnnl::memory>(fixed_.data(), size_);
+  }
+
+ private:
+  size_t size_;
+  std::array<dnnl::memory, N> fixed_;
+  std::vector<dnnl::memory> heap_;
 };
 
 // Every value a node reads, its subgraphs' outer references included.
@@ -203,8 +269,9 @@ class OneDnnExecutable final : public Executable {
 
   Result<std::unique_ptr<CompiledNode>> make_node(const ir::Node& node, const ir::Graph& graph,
                                                   const SlotTable& slots,
-                                                  std::vector<int> release) const {
+                                                  std::vector<int> release) {
     auto n = std::make_unique<CompiledNode>();
+    n->id = node_count_++;
     n->node = &node;
     n->fallback = reference::kernel_for(*node.op);
     n->view = is_view_op(*node.op);
@@ -231,8 +298,13 @@ class OneDnnExecutable final : public Executable {
       ER_ASSIGN_OR_RETURN(auto n,
                           make_node(graph.nodes[chain[0]], graph, slots, std::move(release)));
       n->graph_nodes = chain;
+      runs_at_[chain[0]] = chain[0];
       nodes_.push_back(std::move(n));
       return Status::ok();
+    }
+    for (size_t g : chain) {
+      runs_at_[g] = chain.back();
+      fused_.insert(g);
     }
     ER_ASSIGN_OR_RETURN(auto n, make_node(graph.nodes[chain[0]], graph, slots, {}));
     n->graph_nodes = chain;
@@ -310,6 +382,27 @@ class OneDnnExecutable final : public Executable {
 
   LayoutStats layout_stats() const { return {blocked_reads_.load(), conversions_.load()}; }
 
+  // What prepare_ahead found each slot this partition writes will take: nothing for the
+  // intermediates of chains that fused (never materialised), the blocked layout's padded size
+  // after the plain tensor for values written blocked. The plain room stays planned for those
+  // too: a blocked value read by a plain-only consumer is materialised next to it.
+  SlotBytes planned_bytes(int slot, size_t plain_bytes) const override {
+    auto it = slot_bytes_.find(slot);
+    if (it == slot_bytes_.end()) return {plain_bytes, 0};
+    return {it->second.plain == 0 ? 0 : plain_bytes, it->second.backend};
+  }
+
+  // A fused post-op reads its other operand while the primitive writes: not over it.
+  bool may_write_in_place(size_t graph_node) const override {
+    auto it = runs_at_.find(graph_node);
+    return it != runs_at_.end() && !fused_.count(graph_node);
+  }
+
+  size_t runs_at(size_t graph_node) const override {
+    auto it = runs_at_.find(graph_node);
+    return it == runs_at_.end() ? graph_node : it->second;
+  }
+
   size_t lowered_count() const {
     size_t count = 0;
     for (const auto& n : nodes_) {
@@ -320,11 +413,16 @@ class OneDnnExecutable final : public Executable {
   }
 
   Status run(ExecutionFrame& frame) const override {
+    // Concurrent multi-threaded runs take turns with the cores rather than oversubscribing them.
+    Result<runtime::CoreBudget::Lease> cores = runtime::CoreBudget::process().acquire(
+        threads_ > 0 ? threads_ : omp_get_max_threads(), [&frame] { return frame.stop_status(); });
+    if (!cores.is_ok()) return cores.status();
     // oneDNN sizes its OpenMP regions by omp_get_max_threads() of the thread that executes the
     // primitive, a per-thread setting: set it for this run and give the caller its own back.
     const ThreadCountScope thread_count(threads_);
     try {
-      RunState state{frame, dnnl::stream(engine_), {}};
+      CacheLease cache(*this);
+      RunState state{frame, stream_for(engine_), cache.get()->blocked, cache.get()};
       state.blocked.resize(frame.values.size());
       for (const auto& n : nodes_) {
         const double start_us = profile_start(frame.profile);
@@ -364,7 +462,7 @@ class OneDnnExecutable final : public Executable {
 
   // The prepare-time twin of run_node: what the node's inputs will look like, lowered now, and
   // what its outputs will then look like. Unknown inputs make the outputs unknown.
-  Status prepare_ahead(const CompiledNode& n, std::vector<std::optional<NodeInput>>& known) const {
+  Status prepare_ahead(CompiledNode& n, std::vector<std::optional<NodeInput>>& known) {
     std::vector<NodeInput> inputs(n.inputs.size());
     bool all_known = !n.view;
     for (size_t i = 0; i < n.inputs.size() && all_known; ++i) {
@@ -380,10 +478,22 @@ class OneDnnExecutable final : public Executable {
     std::shared_ptr<const PreparedNode> prepared;
     if (all_known) {
       ER_ASSIGN_OR_RETURN(prepared, lowered(n, inputs));
+      if (prepared != nullptr) {
+        n.ahead = prepared;
+        n.ahead_key = inputs;
+      }
     }
     if (prepared == nullptr && !n.post.empty()) {
       for (const auto& m : n.members) ER_RETURN_IF_ERROR(prepare_ahead(*m, known));
       return Status::ok();
+    }
+    if (prepared != nullptr && !n.post.empty()) {
+      // The chain's intermediates are never written (the last link's output is).
+      for (size_t k = 0; k + 1 < n.members.size(); ++k) {
+        for (int slot : n.members[k]->outputs) {
+          if (slot >= 0) slot_bytes_[slot] = {0, 0};
+        }
+      }
     }
     for (size_t o = 0; o < n.outputs.size(); ++o) {
       const int slot = n.outputs[o];
@@ -397,7 +507,10 @@ class OneDnnExecutable final : public Executable {
       out.present = true;
       out.dtype = DType::kFloat32;
       out.shape = prepared->outputs[o].shape;
-      if (!lower::is_plain(prepared->outputs[o].desc)) out.layout = prepared->outputs[o].desc;
+      if (!lower::is_plain(prepared->outputs[o].desc)) {
+        out.layout = prepared->outputs[o].desc;
+        slot_bytes_[slot] = {1, prepared->outputs[o].desc.get_size()};
+      }
       k = out;
     }
     return Status::ok();
@@ -433,7 +546,7 @@ class OneDnnExecutable final : public Executable {
     Value& v = state.frame.values[static_cast<size_t>(slot)];
     const auto& blocked = state.blocked[static_cast<size_t>(slot)];
     if (!v.empty() || !blocked) return Status::ok();
-    Tensor t(DType::kFloat32, blocked->shape);
+    Tensor t = state.frame.allocate(slot, DType::kFloat32, blocked->shape);
     dnnl::memory from = blocked->memory;
     dnnl::memory plain(lower::plain(lower::dims_of(blocked->shape)), engine_, t.raw_data());
     dnnl::reorder(from, plain).execute(state.stream, from, plain);
@@ -444,7 +557,9 @@ class OneDnnExecutable final : public Executable {
   }
 
   // The input in `slot` as memory of the layout `layout.want`, converting only when needed.
-  Result<dnnl::memory> conform(RunState& state, const InputLayout& layout, int slot) const {
+  // `cached`: where the plain view of the input is kept between runs (may be null).
+  Result<dnnl::memory> conform(RunState& state, const InputLayout& layout, int slot,
+                               dnnl::memory* cached) const {
     const auto& blocked = state.blocked[static_cast<size_t>(slot)];
     auto reorder_into = [&](dnnl::memory from) {
       conversions_.fetch_add(1, std::memory_order_relaxed);
@@ -469,29 +584,59 @@ class OneDnnExecutable final : public Executable {
       return internal_error("input '" + state.frame.slots->name(slot) +
                             "' does not match the layout it was lowered for");
     }
-    dnnl::memory view(layout.view, engine_, const_cast<void*>(v.tensor().raw_data()));
+    void* data = const_cast<void*>(v.tensor().raw_data());
+    dnnl::memory fresh;
+    dnnl::memory& view = cached != nullptr ? point(*cached, layout.view, engine_, data)
+                                           : (fresh = dnnl::memory(layout.view, engine_, data));
     if (layout.view == layout.want) return view;
     return reorder_into(view);
   }
 
-  Status execute(const CompiledNode& n, const PreparedNode& prepared, RunState& state) const {
-    std::vector<dnnl::memory> in(prepared.inputs.size());
-    for (size_t i = 0; i < prepared.inputs.size(); ++i) {
-      if (!prepared.inputs[i].used) continue;
-      ER_ASSIGN_OR_RETURN(in[i], conform(state, prepared.inputs[i], n.inputs[i]));
-    }
-    std::vector<dnnl::memory> out;
-    std::vector<Tensor> plain_out(prepared.outputs.size());
-    for (size_t o = 0; o < prepared.outputs.size(); ++o) {
-      const OutputLayout& layout = prepared.outputs[o];
-      if (lower::is_plain(layout.desc)) {
-        plain_out[o] = Tensor(DType::kFloat32, layout.shape);
-        out.emplace_back(layout.desc, engine_, plain_out[o].raw_data());
-      } else {
-        out.emplace_back(layout.desc, engine_);
+  Status execute(const CompiledNode& n, const std::shared_ptr<const PreparedNode>& lowered,
+                 RunState& state) const {
+    const PreparedNode& prepared = *lowered;
+    MemoryCache::Entry* cached = nullptr;
+    if (state.cache != nullptr && n.id < state.cache->entries.size()) {
+      cached = &state.cache->entries[n.id];
+      if (cached->prepared != lowered) {
+        cached->prepared = lowered;
+        cached->inputs.assign(prepared.inputs.size(), dnnl::memory());
+        cached->outputs.assign(prepared.outputs.size(), dnnl::memory());
+        cached->plain_outputs.clear();
+        for (const OutputLayout& layout : prepared.outputs) {
+          cached->plain_outputs.push_back(lower::is_plain(layout.desc) ? 1 : 0);
+        }
       }
     }
-    prepared.execute(state.stream, in, out);
+    MemoryList<8> in(prepared.inputs.size());
+    for (size_t i = 0; i < prepared.inputs.size(); ++i) {
+      if (!prepared.inputs[i].used) continue;
+      ER_ASSIGN_OR_RETURN(in[i], conform(state, prepared.inputs[i], n.inputs[i],
+                                         cached != nullptr ? &cached->inputs[i] : nullptr));
+    }
+    MemoryList<2> out(prepared.outputs.size());
+    std::array<Tensor, 2> plain_fixed;
+    std::vector<Tensor> plain_heap(prepared.outputs.size() > 2 ? prepared.outputs.size() : 0);
+    Tensor* plain_out = prepared.outputs.size() > 2 ? plain_heap.data() : plain_fixed.data();
+    for (size_t o = 0; o < prepared.outputs.size(); ++o) {
+      const OutputLayout& layout = prepared.outputs[o];
+      const int slot = o < n.outputs.size() ? n.outputs[o] : -1;
+      // is_plain() builds a descriptor to compare with: asked once per lowered node, not per run.
+      const bool plain =
+          cached != nullptr ? cached->plain_outputs[o] != 0 : lower::is_plain(layout.desc);
+      if (plain) {
+        plain_out[o] = state.frame.allocate(slot, DType::kFloat32, layout.shape);
+        out[o] = cached != nullptr
+                     ? point(cached->outputs[o], layout.desc, engine_, plain_out[o].raw_data())
+                     : dnnl::memory(layout.desc, engine_, plain_out[o].raw_data());
+      } else if (void* room = state.frame.backend_region(slot, layout.desc.get_size())) {
+        out[o] = cached != nullptr ? point(cached->outputs[o], layout.desc, engine_, room)
+                                   : dnnl::memory(layout.desc, engine_, room);
+      } else {
+        out[o] = dnnl::memory(layout.desc, engine_);
+      }
+    }
+    prepared.execute(state.stream, in.span(), out.span());
     for (size_t o = 0; o < prepared.outputs.size(); ++o) {
       const int slot = o < n.outputs.size() ? n.outputs[o] : -1;
       if (slot < 0) continue;
@@ -519,6 +664,7 @@ class OneDnnExecutable final : public Executable {
     }
     std::vector<Value> outputs(n.outputs.size());
     reference::KernelContext ctx(*n.node, values, outputs, nullptr);
+    ctx.set_arena(&state.frame, n.outputs);
     ER_RETURN_IF_ERROR(n.fallback(ctx));
     for (size_t i = 0; i < n.outputs.size(); ++i) {
       if (n.outputs[i] >= 0 && !outputs[i].empty()) {
@@ -529,9 +675,35 @@ class OneDnnExecutable final : public Executable {
     return Status::ok();
   }
 
+  // Whether the inputs in the frame are those prepare_ahead lowered `n.ahead` for.
+  static bool matches_ahead(const CompiledNode& n, const RunState& state) {
+    if (n.ahead == nullptr || n.ahead_key.size() != n.inputs.size()) return false;
+    for (size_t i = 0; i < n.inputs.size(); ++i) {
+      const int slot = n.inputs[i];
+      const NodeInput& k = n.ahead_key[i];
+      if (slot < 0) {
+        if (k.present) return false;
+        continue;
+      }
+      if (const auto& blocked = state.blocked[static_cast<size_t>(slot)]) {
+        if (!k.layout || blocked->shape != k.shape || blocked->memory.get_desc() != *k.layout) {
+          return false;
+        }
+        continue;
+      }
+      const Value& v = state.frame.values[static_cast<size_t>(slot)];
+      if (k.layout || !v.is_tensor() || v.tensor().dtype() != k.dtype ||
+          v.tensor().shape() != k.shape) {
+        return false;
+      }
+    }
+    return true;
+  }
+
   Status run_node(const CompiledNode& n, RunState& state) const {
     // Shape-only ops run as views of their plain input.
     if (n.view) return run_reference(n, state);
+    if (matches_ahead(n, state)) return execute(n, n.ahead, state);
     std::vector<NodeInput> inputs(n.inputs.size());
     bool all_tensors = true;
     for (size_t i = 0; i < n.inputs.size(); ++i) {
@@ -559,7 +731,7 @@ class OneDnnExecutable final : public Executable {
     if (all_tensors) {
       ER_ASSIGN_OR_RETURN(prepared, lowered(n, inputs));
     }
-    if (prepared != nullptr) return execute(n, *prepared, state);
+    if (prepared != nullptr) return execute(n, prepared, state);
     if (!n.post.empty()) {
       // These shapes do not fuse: the chain's nodes run one by one, writing the intermediates
       // (released with the chain's own releases, since nothing else reads them).
@@ -578,6 +750,42 @@ class OneDnnExecutable final : public Executable {
   const ValueTypes* types_;     // what is known before the run (may be null)
   int threads_ = 0;             // OpenMP threads for this executable's runs; 0: the caller's
   std::vector<std::unique_ptr<CompiledNode>> nodes_;
+  // A MemoryCache for one run, returned to the idle ones when the run ends.
+  class CacheLease {
+   public:
+    explicit CacheLease(const OneDnnExecutable& owner) : owner_(owner) {
+      {
+        std::lock_guard<std::mutex> lock(owner_.cache_mutex_);
+        if (!owner_.idle_caches_.empty()) {
+          cache_ = std::move(owner_.idle_caches_.back());
+          owner_.idle_caches_.pop_back();
+        }
+      }
+      if (!cache_) {
+        cache_ = std::make_unique<MemoryCache>();
+        cache_->entries.resize(owner_.node_count_);
+      }
+    }
+    ~CacheLease() {
+      for (auto& b : cache_->blocked) b.reset();  // lets go of this run's blocked memories
+      std::lock_guard<std::mutex> lock(owner_.cache_mutex_);
+      owner_.idle_caches_.push_back(std::move(cache_));
+    }
+    CacheLease(const CacheLease&) = delete;
+    CacheLease& operator=(const CacheLease&) = delete;
+    MemoryCache* get() const { return cache_.get(); }
+
+   private:
+    const OneDnnExecutable& owner_;
+    std::unique_ptr<MemoryCache> cache_;
+  };
+
+  size_t node_count_ = 0;  // CompiledNodes made, members of chains included
+  mutable std::mutex cache_mutex_;
+  mutable std::vector<std::unique_ptr<MemoryCache>> idle_caches_;
+  std::unordered_map<int, SlotBytes> slot_bytes_;      // by slot, filled by prepare_ahead
+  std::unordered_map<size_t, size_t> runs_at_;         // graph node -> its unit's last node
+  std::set<size_t> fused_;                             // graph nodes in chains
   mutable std::atomic<uint64_t> blocked_reads_{0};
   mutable std::atomic<uint64_t> conversions_{0};
 };

@@ -1,6 +1,10 @@
 #include <algorithm>
+#include <array>
 #include <cfloat>
+#include <cstdlib>
+#include <new>
 #include <unordered_map>
+#include <vector>
 
 #include "backends/onednn/lower_ops.h"
 #include "memory/page_hints.h"
@@ -87,34 +91,94 @@ void PrimitiveNode::bind_held(int arg, memory held) {
   bindings_.push_back(Binding{arg, -1, -1, std::move(held), std::nullopt});
 }
 
+namespace {
+
+// The calling thread's scratchpad for primitives with a user scratchpad, grown to the largest
+// one asked for. A primitive uses it only inside execute(), which waits for the stream, so one
+// buffer per thread serves every node and run without allocating.
+void* thread_scratchpad(size_t bytes) {
+  struct Buffer {
+    void* data = nullptr;
+    size_t size = 0;
+    ~Buffer() { std::free(data); }
+  };
+  thread_local Buffer buffer;
+  if (bytes > buffer.size) {
+    constexpr size_t kAlignment = 64;
+    const size_t size = (bytes + kAlignment - 1) / kAlignment * kAlignment;
+    void* grown = std::aligned_alloc(kAlignment, size);
+    if (grown == nullptr) throw std::bad_alloc();
+    std::free(buffer.data);
+    buffer.data = grown;
+    buffer.size = size;
+  }
+  return buffer.data;
+}
+
+// Runs `primitive` with `args` through the C API: the C++ overload takes an unordered_map,
+// which allocates on every call.
+void execute_args(const dnnl::primitive& primitive, dnnl::stream& stream,
+                  std::span<const dnnl_exec_arg_t> args) {
+  dnnl::error::wrap_c_api(dnnl_primitive_execute(primitive.get(), stream.get(),
+                                                 static_cast<int>(args.size()), args.data()),
+                          "could not execute a primitive");
+}
+
+}  // namespace
+
 void PrimitiveNode::execute(dnnl::stream& stream, std::span<const memory> in,
                             std::span<const memory> out) const {
-  std::unordered_map<int, memory> args;
+  // Memories made during this call (transformed inputs, the scratchpad) live until it returns.
+  constexpr size_t kFixed = 16;
+  std::array<dnnl_exec_arg_t, kFixed> fixed_args;
+  std::vector<dnnl_exec_arg_t> heap_args;
+  const size_t count = bindings_.size() + 1;
+  dnnl_exec_arg_t* args = fixed_args.data();
+  if (count > kFixed) {
+    heap_args.resize(count);
+    args = heap_args.data();
+  }
+  std::vector<memory> made;
+  size_t n = 0;
   for (const Binding& b : bindings_) {
+    dnnl_memory_t m = nullptr;
     if (b.held) {
-      args.emplace(b.arg, *b.held);
+      m = b.held->get();
     } else if (b.input >= 0 && b.transform) {
       memory source = in[static_cast<size_t>(b.input)];
       memory result(b.transform->second, engine_);
       b.transform->first.execute(stream, {{DNNL_ARG_SRC, source}, {DNNL_ARG_DST, result}});
-      args.emplace(b.arg, result);
+      made.push_back(result);
+      m = result.get();
     } else if (b.input >= 0) {
-      args.emplace(b.arg, in[static_cast<size_t>(b.input)]);
+      m = in[static_cast<size_t>(b.input)].get();
     } else {
-      args.emplace(b.arg, out[static_cast<size_t>(b.output)]);
+      m = out[static_cast<size_t>(b.output)].get();
     }
+    args[n++] = {b.arg, m};
   }
-  if (scratchpad_.get_size() > 0) args.emplace(DNNL_ARG_SCRATCHPAD, memory(scratchpad_, engine_));
+  memory scratchpad;
+  if (scratchpad_.get_size() > 0) {
+    scratchpad = memory(scratchpad_, engine_, thread_scratchpad(scratchpad_.get_size()));
+    args[n++] = {DNNL_ARG_SCRATCHPAD, scratchpad.get()};
+  }
   if (sum_input_) {
     memory addend = in[*sum_input_];
     memory result = out[0];
     dnnl::reorder(addend, result).execute(stream, addend, result);
   }
-  primitive_.execute(stream, args);
-  for (const auto& [primitive, scratchpad] : in_place_) {
-    std::unordered_map<int, memory> in_place{{DNNL_ARG_SRC, out[0]}, {DNNL_ARG_DST, out[0]}};
-    if (scratchpad.get_size() > 0) in_place.emplace(DNNL_ARG_SCRATCHPAD, memory(scratchpad, engine_));
-    primitive.execute(stream, in_place);
+  execute_args(primitive_, stream, std::span<const dnnl_exec_arg_t>(args, n));
+  for (const auto& [primitive, pad] : in_place_) {
+    std::array<dnnl_exec_arg_t, 3> in_place = {{{DNNL_ARG_SRC, out[0].get()},
+                                                {DNNL_ARG_DST, out[0].get()},
+                                                {DNNL_ARG_SCRATCHPAD, nullptr}}};
+    size_t k = 2;
+    memory in_place_pad;
+    if (pad.get_size() > 0) {
+      in_place_pad = memory(pad, engine_, thread_scratchpad(pad.get_size()));
+      in_place[k++] = {DNNL_ARG_SCRATCHPAD, in_place_pad.get()};
+    }
+    execute_args(primitive, stream, std::span<const dnnl_exec_arg_t>(in_place.data(), k));
   }
   stream.wait();
 }

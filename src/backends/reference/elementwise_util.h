@@ -75,10 +75,12 @@ T float_to_int(double v) {
   return static_cast<T>(v);
 }
 
-// Writes f(x) for every element; f receives the value in compute_t<I>.
+// Writes f(x) for every element; f receives the value in compute_t<I>. `out` (x's shape, dtype
+// O) is where to write, e.g. the planned storage from KernelContext::allocate_output; it may be
+// x's own bytes (element i is read before it is written). Undefined: a fresh tensor.
 template <class I, class O, class F>
-Tensor map_unary(const Tensor& x, F&& f) {
-  Tensor out(dtype_of<O>, x.shape());
+Tensor map_unary(const Tensor& x, F&& f, Tensor out = {}) {
+  if (!out.defined()) out = Tensor::uninitialized(dtype_of<O>, x.shape());
   const I* in = x.data<I>();
   O* o = out.data<O>();
   for (int64_t i = 0; i < x.size(); ++i) {
@@ -93,7 +95,7 @@ Status unary_op(KernelContext& ctx, std::string_view name, F&& f) {
   const Tensor& x = ctx.input(0);
   return dispatch<List>(x.dtype(), name, [&](auto tag) -> Status {
     using T = typename decltype(tag)::type;
-    ctx.set_output(0, map_unary<T, T>(x, f));
+    ctx.set_output(0, map_unary<T, T>(x, f, ctx.allocate_output(0, dtype_of<T>, x.shape())));
     return Status::ok();
   });
 }
@@ -151,10 +153,12 @@ inline Result<BinaryShapes> binary_shapes(const KernelContext& ctx, const Shape&
 }
 
 // out[i] = f(a[..], b[..]) over the broadcast shapes, with fast paths for equal shapes and a
-// single-element operand (the common cases: same-shaped tensors, tensor op scalar).
+// single-element operand (the common cases: same-shaped tensors, tensor op scalar). `out` as for
+// map_unary; it may share bytes with an operand of the output's shape.
 template <class A, class B, class O, class F>
-Tensor apply_binary(const Tensor& a, const Tensor& b, const BinaryShapes& s, F&& f) {
-  Tensor out(dtype_of<O>, s.out);
+Tensor apply_binary(const Tensor& a, const Tensor& b, const BinaryShapes& s, F&& f,
+                    Tensor out = {}) {
+  if (!out.defined()) out = Tensor::uninitialized(dtype_of<O>, s.out);
   const A* pa = a.data<A>();
   const B* pb = b.data<B>();
   O* po = out.data<O>();
@@ -190,7 +194,8 @@ Status binary_op(KernelContext& ctx, std::string_view name, F&& f) {
   return dispatch<List>(a.dtype(), name, [&](auto tag) -> Status {
     using T = typename decltype(tag)::type;
     using Out = std::conditional_t<std::is_void_v<O>, T, O>;
-    ctx.set_output(0, apply_binary<T, T, Out>(a, b, shapes, f));
+    ctx.set_output(0, apply_binary<T, T, Out>(a, b, shapes, f,
+                                              ctx.allocate_output(0, dtype_of<Out>, shapes.out)));
     return Status::ok();
   });
 }

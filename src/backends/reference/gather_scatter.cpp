@@ -215,7 +215,7 @@ Status kernel_Gather(KernelContext& ctx) {
   Shape out_shape(ds.begin(), ds.begin() + axis);
   out_shape.insert(out_shape.end(), indices.shape().begin(), indices.shape().end());
   out_shape.insert(out_shape.end(), ds.begin() + axis + 1, ds.end());
-  Tensor out(data.dtype(), out_shape);
+  Tensor out = ctx.allocate_output(0, data.dtype(), out_shape);
   const int64_t outer = dims_product(ds, 0, a);
   const int64_t inner = dims_product(ds, a + 1, ds.size());
   const int64_t n = static_cast<int64_t>(values.size());

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "backends/backend.h"
 #include "core/dispatch.h"
 #include "edgerun/status.hpp"
 #include "edgerun/tensor.hpp"
@@ -48,6 +49,20 @@ class KernelContext {
   void set_output(size_t i, Tensor t) {
     if (i < outputs_.size()) outputs_[i] = Value(std::move(t));
   }
+  // Storage for output i that the kernel then fills entirely: the slot's planned bytes in the
+  // run's arena when there are any and the tensor fits, else a fresh uninitialised tensor.
+  Tensor allocate_output(size_t i, DType dtype, Shape shape) {
+    if (frame_ != nullptr && i < output_slots_.size()) {
+      return frame_->allocate(output_slots_[i], dtype, std::move(shape));
+    }
+    return Tensor::uninitialized(dtype, std::move(shape));
+  }
+  // Where allocate_output() takes planned storage from (the executor's frame and the slot of each
+  // output); without it, outputs are plain heap tensors.
+  void set_arena(ExecutionFrame* frame, std::span<const int> output_slots) {
+    frame_ = frame;
+    output_slots_ = output_slots;
+  }
   void set_output_value(size_t i, Value v) {
     if (i < outputs_.size()) outputs_[i] = std::move(v);
   }
@@ -79,6 +94,8 @@ class KernelContext {
   std::span<const Value* const> inputs_;
   std::span<Value> outputs_;
   SubgraphRunner* subgraphs_;
+  ExecutionFrame* frame_ = nullptr;
+  std::span<const int> output_slots_;
 };
 
 using KernelFn = Status (*)(KernelContext&);
@@ -90,5 +107,15 @@ using KernelFn = Status (*)(KernelContext&);
 
 // The kernel of an op. Generated from ops.def, so it covers every op.
 KernelFn kernel_for(ir::Op op);
+
+// For the memory planner. Whether every output of `op` is always fresh storage (never an input's
+// bytes or a view of them); the outputs of other ops may alias their inputs (Reshape, Identity,
+// control flow, sequences), so their inputs live as long as those outputs. A list of kernels
+// read one by one: an op missing here only costs memory, never correctness.
+bool writes_fresh_outputs(ir::Op op);
+// Whether `op`'s output may be written over its input 0 when the two have the same shape and
+// dtype: kernels that read element i of every input before writing element i of the output
+// (and oneDNN's eltwise and binary primitives, which take dst == src0).
+bool writes_in_place_safely(ir::Op op);
 
 }  // namespace edgerun::reference

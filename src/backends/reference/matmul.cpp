@@ -57,7 +57,7 @@ Status kernel_MatMul(KernelContext& ctx) {
   Shape out_shape = batch;
   if (!a_vec) out_shape.push_back(m);
   if (!b_vec) out_shape.push_back(n);
-  Tensor out(a.dtype(), out_shape);
+  Tensor out = ctx.allocate_output(0, a.dtype(), out_shape);
   const int64_t batches = shape_size(batch);
   ER_RETURN_IF_ERROR(dispatch<NumericTypes>(a.dtype(), "MatMul", [&](auto tag) -> Status {
     using T = typename decltype(tag)::type;
@@ -135,7 +135,7 @@ Status kernel_Gemm(KernelContext& ctx) {
                               shape_to_string(out_shape));
     }
   }
-  Tensor out(a.dtype(), out_shape);
+  Tensor out = ctx.allocate_output(0, a.dtype(), out_shape);
   ER_RETURN_IF_ERROR(dispatch<NumericTypes>(a.dtype(), "Gemm", [&](auto tag) -> Status {
     using T = typename decltype(tag)::type;
     using A = acc_t<T>;

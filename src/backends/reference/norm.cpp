@@ -95,7 +95,7 @@ Status kernel_BatchNormalization(KernelContext& ctx) {
   ER_ASSIGN_OR_RETURN(var, read_param(ctx, 4, op, "input_var", features));
   const double epsilon = ctx.attr_float("epsilon", 1e-5f);
   const double momentum = ctx.attr_float("momentum", 0.9f);
-  Tensor y(x.dtype(), x.shape());
+  Tensor y = ctx.allocate_output(0, x.dtype(), x.shape());
   std::vector<double> batch_mean(static_cast<size_t>(features), 0.0);
   std::vector<double> batch_var(static_cast<size_t>(features), 0.0);
   ER_RETURN_IF_ERROR(dispatch<FloatTypes>(x.dtype(), op, [&](auto tag) -> Status {
@@ -225,7 +225,7 @@ Status kernel_LayerNormalization(KernelContext& ctx) {
   Shape stat_shape(x.shape().begin(), x.shape().begin() + axis);
   stat_shape.resize(static_cast<size_t>(x.rank()), 1);
   std::vector<double> means(static_cast<size_t>(outer)), inv_stds(static_cast<size_t>(outer));
-  Tensor y(x.dtype(), x.shape());
+  Tensor y = ctx.allocate_output(0, x.dtype(), x.shape());
   ER_RETURN_IF_ERROR(dispatch<FloatTypes>(x.dtype(), "LayerNormalization", [&](auto tag) {
     using T = typename decltype(tag)::type;
     const T* px = x.data<T>();

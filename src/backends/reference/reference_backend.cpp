@@ -1,6 +1,8 @@
 #include "backends/reference/reference_backend.h"
 
+#include <array>
 #include <map>
+#include <span>
 #include <new>
 #include <set>
 
@@ -148,8 +150,19 @@ bool takes_sequences_or_optionals(ir::Op op) {
 
 Status ReferenceExecutable::run_node(const CompiledNode& n, ExecutionFrame& frame) const {
   const ir::Node& node = *n.node;
-  // Small fixed buffers: most nodes have few inputs and outputs.
-  std::vector<const Value*> inputs(n.inputs.size(), nullptr);
+  // Small fixed buffers: most nodes have few inputs and outputs, and a run should not allocate
+  // for them.
+  constexpr size_t kFixed = 8;
+  std::array<const Value*, kFixed> fixed_inputs{};
+  std::array<Value, kFixed> fixed_outputs;
+  std::vector<const Value*> heap_inputs(n.inputs.size() > kFixed ? n.inputs.size() : 0, nullptr);
+  std::vector<Value> heap_outputs(n.outputs.size() > kFixed ? n.outputs.size() : 0);
+  const std::span<const Value*> inputs =
+      n.inputs.size() > kFixed ? std::span<const Value*>(heap_inputs)
+                               : std::span<const Value*>(fixed_inputs.data(), n.inputs.size());
+  const std::span<Value> outputs =
+      n.outputs.size() > kFixed ? std::span<Value>(heap_outputs)
+                                : std::span<Value>(fixed_outputs.data(), n.outputs.size());
   for (size_t i = 0; i < n.inputs.size(); ++i) {
     if (n.inputs[i] < 0) continue;
     const Value& v = frame.values[static_cast<size_t>(n.inputs[i])];
@@ -162,9 +175,9 @@ Status ReferenceExecutable::run_node(const CompiledNode& n, ExecutionFrame& fram
     }
     inputs[i] = &v;
   }
-  std::vector<Value> outputs(n.outputs.size());
   FrameSubgraphRunner subgraphs(*this, frame);
   KernelContext ctx(node, inputs, outputs, &subgraphs);
+  ctx.set_arena(&frame, n.outputs);
   Status status;
   try {
     status = n.kernel(ctx);

@@ -40,7 +40,7 @@ Status run_softmax(KernelContext& ctx, SoftmaxKind kind, const char* name) {
       inner *= x.dim(i);
     }
   }
-  Tensor out(x.dtype(), x.shape());
+  Tensor out = ctx.allocate_output(0, x.dtype(), x.shape());
   ER_RETURN_IF_ERROR(dispatch<FloatTypes>(x.dtype(), name, [&](auto tag) -> Status {
     using T = typename decltype(tag)::type;
     const T* px = x.data<T>();
