@@ -604,6 +604,13 @@ class FusionCase {
     for (const runtime::Step& step : program_->steps()) count += onednn::lowered_count(*step.executable);
     return count;
   }
+  size_t single_thread_nodes() const {
+    size_t count = 0;
+    for (const runtime::Step& step : program_->steps()) {
+      count += onednn::single_thread_nodes(*step.executable);
+    }
+    return count;
+  }
   onednn::LayoutStats layout_stats() const {
     onednn::LayoutStats total;
     for (const runtime::Step& step : program_->steps()) {
@@ -829,6 +836,22 @@ TEST(OneDnnExecutable, LowersAtCompileTimeWhenShapesAreKnown) {
   // lowered, its weights reordered, when the program was built; the runs built nothing more.
   EXPECT_EQ(c.lowered_before_run(), 4u);
   EXPECT_EQ(c.lowered_now(), 4u);
+}
+
+TEST(OneDnnExecutable, TinyNodesRunOnTheCallingThreadAlone) {
+  FusionCase c;
+  c.input("big", random({64, 256}, 1));
+  c.input("tiny", random({1, 8}, 2));
+  c.constant("w_big", random({256, 256}, 3));  // 64 x 256 x 256 multiply-adds: 8.4 MFLOP
+  c.constant("w_tiny", random({8, 8}, 4));     // 128 FLOPs
+  c.node("MatMul", {"big", "w_big"}, "y_big");
+  c.node("MatMul", {"tiny", "w_tiny"}, "y_tiny");
+  c.node("Relu", {"y_tiny"}, "z_tiny");
+  c.output("y_big");
+  c.output("z_tiny");
+  EXPECT_EQ(c.run_and_compare(), (Chains{{"y_tiny", "z_tiny"}}));
+  // The big product is split over the threads; the tiny chain is not worth waking them for.
+  EXPECT_EQ(c.single_thread_nodes(), 1u);
 }
 
 // ---- Resize (nearest), claimed where a probe proves oneDNN picks the same elements ------------

@@ -15,6 +15,7 @@
 #include "backends/onednn/lower_ops.h"
 #include "backends/reference/kernel.h"
 #include "runtime/core_budget.h"
+#include "runtime/flops.h"
 #include "runtime/profiler.h"
 
 namespace edgerun::onednn {
@@ -42,6 +43,9 @@ struct CompiledNode {
   // without building a key or locking the cache.
   std::shared_ptr<const PreparedNode> ahead;
   std::vector<NodeInput> ahead_key;
+  // OpenMP threads for this node: 0 runs it with the executable's threads, 1 on the calling
+  // thread alone (work too small to pay for waking other threads; see single_thread_work).
+  int threads = 0;
   std::vector<size_t> graph_nodes;  // the graph's indices of the nodes this entry runs
 
   // Inputs -> lowered node; null means "these inputs run on the reference kernel". Bounded: a
@@ -67,6 +71,28 @@ class ThreadCountScope {
  private:
   int previous_;
 };
+
+// Whether a node does too little work to be worth splitting over threads. Waking an OpenMP
+// team (passive waiting) and joining it costs some 20-40 us on a VM, as much as a few MFLOP of
+// convolution or matrix product or some 64K elements of anything else take on one core; tiny
+// models (an intent MLP, the late layers of a mobile CNN) ran slower on two threads than on one.
+bool single_thread_work(const ir::Node& node, const ValueTypes& types) {
+  std::vector<Shape> inputs, outputs;
+  for (const std::string& name : node.inputs) {
+    const Shape* shape = name.empty() ? nullptr : types.shape(name);
+    if (!name.empty() && shape == nullptr) return false;  // unknown: assume it is big
+    inputs.push_back(shape != nullptr ? *shape : Shape{});
+  }
+  for (const std::string& name : node.outputs) {
+    const Shape* shape = name.empty() ? nullptr : types.shape(name);
+    if (!name.empty() && shape == nullptr) return false;
+    outputs.push_back(shape != nullptr ? *shape : Shape{});
+  }
+  constexpr double kMinParallelMatrixFlops = 4e6;
+  constexpr double kMinParallelElements = 65536;
+  const double flops = node_flops(node, inputs, outputs);
+  return flops < (is_compute_heavy(*node.op) ? kMinParallelMatrixFlops : kMinParallelElements);
+}
 
 // One profile event for a unit of the partition: a fused chain counts once, named after all
 // its nodes.
@@ -353,7 +379,14 @@ class OneDnnExecutable final : public Executable {
       known[slot] = in;
     }
     for (const auto& n : nodes_) ER_RETURN_IF_ERROR(prepare_ahead(*n, known));
+    single_thread_ = std::all_of(nodes_.begin(), nodes_.end(),
+                                 [](const auto& n) { return n->threads == 1 || n->view; });
     return Status::ok();
+  }
+
+  size_t single_thread_nodes() const {
+    return static_cast<size_t>(
+        std::count_if(nodes_.begin(), nodes_.end(), [](const auto& n) { return n->threads == 1; }));
   }
 
   std::vector<std::vector<size_t>> fused_chains() const {
@@ -413,9 +446,11 @@ class OneDnnExecutable final : public Executable {
   }
 
   Status run(ExecutionFrame& frame) const override {
-    // Concurrent multi-threaded runs take turns with the cores rather than oversubscribing them.
+    // Concurrent multi-threaded runs take turns with the cores rather than oversubscribing them;
+    // a partition whose every node runs on one thread starts no others.
     Result<runtime::CoreBudget::Lease> cores = runtime::CoreBudget::process().acquire(
-        threads_ > 0 ? threads_ : omp_get_max_threads(), [&frame] { return frame.stop_status(); });
+        single_thread_ ? 1 : threads_ > 0 ? threads_ : omp_get_max_threads(),
+        [&frame] { return frame.stop_status(); });
     if (!cores.is_ok()) return cores.status();
     // oneDNN sizes its OpenMP regions by omp_get_max_threads() of the thread that executes the
     // primitive, a per-thread setting: set it for this run and give the caller its own back.
@@ -426,6 +461,7 @@ class OneDnnExecutable final : public Executable {
       state.blocked.resize(frame.values.size());
       for (const auto& n : nodes_) {
         const double start_us = profile_start(frame.profile);
+        const ThreadCountScope node_threads(n->threads);
         ER_RETURN_IF_ERROR(run_node(*n, state).with_context(n->node->describe()));
         for (int slot : n->release) {
           frame.values[static_cast<size_t>(slot)] = Value();
@@ -477,10 +513,15 @@ class OneDnnExecutable final : public Executable {
     }
     std::shared_ptr<const PreparedNode> prepared;
     if (all_known) {
+      if (types_ != nullptr && single_thread_work(*n.node, *types_)) n.threads = 1;
+      // oneDNN plans a primitive's work split for the thread count in force when it is built.
+      const ThreadCountScope thread_count(n.threads);
       ER_ASSIGN_OR_RETURN(prepared, lowered(n, inputs));
       if (prepared != nullptr) {
         n.ahead = prepared;
         n.ahead_key = inputs;
+      } else {
+        n.threads = 0;
       }
     }
     if (prepared == nullptr && !n.post.empty()) {
@@ -749,6 +790,7 @@ class OneDnnExecutable final : public Executable {
   std::vector<char> exported_;  // by slot: read outside the partition (or a graph output)
   const ValueTypes* types_;     // what is known before the run (may be null)
   int threads_ = 0;             // OpenMP threads for this executable's runs; 0: the caller's
+  bool single_thread_ = false;  // every node runs on the calling thread alone
   std::vector<std::unique_ptr<CompiledNode>> nodes_;
   // A MemoryCache for one run, returned to the idle ones when the run ends.
   class CacheLease {
@@ -863,6 +905,11 @@ LayoutStats layout_stats(const Executable& executable) {
 size_t lowered_count(const Executable& executable) {
   const auto* onednn = dynamic_cast<const OneDnnExecutable*>(&executable);
   return onednn == nullptr ? 0 : onednn->lowered_count();
+}
+
+size_t single_thread_nodes(const Executable& executable) {
+  const auto* onednn = dynamic_cast<const OneDnnExecutable*>(&executable);
+  return onednn == nullptr ? 0 : onednn->single_thread_nodes();
 }
 
 }  // namespace edgerun::onednn

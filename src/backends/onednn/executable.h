@@ -46,6 +46,10 @@ size_t unfused_runs(const Executable& executable);
 // partition was compiled with known shapes.
 size_t lowered_count(const Executable& executable);
 
+// How many of `executable`'s nodes (fused chains count once) prepare judged too small to split
+// over threads, so they run on the calling thread alone; 0 for any other executable.
+size_t single_thread_nodes(const Executable& executable);
+
 // How values moved between `executable`'s nodes so far (all runs together): reads of a value in
 // the blocked layout its producer wrote, with no conversion, and conversions of activations
 // (into a primitive's layout, or back to a plain tensor). Zeros for any other executable.
