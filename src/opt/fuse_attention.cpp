@@ -198,36 +198,21 @@ std::optional<Match> match_at(const ir::Graph& graph, const Uses& uses, const Va
 size_t fuse_attention(ir::Graph& graph) {
   const ValueTypes types = runtime::infer_value_types(graph, {});
   const Uses uses(graph);
-  std::vector<char> removed(graph.nodes.size(), 0);
-  std::vector<std::optional<ir::Node>> replacement(graph.nodes.size());
-  size_t fused = 0;
-  for (size_t sm = 0; sm < graph.nodes.size(); ++sm) {
-    if (graph.nodes[sm].op != ir::Op::Softmax) continue;
+  return replace_patterns(graph, ir::Op::Softmax, [&](size_t sm) -> std::optional<PatternMatch> {
     const std::optional<Match> match = match_at(graph, uses, types, sm);
-    if (!match) continue;
-    bool overlaps = false;
-    size_t last = 0;
-    for (size_t n : match->nodes) {
-      overlaps |= removed[n] != 0;
-      last = std::max(last, n);
-    }
-    if (overlaps) continue;
-    // The final Transpose reads everything the pattern computes, so its place comes after the
-    // inputs (Q, K, V and the mask) are written.
-    ir::Node attention = fused_node(graph.nodes[last], ir::Op::Attention, "Attention", 1);
-    attention.domain = std::string(ir::op_info(ir::Op::Attention).domain);
-    attention.inputs = {match->q, match->k, match->v};
-    if (!match->mask.empty()) attention.inputs.push_back(match->mask);
-    attention.outputs = {match->output};
-    attention.attributes = {float_attribute("scale", match->scale),
-                            int_attribute("scale_divides", match->divides ? 1 : 0),
-                            int_attribute("scale_query", match->scale_query ? 1 : 0)};
-    for (size_t n : match->nodes) removed[n] = 1;
-    replacement[last] = std::move(attention);
-    ++fused;
-  }
-  if (fused > 0) splice_nodes(graph, removed, replacement);
-  return fused;
+    if (!match) return std::nullopt;
+    return PatternMatch{match->nodes, [m = *match](const ir::Node& last) {
+      ir::Node attention = fused_node(last, ir::Op::Attention, "Attention", 1);
+      attention.domain = std::string(ir::op_info(ir::Op::Attention).domain);
+      attention.inputs = {m.q, m.k, m.v};
+      if (!m.mask.empty()) attention.inputs.push_back(m.mask);
+      attention.outputs = {m.output};
+      attention.attributes = {float_attribute("scale", m.scale),
+                              int_attribute("scale_divides", m.divides ? 1 : 0),
+                              int_attribute("scale_query", m.scale_query ? 1 : 0)};
+      return attention;
+    }};
+  });
 }
 
 }  // namespace edgerun::opt

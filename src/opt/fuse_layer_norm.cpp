@@ -114,32 +114,18 @@ std::optional<Match> match_at(const ir::Graph& graph, const Uses& uses, const Va
 size_t fuse_layer_norm(ir::Graph& graph) {
   const ValueTypes types = runtime::infer_value_types(graph, {});
   const Uses uses(graph);
-  std::vector<char> removed(graph.nodes.size(), 0);
-  std::vector<std::optional<ir::Node>> replacement(graph.nodes.size());
-  size_t fused = 0;
-  for (size_t r = 0; r < graph.nodes.size(); ++r) {
-    if (graph.nodes[r].op != ir::Op::ReduceMean) continue;
+  return replace_patterns(graph, ir::Op::ReduceMean, [&](size_t r) -> std::optional<PatternMatch> {
     const std::optional<Match> match = match_at(graph, uses, types, r);
-    if (!match) continue;
-    bool overlaps = false;
-    size_t last = 0;
-    for (size_t n : match->nodes) {
-      overlaps |= removed[n] != 0;
-      last = std::max(last, n);
-    }
-    if (overlaps) continue;
-    ir::Node ln =
-        fused_node(graph.nodes[last], ir::Op::LayerNormalization, "LayerNormalization", 17);
-    ln.inputs = {match->x, match->scale};
-    if (!match->bias.empty()) ln.inputs.push_back(match->bias);
-    ln.outputs = {match->output};
-    ln.attributes = {int_attribute("axis", -1), float_attribute("epsilon", match->epsilon)};
-    for (size_t n : match->nodes) removed[n] = 1;
-    replacement[last] = std::move(ln);
-    ++fused;
-  }
-  if (fused > 0) splice_nodes(graph, removed, replacement);
-  return fused;
+    if (!match) return std::nullopt;
+    return PatternMatch{match->nodes, [m = *match](const ir::Node& last) {
+      ir::Node ln = fused_node(last, ir::Op::LayerNormalization, "LayerNormalization", 17);
+      ln.inputs = {m.x, m.scale};
+      if (!m.bias.empty()) ln.inputs.push_back(m.bias);
+      ln.outputs = {m.output};
+      ln.attributes = {int_attribute("axis", -1), float_attribute("epsilon", m.epsilon)};
+      return ln;
+    }};
+  });
 }
 
 }  // namespace edgerun::opt

@@ -1,5 +1,7 @@
 #include "opt/graph_uses.h"
 
+#include <algorithm>
+
 #include <cmath>
 
 namespace edgerun::opt {
@@ -66,6 +68,32 @@ std::string other_input(const ir::Node& node, const std::string& known) {
   if (node.inputs[0] == known && node.inputs[1] != known) return node.inputs[1];
   if (node.inputs[1] == known && node.inputs[0] != known) return node.inputs[0];
   return {};
+}
+
+size_t replace_patterns(ir::Graph& graph, ir::Op anchor,
+                        const std::function<std::optional<PatternMatch>(size_t)>& match) {
+  std::vector<char> removed(graph.nodes.size(), 0);
+  std::vector<std::optional<ir::Node>> replacement(graph.nodes.size());
+  size_t replaced = 0;
+  for (size_t a = 0; a < graph.nodes.size(); ++a) {
+    if (graph.nodes[a].op != anchor) continue;
+    std::optional<PatternMatch> found = match(a);
+    if (!found || found->nodes.empty()) continue;
+    bool overlaps = false;
+    size_t last = 0;
+    for (size_t n : found->nodes) {
+      overlaps |= removed[n] != 0;
+      last = std::max(last, n);
+    }
+    if (overlaps) continue;
+    // The last node reads everything the pattern computes, so its place comes after the
+    // pattern's inputs are written.
+    replacement[last] = found->build(graph.nodes[last]);
+    for (size_t n : found->nodes) removed[n] = 1;
+    ++replaced;
+  }
+  if (replaced > 0) splice_nodes(graph, removed, replacement);
+  return replaced;
 }
 
 void splice_nodes(ir::Graph& graph, const std::vector<char>& removed,

@@ -2,6 +2,7 @@
 // small constants, and how to splice a rewritten node list back in.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <set>
 #include <string>
@@ -52,6 +53,18 @@ std::string other_input(const ir::Node& node, const std::string& known);
 // the position of the last node of its pattern.
 void splice_nodes(ir::Graph& graph, const std::vector<char>& removed,
                   std::vector<std::optional<ir::Node>>& replacement);
+
+// One multi-node pattern found in a graph: its nodes, and how to build the one node that
+// replaces them from the last of them (whose place the new node takes).
+struct PatternMatch {
+  std::vector<size_t> nodes;
+  std::function<ir::Node(const ir::Node& last)> build;
+};
+
+// Asks `match` at every node of type `anchor` and replaces each pattern found with one node,
+// skipping a match that shares a node with an earlier one. Returns how many were replaced.
+size_t replace_patterns(ir::Graph& graph, ir::Op anchor,
+                        const std::function<std::optional<PatternMatch>(size_t)>& match);
 
 // A node of the default domain at `opset`, named after the node it replaces.
 ir::Node fused_node(const ir::Node& replaced, ir::Op op, const char* op_type, int64_t opset);
