@@ -45,7 +45,9 @@ std::shared_ptr<const void> allocate(DType dtype, int64_t count, bool zero, void
     // Large tensors (weights, big activations) start on a huge-page boundary and ask for huge
     // pages: filling them then takes one page fault per 2 MiB instead of 512, which on a
     // virtual machine is most of the cost of loading a model's weights.
-    p = std::aligned_alloc(kHugePage, bytes);
+    // aligned_alloc wants a multiple of the alignment; the tail past `bytes` is never touched,
+    // and only the huge pages wholly inside the tensor are asked for, so it costs no memory.
+    p = std::aligned_alloc(kHugePage, (bytes + kHugePage - 1) / kHugePage * kHugePage);
     if (p != nullptr) ::madvise(p, bytes / kHugePage * kHugePage, MADV_HUGEPAGE);
   } else {
     p = std::aligned_alloc(kAlignment, bytes);
