@@ -7,15 +7,18 @@
 
 namespace edgerun::memory {
 
-void page_out(const void* data, size_t bytes) {
-#if defined(MADV_PAGEOUT)
+void advise_whole_pages(const void* data, size_t bytes, int advice) {
   static const auto page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
   const auto begin = reinterpret_cast<uintptr_t>(data);
   const uintptr_t first = (begin + page - 1) / page * page;
   const uintptr_t last = (begin + bytes) / page * page;
-  if (last <= first) return;
-  // A hint: kernels without MADV_PAGEOUT (before Linux 5.4) refuse it, and nothing changes.
-  ::madvise(reinterpret_cast<void*>(first), last - first, MADV_PAGEOUT);
+  if (last > first) ::madvise(reinterpret_cast<void*>(first), last - first, advice);
+}
+
+void page_out(const void* data, size_t bytes) {
+#if defined(MADV_PAGEOUT)
+  // Kernels before Linux 5.4 refuse MADV_PAGEOUT, and nothing changes.
+  advise_whole_pages(data, bytes, MADV_PAGEOUT);
 #else
   (void)data;
   (void)bytes;

@@ -12,4 +12,8 @@ namespace edgerun::memory {
 // backend keeps (the original stays reachable for the reference fallback).
 void page_out(const void* data, size_t bytes);
 
+// madvise(`advice`) on the whole pages inside [data, data + bytes), the part of a buffer that is
+// its own; advice only, so a refusal is ignored.
+void advise_whole_pages(const void* data, size_t bytes, int advice);
+
 }  // namespace edgerun::memory

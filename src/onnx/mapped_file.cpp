@@ -5,8 +5,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cstdint>
 #include <utility>
+
+#include "memory/page_hints.h"
 
 namespace edgerun::onnx_import {
 
@@ -32,13 +33,8 @@ Result<MappedFile> MappedFile::open(const std::string& path) {
 }
 
 void MappedFile::release(std::string_view range) const {
-  const auto page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
-  const auto begin = reinterpret_cast<uintptr_t>(range.data());
-  const uintptr_t first = (begin + page - 1) / page * page;
-  const uintptr_t last = (begin + range.size()) / page * page;
-  if (data_ == nullptr || range.data() < bytes().data() || last <= first) return;
-  // Advice only: on failure the pages simply stay resident.
-  ::madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED);
+  if (data_ == nullptr || range.data() < bytes().data()) return;
+  memory::advise_whole_pages(range.data(), range.size(), MADV_DONTNEED);
 }
 
 MappedFile::MappedFile(MappedFile&& other) noexcept

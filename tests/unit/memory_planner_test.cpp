@@ -10,6 +10,7 @@
 #include "memory/arena_pool.h"
 #include "memory/planner.h"
 #include "runtime/program.h"
+#include "unit/pass_test_graph.h"
 
 namespace edgerun {
 namespace {
@@ -109,12 +110,12 @@ struct MlpGraph {
     x.type.kind = ir::TypeInfo::Kind::kTensor;
     x.type.dtype = DType::kFloat32;
     x.type.shape = std::vector<ir::Dim>{{-1, "batch"}, {8, ""}};
-    graph.inputs.push_back(x);
+    builder.graph.inputs.push_back(x);
     std::vector<float> w(8 * 8), b(8);
     for (size_t i = 0; i < w.size(); ++i) w[i] = 0.05f * static_cast<float>(i % 13) - 0.3f;
     for (size_t i = 0; i < b.size(); ++i) b[i] = 0.1f * static_cast<float>(i) - 0.2f;
-    graph.initializers["w"] = Tensor::from_vector<float>({8, 8}, w);
-    graph.initializers["bias"] = Tensor::from_vector<float>({8}, b);
+    builder.constant("w", Tensor::from_vector<float>({8, 8}, w));
+    builder.constant("bias", Tensor::from_vector<float>({8}, b));
     node("MatMul", {"x", "w"}, "h");
     node("Relu", {"h"}, "r");
     node("Add", {"r", "bias"}, "a");
@@ -123,27 +124,19 @@ struct MlpGraph {
     node("Tanh", {"m"}, "t");
     node("Neg", {"t"}, "y");
     node("Reshape", {"a", "flat_shape"}, "flat");
-    graph.initializers["flat_shape"] = Tensor::from_vector<int64_t>({1}, {-1});
-    output("y");
-    output("r");     // a graph output that Add also reads
-    output("flat");  // a view of an intermediate
+    builder.constant("flat_shape", Tensor::from_vector<int64_t>({1}, {-1}));
+    builder.output("y");
+    builder.output("r");     // a graph output that Add also reads
+    builder.output("flat");  // a view of an intermediate
   }
   void node(const std::string& type, std::vector<std::string> inputs, const std::string& out) {
-    ir::Node n;
-    n.name = out;
-    n.op_type = type;
-    n.op = ir::find_op("", type);
-    n.opset = 17;
-    n.inputs = std::move(inputs);
-    n.outputs = {out};
-    graph.nodes.push_back(std::move(n));
+    builder.node(type, std::move(inputs), {out}, {}, 17);
   }
-  void output(const std::string& name) {
-    ir::ValueInfo v;
-    v.name = name;
-    graph.outputs.push_back(v);
-  }
-  ir::Graph graph;
+  MlpGraph(const MlpGraph&) = delete;  // `graph` refers into `builder`
+  MlpGraph& operator=(const MlpGraph&) = delete;
+
+  testing::PassGraph builder;
+  ir::Graph& graph = builder.graph;
 };
 
 Tensor input(float scale) {
