@@ -115,6 +115,9 @@ struct PrepareStats {
   // each run takes (arenas are pooled and reused). 0 when the input shapes are not known until
   // run time (each shape then gets its own plan when it is first seen).
   uint64_t arena_bytes = 0;
+  // Values of that plan that take the bytes of an input dying at their node (an elementwise
+  // op over its input, a residual sum over its addend) instead of bytes of their own.
+  uint64_t arena_in_place = 0;
 };
 
 struct TensorSpec {

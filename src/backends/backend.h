@@ -155,6 +155,11 @@ class Executable {
   // whose kernels allow it): false where the executable runs it in a way that does not, such as
   // fused into another node's primitive.
   virtual bool may_write_in_place(size_t /*graph_node*/) const { return true; }
+  // The slot whose bytes the output of `graph_node` may take over, in the layout and size the
+  // executable plans for both, when that slot dies at this node; -1 for none. A product whose
+  // residual Add is fused as oneDNN's sum post-op adds onto its addend: planned into the same
+  // bytes, the addend is never copied.
+  virtual int accumulates_into(size_t /*graph_node*/) const { return -1; }
 };
 
 class Backend {

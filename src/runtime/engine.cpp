@@ -216,6 +216,7 @@ Result<std::shared_ptr<PreparedModel::Impl>> prepare_model(const EngineOptions& 
     stats->total_ms = ms_since(prepare_start);
     stats->threads = resolve_thread_count(options.threads);
     stats->arena_bytes = program->arena_plan().arena_bytes;
+    stats->arena_in_place = program->arena_plan().in_place;
   }
 
   CapabilityReport& report = impl->capabilities;

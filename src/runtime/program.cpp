@@ -81,7 +81,9 @@ bool writes_non_finite(const Step& step, const ExecutionFrame& frame) {
 // - the inputs of a node whose outputs may alias them (a Reshape's view, an Identity, control
 //   flow) live as long as those outputs.
 // In-place: an elementwise node may write over its input 0 when that input is planned, has the
-// output's shape and dtype, dies at this node, and is no fallback's saved read.
+// output's shape and dtype, dies at this node, and is no fallback's saved read; so may a node
+// over the slot its executable accumulates into (Executable::accumulates_into) when that slot
+// takes the same bytes.
 ArenaPlan plan_arena(const ir::Graph& graph, const SlotTable& slots,
                      const std::vector<Step>& steps, const ValueTypes& types,
                      const std::vector<int>& output_slots) {
@@ -186,6 +188,15 @@ ArenaPlan plan_arena(const ir::Graph& graph, const SlotTable& slots,
             plan.regions[static_cast<size_t>(donor)].backend_bytes == 0) {
           record.in_place_of = record_of[donor];
         }
+      }
+      const int addend = o == 0 && record.in_place_of < 0
+                             ? steps[step_of[node]].executable->accumulates_into(node)
+                             : -1;
+      if (addend >= 0 && record_of[addend] >= 0 && !saved_read[addend] &&
+          last[addend] == runs_at[node] &&
+          plan.regions[static_cast<size_t>(addend)].plain_bytes == plain_bytes &&
+          plan.regions[static_cast<size_t>(addend)].backend_bytes == need.backend) {
+        record.in_place_of = record_of[addend];
       }
       record_of[slot] = static_cast<int64_t>(records.size());
       records.push_back(record);

@@ -219,12 +219,15 @@ TEST_F(CliTest, InspectPlanShowsPartitionsReasonsAndFlopCoverage) {
   ModelBuilder b;
   b.input("x", onnx::TensorProto::FLOAT, {2, 3});
   b.node("Relu", {"x"}, {"r"});
-  b.node("Log", {"r"}, {"y"});
+  b.node("Log", {"r"}, {"l"});
+  b.node("Neg", {"l"}, {"y"});
   b.output("y");
   ASSERT_EQ(edgerun("inspect --plan " + write_model(b), &out), 0) << out;
   EXPECT_NE(out.find("reference"), std::string::npos) << out;
   EXPECT_NE(out.find("oneDNN's log approximation is not exact enough near 1"), std::string::npos)
       << out;
+  // Its shapes are fixed, so its arena is planned at prepare; Log writes over the Relu's output.
+  EXPECT_NE(out.find("1 values written in place over an input"), std::string::npos) << out;
 
   // A model the graph passes change (a constant Transpose folded, the GELU fused): the plan
   // still lines up with the graph as placed.
@@ -237,6 +240,7 @@ TEST_F(CliTest, InspectPlanShowsPartitionsReasonsAndFlopCoverage) {
   EXPECT_NE(out.find("\"requested\": \"cpu_and_gpu\""), std::string::npos) << out;
   EXPECT_NE(out.find("\"flop_share\""), std::string::npos) << out;
   EXPECT_NE(out.find("\"total_flops\": 1024356.0"), std::string::npos) << out;
+  EXPECT_NE(out.find("\"arena_in_place\": "), std::string::npos) << out;
 }
 
 TEST_F(CliTest, RunStatsPrintsTelemetryWithADeadline) {

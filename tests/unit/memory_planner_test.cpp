@@ -268,5 +268,82 @@ TEST(ProgramArenaPlanTest, ElementwiseNodesWriteInPlaceOnTheReference) {
   EXPECT_GE(program.value()->arena_plan().in_place, 1u);
 }
 
+// x -> Conv+Relu -> r -> Conv+Relu -> h -> Conv -> Add(r) -> Relu -> t -> Conv -> y: a residual
+// block whose Add oneDNN fuses as a sum post-op. With `direct`, the Add's convolution reads r
+// itself (h is skipped).
+testing::PassGraph residual_block(bool direct = false) {
+  testing::PassGraph g;
+  g.input("x", testing::ramp({1, 16, 8, 8}, 0.41f));
+  g.constant("w1", testing::ramp({16, 16, 3, 3}, 0.013f));
+  g.constant("w2", testing::ramp({16, 16, 3, 3}, 0.011f));
+  g.constant("w3", testing::ramp({16, 16, 1, 1}, 0.07f));
+  const ir::Attribute pads = testing::attr("pads", std::vector<int64_t>{1, 1, 1, 1});
+  g.node("Conv", {"x", "w1"}, {"c1"}, {pads});
+  g.node("Relu", {"c1"}, {"r"});
+  if (!direct) {
+    g.node("Conv", {"r", "w1"}, {"c0"}, {pads});
+    g.node("Relu", {"c0"}, {"h"});
+  }
+  g.node("Conv", {direct ? "r" : "h", "w2"}, {"c2"}, {pads});
+  g.node("Add", {"c2", "r"}, {"s"});
+  g.node("Relu", {"s"}, {"t"});
+  g.node("Conv", {"t", "w3"}, {"y"});
+  g.output("y");
+  return g;
+}
+
+void expect_outputs(const testing::PassGraph& g, const runtime::Program& program) {
+  const std::vector<Value> expected = g.run(g.graph);  // the reference, nothing planned
+  for (int run = 0; run < 2; ++run) {
+    auto out = program.run({Value(g.feeds[0])});
+    ASSERT_TRUE(out.is_ok()) << out.status().to_string();
+    ASSERT_EQ(out.value().size(), expected.size());
+    for (size_t o = 0; o < expected.size(); ++o) {
+      const std::vector<float> got = values(out.value()[o]), want = values(expected[o]);
+      ASSERT_EQ(got.size(), want.size());
+      for (size_t i = 0; i < got.size(); ++i) {
+        ASSERT_NEAR(got[i], want[i], 1e-3f * (1 + std::abs(want[i]))) << "output " << o << " element " << i;
+      }
+    }
+  }
+}
+
+std::unique_ptr<runtime::Program> onednn_program(const testing::PassGraph& g) {
+  static reference::ReferenceBackend reference;
+  static onednn::OneDnnBackend onednn{1};
+  runtime::SafetyHooks hooks;
+  hooks.reference = &reference;
+  auto program = runtime::Program::build(g.graph, {&onednn, &reference}, {g.feeds[0].shape()}, hooks);
+  EXPECT_TRUE(program.is_ok()) << program.status().to_string();
+  return program.is_ok() ? std::move(program).value() : nullptr;
+}
+
+TEST(ProgramArenaPlanTest, AResidualSumPostOpAddsOntoItsAddendsBytesOnOneDnn) {
+  const testing::PassGraph block = residual_block();
+  auto program = onednn_program(block);
+  ASSERT_NE(program, nullptr);
+  // The chain Conv+Add+Relu writes t over r, its addend, which dies there; no other node of
+  // this partition may write in place (the Relus are fused).
+  EXPECT_EQ(program->arena_plan().in_place, 1u);
+  expect_outputs(block, *program);
+}
+
+TEST(ProgramArenaPlanTest, AnAddendTheConvolutionAlsoReadsKeepsItsOwnBytes) {
+  const testing::PassGraph block = residual_block(/*direct=*/true);
+  auto program = onednn_program(block);
+  ASSERT_NE(program, nullptr);
+  EXPECT_EQ(program->arena_plan().in_place, 0u);
+  expect_outputs(block, *program);
+}
+
+TEST(ProgramArenaPlanTest, AnAddendReadAfterTheSumKeepsItsOwnBytes) {
+  testing::PassGraph block = residual_block();
+  block.output("r");  // a graph output is the caller's: never written over
+  auto program = onednn_program(block);
+  ASSERT_NE(program, nullptr);
+  EXPECT_EQ(program->arena_plan().in_place, 0u);
+  expect_outputs(block, *program);
+}
+
 }  // namespace
 }  // namespace edgerun

@@ -110,6 +110,7 @@ int plan_command(const InspectArgs& args) {
     // The planned intermediates of one run; null when the input shapes are bound only at run
     // time (set them with --shape to plan here).
     j["arena_bytes"] = stats.arena_bytes > 0 ? nlohmann::json(stats.arena_bytes) : nlohmann::json();
+    j["arena_in_place"] = stats.arena_bytes > 0 ? nlohmann::json(stats.arena_in_place) : nlohmann::json();
     for (const auto& [backend, count] : caps.nodes_per_backend) {
       j["backends"][backend] = {
           {"nodes", count},
@@ -157,7 +158,9 @@ int plan_command(const InspectArgs& args) {
     std::cout << ")\n";
   }
   std::cout << "\nplanned arena: "
-            << (stats.arena_bytes > 0 ? std::to_string(stats.arena_bytes) + " bytes per run"
+            << (stats.arena_bytes > 0 ? std::to_string(stats.arena_bytes) + " bytes per run, " +
+                                            std::to_string(stats.arena_in_place) +
+                                            " values written in place over an input"
                                       : std::string("planned at the first run (input shapes not "
                                                     "fixed; set them with --shape)"))
             << "\n";

@@ -431,6 +431,13 @@ class OneDnnExecutable final : public Executable {
     return it != runs_at_.end() && !fused_.count(graph_node);
   }
 
+  // The sum post-op adds onto memory that holds the addend: the chain's output may take the
+  // addend's bytes (then nothing is copied before the primitive runs).
+  int accumulates_into(size_t graph_node) const override {
+    auto it = accumulates_.find(graph_node);
+    return it == accumulates_.end() ? -1 : it->second;
+  }
+
   size_t runs_at(size_t graph_node) const override {
     auto it = runs_at_.find(graph_node);
     return it == runs_at_.end() ? graph_node : it->second;
@@ -533,6 +540,18 @@ class OneDnnExecutable final : public Executable {
       for (size_t k = 0; k + 1 < n.members.size(); ++k) {
         for (int slot : n.members[k]->outputs) {
           if (slot >= 0) slot_bytes_[slot] = {0, 0};
+        }
+      }
+      // A sum addend that arrives in the output's own layout can be added onto in place,
+      // unless the primitive also reads it as another input (a convolution over it).
+      if (const std::optional<size_t> sum = prepared->sum_input) {
+        const InputLayout& layout = prepared->inputs[*sum];
+        const bool as_is = inputs[*sum].layout ? *inputs[*sum].layout == layout.want
+                                               : layout.view == layout.want;
+        const int addend = n.inputs[*sum];
+        if (addend >= 0 && std::count(n.inputs.begin(), n.inputs.end(), addend) == 1 && as_is &&
+            layout.want == prepared->outputs[0].desc) {
+          accumulates_[n.graph_nodes.back()] = addend;
         }
       }
     }
@@ -827,6 +846,7 @@ class OneDnnExecutable final : public Executable {
   mutable std::vector<std::unique_ptr<MemoryCache>> idle_caches_;
   std::unordered_map<int, SlotBytes> slot_bytes_;      // by slot, filled by prepare_ahead
   std::unordered_map<size_t, size_t> runs_at_;         // graph node -> its unit's last node
+  std::unordered_map<size_t, int> accumulates_;        // chain's last node -> its sum addend
   std::set<size_t> fused_;                             // graph nodes in chains
   mutable std::atomic<uint64_t> blocked_reads_{0};
   mutable std::atomic<uint64_t> conversions_{0};

@@ -84,7 +84,8 @@ void PrimitiveNode::bind_sum_input(size_t input, const memory::desc& view,
                                    const memory::desc& want) {
   reserve_inputs(input + 1);
   inputs[input] = InputLayout{true, view, want};
-  sum_input_ = input;
+  sum_input = input;
+  sum_copy_ = dnnl::reorder(dnnl::reorder::primitive_desc(engine_, want, engine_, want));
 }
 
 void PrimitiveNode::bind_held(int arg, memory held) {
@@ -162,10 +163,14 @@ void PrimitiveNode::execute(dnnl::stream& stream, std::span<const memory> in,
     scratchpad = memory(scratchpad_, engine_, thread_scratchpad(scratchpad_.get_size()));
     args[n++] = {DNNL_ARG_SCRATCHPAD, scratchpad.get()};
   }
-  if (sum_input_) {
-    memory addend = in[*sum_input_];
-    memory result = out[0];
-    dnnl::reorder(addend, result).execute(stream, addend, result);
+  if (sum_input) {
+    const memory& addend = in[*sum_input];
+    // The planner may have placed output 0 over the addend (which dies here): nothing to copy.
+    if (addend.get_data_handle() != out[0].get_data_handle()) {
+      const std::array<dnnl_exec_arg_t, 2> copy = {
+          {{DNNL_ARG_SRC, addend.get()}, {DNNL_ARG_DST, out[0].get()}}};
+      execute_args(sum_copy_, stream, copy);
+    }
   }
   execute_args(primitive_, stream, std::span<const dnnl_exec_arg_t>(args, n));
   for (const auto& [primitive, pad] : in_place_) {

@@ -43,8 +43,8 @@ class PrimitiveNode final : public PreparedNode {
                               dnnl::primitive transform, const memory::desc& result);
   void bind_output(int arg, const memory::desc& desc, Shape shape);
   void bind_held(int arg, memory held);
-  // Output 0 starts as a copy of input `input` (in the output's layout) before the primitive
-  // adds onto it: the sum post-op.
+  // Output 0 starts as a copy of input `input` (in the output's layout `want`) before the
+  // primitive adds onto it: the sum post-op. No copy when the two are one memory.
   void bind_sum_input(size_t input, const memory::desc& view, const memory::desc& want);
   // Marks inputs the node reads nothing from (at least `count` entries exist).
   void reserve_inputs(size_t count);
@@ -67,7 +67,7 @@ class PrimitiveNode final : public PreparedNode {
   memory::desc scratchpad_;
   std::vector<Binding> bindings_;
   std::vector<std::pair<dnnl::primitive, memory::desc>> in_place_;
-  std::optional<size_t> sum_input_;
+  dnnl::primitive sum_copy_;  // copies the sum input into output 0, built once
 };
 
 dnnl::primitive_attr user_scratchpad();

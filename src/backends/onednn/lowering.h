@@ -64,6 +64,10 @@ class PreparedNode {
 
   std::vector<InputLayout> inputs;
   std::vector<OutputLayout> outputs;
+  // The input output 0 starts from (a residual Add fused as oneDNN's sum post-op adds onto
+  // it), read in output 0's layout. When the executable hands both the same memory, the node
+  // adds in place instead of copying it first.
+  std::optional<size_t> sum_input;
 };
 
 // Whether `node` may write a blocked layout: its output is read only by oneDNN nodes of the same
