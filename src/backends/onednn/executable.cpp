@@ -469,7 +469,9 @@ class OneDnnExecutable final : public Executable {
       for (const auto& n : nodes_) {
         const double start_us = profile_start(frame.profile);
         const ThreadCountScope node_threads(n->threads);
-        ER_RETURN_IF_ERROR(run_node(*n, state).with_context(n->node->describe()));
+        // The node's description is built only on failure: formatting it costs more than a
+        // small node's work.
+        if (Status s = run_node(*n, state); !s.is_ok()) return s.with_context(n->node->describe());
         for (int slot : n->release) {
           frame.values[static_cast<size_t>(slot)] = Value();
           state.blocked[static_cast<size_t>(slot)].reset();
@@ -796,7 +798,7 @@ class OneDnnExecutable final : public Executable {
       // These shapes do not fuse: the chain's nodes run one by one, writing the intermediates
       // (released with the chain's own releases, since nothing else reads them).
       for (const auto& m : n.members) {
-        ER_RETURN_IF_ERROR(run_node(*m, state).with_context(m->node->describe()));
+        if (Status s = run_node(*m, state); !s.is_ok()) return s.with_context(m->node->describe());
       }
       return Status::ok();
     }

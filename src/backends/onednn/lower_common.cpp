@@ -116,6 +116,26 @@ void* thread_scratchpad(size_t bytes) {
   return buffer.data;
 }
 
+// The calling thread's scratchpad as memory of layout `desc` (a primitive's scratchpad_desc, a
+// plain byte buffer). Creating a dnnl::memory allocates, so each thread keeps one per size and
+// engine and re-points it at its buffer; a run creates none.
+const memory& scratchpad_memory(const memory::desc& desc, const dnnl::engine& engine) {
+  struct Entry {
+    dnnl::engine engine;  // held, so the engine it compares cannot be freed and reused
+    memory scratchpad;
+  };
+  thread_local std::unordered_map<size_t, Entry> by_size;
+  const size_t bytes = desc.get_size();
+  void* data = thread_scratchpad(bytes);
+  Entry& entry = by_size[bytes];
+  if (!entry.scratchpad || entry.engine.get() != engine.get()) {
+    entry = Entry{engine, memory(desc, engine, data)};
+  } else if (entry.scratchpad.get_data_handle() != data) {
+    entry.scratchpad.set_data_handle(data);  // the buffer grew since
+  }
+  return entry.scratchpad;
+}
+
 // Runs `primitive` with `args` through the C API: the C++ overload takes an unordered_map,
 // which allocates on every call.
 void execute_args(const dnnl::primitive& primitive, dnnl::stream& stream,
@@ -158,10 +178,8 @@ void PrimitiveNode::execute(dnnl::stream& stream, std::span<const memory> in,
     }
     args[n++] = {b.arg, m};
   }
-  memory scratchpad;
   if (scratchpad_.get_size() > 0) {
-    scratchpad = memory(scratchpad_, engine_, thread_scratchpad(scratchpad_.get_size()));
-    args[n++] = {DNNL_ARG_SCRATCHPAD, scratchpad.get()};
+    args[n++] = {DNNL_ARG_SCRATCHPAD, scratchpad_memory(scratchpad_, engine_).get()};
   }
   if (sum_input) {
     const memory& addend = in[*sum_input];
@@ -178,10 +196,8 @@ void PrimitiveNode::execute(dnnl::stream& stream, std::span<const memory> in,
                                                 {DNNL_ARG_DST, out[0].get()},
                                                 {DNNL_ARG_SCRATCHPAD, nullptr}}};
     size_t k = 2;
-    memory in_place_pad;
     if (pad.get_size() > 0) {
-      in_place_pad = memory(pad, engine_, thread_scratchpad(pad.get_size()));
-      in_place[k++] = {DNNL_ARG_SCRATCHPAD, in_place_pad.get()};
+      in_place[k++] = {DNNL_ARG_SCRATCHPAD, scratchpad_memory(pad, engine_).get()};
     }
     execute_args(primitive, stream, std::span<const dnnl_exec_arg_t>(in_place.data(), k));
   }
