@@ -259,8 +259,14 @@ Result<std::unique_ptr<Program>> Program::build(const ir::Graph& graph,
   ER_ASSIGN_OR_RETURN(PartitionPlan plan, partition_graph(graph, backends, types));
   program->reasons_ = std::move(plan.reasons);
 
-  // Each value is dropped after its last reader in execution order, unless it is a graph output.
+  // Each value is dropped after its last reader in execution order, unless it is a graph output
+  // or a constant (the program owns those; a run's value table keeps them between runs).
   std::set<int> keep(program->output_slots_.begin(), program->output_slots_.end());
+  program->constant_slot_.assign(slots.size(), 0);
+  for (const auto& [slot, value] : program->constants_) {
+    keep.insert(slot);
+    program->constant_slot_[static_cast<size_t>(slot)] = 1;
+  }
   std::vector<size_t> order;
   for (const PlannedPartition& p : plan.partitions) {
     order.insert(order.end(), p.nodes.begin(), p.nodes.end());
@@ -419,6 +425,30 @@ Status Program::run_step(const Step& step, ExecutionFrame& frame,
   return run_on_reference(step, frame, context);
 }
 
+Program::ValueTableLease::ValueTableLease(const Program& program, std::vector<Value>& values)
+    : program_(program), values_(values) {
+  {
+    std::lock_guard<std::mutex> lock(program_.tables_mutex_);
+    if (!program_.idle_tables_.empty()) {
+      values_ = std::move(program_.idle_tables_.back());
+      program_.idle_tables_.pop_back();
+      return;
+    }
+  }
+  values_.assign(program_.slots_.size(), Value());
+  for (const auto& [slot, value] : program_.constants_) values_[static_cast<size_t>(slot)] = value;
+}
+
+Program::ValueTableLease::~ValueTableLease() {
+  // Drop what the run left (an output it also returned, values of a failed run) and keep the
+  // constants for the next run.
+  for (size_t slot = 0; slot < values_.size(); ++slot) {
+    if (!program_.constant_slot_[slot]) values_[slot] = Value();
+  }
+  std::lock_guard<std::mutex> lock(program_.tables_mutex_);
+  program_.idle_tables_.push_back(std::move(values_));
+}
+
 Result<std::vector<Value>> Program::run(std::vector<Value> inputs,
                                         const RunContext& context) const {
   Profile* profile = context.profile;
@@ -426,6 +456,7 @@ Result<std::vector<Value>> Program::run(std::vector<Value> inputs,
   // Every exit returns the arena to the pool (the lease is destroyed after the frame).
   const memory::ArenaLease lease = arena_pool_->acquire();
   ExecutionFrame frame;
+  const ValueTableLease table(*this, frame.values);  // the constants are in place already
   if (const memory::Arena* arena = lease.get()) {
     frame.arena_plan = &arena_plan_;
     frame.arena = arena->data();
@@ -433,8 +464,6 @@ Result<std::vector<Value>> Program::run(std::vector<Value> inputs,
   frame.slots = &slots_;
   frame.control = context.control;
   frame.profile = profile;
-  frame.values.resize(slots_.size());
-  for (const auto& [slot, value] : constants_) frame.values[static_cast<size_t>(slot)] = value;
   for (size_t i = 0; i < inputs.size() && i < input_slots_.size(); ++i) {
     frame.values[static_cast<size_t>(input_slots_[i])] = std::move(inputs[i]);
   }

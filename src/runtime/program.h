@@ -5,6 +5,7 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -91,6 +92,21 @@ class Program {
   uint64_t arena_misses() const { return arena_misses_.load(std::memory_order_relaxed); }
 
  private:
+  // A run's value table (by slot) with the constants set, taken from the idle ones (or built)
+  // into `values` and given back when the run ends: copying the constants into a fresh table
+  // allocated per constant and run.
+  class ValueTableLease {
+   public:
+    ValueTableLease(const Program& program, std::vector<Value>& values);
+    ~ValueTableLease();
+    ValueTableLease(const ValueTableLease&) = delete;
+    ValueTableLease& operator=(const ValueTableLease&) = delete;
+
+   private:
+    const Program& program_;
+    std::vector<Value>& values_;
+  };
+
   Status run_step(const Step& step, ExecutionFrame& frame, const RunContext& context) const;
   Status run_on_reference(const Step& step, ExecutionFrame& frame,
                           const RunContext& context) const;
@@ -101,6 +117,9 @@ class Program {
   std::vector<Shape> input_shapes_;  // of the specialisation; empty when built without
   std::vector<int> output_slots_;
   std::vector<std::pair<int, Value>> constants_;
+  std::vector<char> constant_slot_;  // by slot: holds one of constants_ (never released)
+  mutable std::mutex tables_mutex_;
+  mutable std::vector<std::vector<Value>> idle_tables_;
   ValueTypes types_;  // Partitions point here, so it lives as long as the steps.
   std::vector<Step> steps_;
   std::vector<std::string> reasons_;

@@ -345,5 +345,37 @@ TEST(ProgramArenaPlanTest, AnAddendReadAfterTheSumKeepsItsOwnBytes) {
   expect_outputs(block, *program);
 }
 
+TEST(ProgramValueTableTest, ConstantsStayInPlaceAcrossRunsAndOutputsDoNot) {
+  // y = x * w + w, with w also a graph output: each run reads w twice and returns it, and the
+  // value tables a run leaves behind hold only the constants.
+  testing::PassGraph g;
+  g.input("x", testing::ramp({2, 3}, 0.5f));
+  g.constant("w", testing::ramp({2, 3}, 0.3f));
+  g.node("Mul", {"x", "w"}, {"m"});
+  g.node("Add", {"m", "w"}, {"y"});
+  g.output("y");
+  g.output("w");
+  reference::ReferenceBackend reference;
+  auto program = runtime::Program::build(g.graph, {&reference}, {{2, 3}});
+  ASSERT_TRUE(program.is_ok()) << program.status().to_string();
+  const std::vector<float> w = g.graph.initializers.at("w").to_vector<float>();
+  for (float scale : {1.0f, -2.0f, 0.25f}) {
+    Tensor x = testing::ramp({2, 3}, 0.5f);
+    for (int64_t i = 0; i < x.size(); ++i) x.data<float>()[i] *= scale;
+    auto out = program.value()->run({Value(x)});
+    ASSERT_TRUE(out.is_ok()) << out.status().to_string();
+    const std::vector<float> y = values(out.value()[0]);
+    for (size_t i = 0; i < y.size(); ++i) {
+      EXPECT_FLOAT_EQ(y[i], x.data<float>()[i] * w[i] + w[i]) << "scale " << scale;
+    }
+    EXPECT_EQ(values(out.value()[1]), w);
+  }
+  // A run whose input is wrong fails cleanly and the next one is unaffected.
+  EXPECT_FALSE(program.value()->run({Value(Tensor::from_vector<int64_t>({1}, {7}))}).is_ok());
+  auto again = program.value()->run({Value(testing::ramp({2, 3}, 0.5f))});
+  ASSERT_TRUE(again.is_ok()) << again.status().to_string();
+  EXPECT_EQ(values(again.value()[1]), w);
+}
+
 }  // namespace
 }  // namespace edgerun
