@@ -8,6 +8,7 @@
 #include "opt/fuse_gelu.h"
 #include "opt/fuse_hard_swish.h"
 #include "opt/fuse_layer_norm.h"
+#include "opt/fuse_swish.h"
 #include "opt/remove_dead_nodes.h"
 #include "opt/remove_identities.h"
 
@@ -28,6 +29,7 @@ void prepare_graph(ir::Graph& graph, bool optimize) {
   fuse_attention(graph);
   fuse_gelu(graph);
   fuse_hard_swish(graph);
+  fuse_swish(graph);
   // Last, what folding and fusion left unread.
   remove_dead_nodes(graph);
 }

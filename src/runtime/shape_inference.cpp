@@ -679,8 +679,9 @@ OutputShapes rule_shapes(const ir::Node& node, const ValueTypes& types) {
     case ir::Op::Atanh: case ir::Op::Tanh: case ir::Op::Not: case ir::Op::IsNaN:
     case ir::Op::IsInf: case ir::Op::Relu: case ir::Op::LeakyRelu: case ir::Op::Elu:
     case ir::Op::Selu: case ir::Op::Celu: case ir::Op::Sigmoid: case ir::Op::HardSigmoid:
-    case ir::Op::HardSwish: case ir::Op::Gelu: case ir::Op::Softplus: case ir::Op::Softsign:
-    case ir::Op::ThresholdedRelu: case ir::Op::Shrink: case ir::Op::Mish: case ir::Op::Clip:
+    case ir::Op::HardSwish: case ir::Op::Swish: case ir::Op::Gelu: case ir::Op::Softplus:
+    case ir::Op::Softsign: case ir::Op::ThresholdedRelu: case ir::Op::Shrink: case ir::Op::Mish:
+    case ir::Op::Clip:
     case ir::Op::BitwiseNot: case ir::Op::Cast: case ir::Op::CastLike: case ir::Op::Identity:
     case ir::Op::Softmax: case ir::Op::LogSoftmax: case ir::Op::Hardmax: case ir::Op::LRN:
     case ir::Op::MeanVarianceNormalization: case ir::Op::InstanceNormalization:

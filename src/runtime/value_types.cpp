@@ -43,6 +43,7 @@ DType output_dtype(const ir::Node& node, size_t output, const ValueTypes& types)
     case ir::Op::Elu:
     case ir::Op::Clip:
     case ir::Op::HardSwish:
+    case ir::Op::Swish:
     case ir::Op::Gelu:
     case ir::Op::Attention:
     case ir::Op::HardSigmoid:

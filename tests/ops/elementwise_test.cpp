@@ -56,6 +56,49 @@ TEST(ElementwiseUnary, Predicates) {
                             make<bool>({2}, {false, true})));
 }
 
+// Swish (ai.edgerun, internal): x * sigmoid(alpha * x), SiLU at the default alpha 1.
+OpCall swish(Tensor x, std::vector<ir::Attribute> attrs = {}) {
+  OpCall call = op("Swish", {std::move(x)}, std::move(attrs), 1);
+  call.domain = "ai.edgerun";
+  return call;
+}
+
+TEST(ElementwiseUnary, SwishIsSiluAndTakesAlpha) {
+  const Tensor x = make<float>({3}, {-1.0f, 0.0f, 2.0f});
+  EXPECT_TRUE(tensors_close(run1(swish(x)), make<float>({3}, {-0.26894142f, 0.0f, 1.7615942f})));
+  EXPECT_TRUE(tensors_close(run1(swish(x, {attr("alpha", 1.702f)})),
+                            make<float>({3}, {-0.15420423f, 0.0f, 1.9356586f})));
+  EXPECT_TRUE(tensors_close(run1(swish(make<double>({1}, {-1.0}))),
+                            make<double>({1}, {-0.2689414213699951}), 1e-12, 0));
+  const Tensor half = make<float16_t>({2}, {float16_t(-1.0f), float16_t(2.0f)});
+  EXPECT_TRUE(tensors_close(run1(swish(half)),
+                            make<float16_t>({2}, {float16_t(-0.26894142f), float16_t(1.7615942f)}),
+                            1e-3, 0));
+}
+
+TEST(ElementwiseUnary, SwishSaturatesWithoutOverflowOrNaN) {
+  // exp never overflows; where the sigmoid underflows the result is a signed 0, even at -inf
+  // (where the unfused x * sigmoid(x) would be -inf * 0 = NaN).
+  const Tensor x = make<float>({7}, {-80.0f, -30.0f, -200.0f, 200.0f, -kInf, kInf, kNaN});
+  const Tensor y = run1(swish(x));
+  EXPECT_TRUE(tensors_close(y, make<float>({7}, {-1.4438811e-33f, -2.8072869e-12f, -0.0f, 200.0f,
+                                                 -0.0f, kInf, kNaN}),
+                            1e-6, 0));
+  ASSERT_EQ(y.size(), 7);
+  EXPECT_TRUE(std::signbit(y.data<float>()[2]));
+  EXPECT_TRUE(std::signbit(y.data<float>()[4]));
+  // A negative alpha flips the saturation: +inf * sigmoid(-inf) is +0.
+  const Tensor flipped = run1(swish(make<float>({2}, {kInf, -kInf}), {attr("alpha", -1.0f)}));
+  EXPECT_TRUE(tensors_close(flipped, make<float>({2}, {0.0f, -kInf}), 0, 0));
+}
+
+TEST(ElementwiseUnary, SwishRejectsIntegers) {
+  const Status status = run_status(swish(make<int32_t>({2}, {1, 2})));
+  EXPECT_EQ(status.code(), StatusCode::kUnsupported);
+  EXPECT_NE(status.message().find("Swish does not support dtype int32"), std::string::npos)
+      << status.message();
+}
+
 TEST(ElementwiseUnary, Activations) {
   const Tensor x = make<float>({3}, {-1.0f, 0.0f, 2.0f});
   EXPECT_TRUE(tensors_close(run1(op("LeakyRelu", {x}, {attr("alpha", 0.1f)})),

@@ -526,12 +526,15 @@ class FusionCase {
     shapes_.push_back(t.shape());
   }
   void constant(const std::string& name, const Tensor& t) { graph_.initializers[name] = t; }
+  // A node of the default domain, or of `domain` (ai.edgerun for the internal ops).
   void node(const std::string& type, std::vector<std::string> inputs, const std::string& output,
-            std::vector<ir::Attribute> attrs = {}, int64_t opset = 17) {
+            std::vector<ir::Attribute> attrs = {}, int64_t opset = 17,
+            const std::string& domain = "") {
     ir::Node n;
     n.name = output;
     n.op_type = type;
-    n.op = ir::find_op("", type);
+    n.domain = domain;
+    n.op = ir::find_op(domain, type);
     n.opset = opset;
     n.inputs = std::move(inputs);
     n.outputs = {output};
@@ -950,6 +953,44 @@ TEST(OneDnnEltwise, GeluExactAndTanhAlsoAfterAMatMul) {
   c.node("Gelu", {"m"}, "y", {}, 20);
   c.output("y");
   EXPECT_EQ(c.run_and_compare(), (Chains{{"m", "y"}}));
+}
+
+// ---- Swish (ai.edgerun, internal; built by opt/fuse_swish) -----------------------------------
+
+OpCall swish(Tensor x, std::vector<ir::Attribute> attrs = {}) {
+  OpCall call = op("Swish", {std::move(x)}, std::move(attrs), 1);
+  call.domain = "ai.edgerun";
+  return call;
+}
+
+TEST(OneDnnEltwise, SwishWithDefaultAndScaledAlpha) {
+  // Wide values reach both saturated ends, where x * sigmoid(x) tends to x and to 0.
+  Tensor x = random({2, 3, 5, 7}, 1);
+  for (int64_t i = 0; i < x.size(); ++i) x.data<float>()[i] *= 40.0f;
+  expect_matches_reference(swish(x));
+  expect_matches_reference(swish(x, {attr("alpha", 1.702f)}));
+  expect_matches_reference(swish(random({4, 9}, 2), {attr("alpha", 0.5f)}));
+}
+
+TEST(OneDnnFusion, SwishFusesAfterConvGemmAndMatMul) {
+  FusionCase c;
+  c.input("x", random({1, 3, 9, 9}, 1));
+  c.constant("w", random({6, 3, 3, 3}, 2));
+  c.constant("b", random({6}, 3));
+  c.node("Conv", {"x", "w", "b"}, "conv", {attr("pads", std::vector<int64_t>{1, 1, 1, 1})});
+  c.node("Swish", {"conv"}, "y", {}, 1, "ai.edgerun");
+  c.output("y");
+  c.input("a", random({4, 8}, 4));
+  c.constant("gw", random({8, 5}, 5));
+  c.node("Gemm", {"a", "gw"}, "gemm");
+  c.node("Swish", {"gemm"}, "g", {attr("alpha", 1.702f)}, 1, "ai.edgerun");
+  c.output("g");
+  c.input("m", random({2, 3, 8}, 6));
+  c.constant("mw", random({8, 4}, 7));
+  c.node("MatMul", {"m", "mw"}, "mm");
+  c.node("Swish", {"mm"}, "h", {}, 1, "ai.edgerun");
+  c.output("h");
+  EXPECT_EQ(c.run_and_compare(), (Chains{{"conv", "y"}, {"gemm", "g"}, {"mm", "h"}}));
 }
 
 TEST(OneDnnMatMul, SharedWeightsRunAsOneProductWithFusedAdds) {

@@ -193,6 +193,7 @@ constexpr std::array kLoweredOps = {
     LoweredOp{ir::Op::Neg, activation, kActivation, false, false},
     LoweredOp{ir::Op::HardSwish, activation, kActivation, false, false},
     LoweredOp{ir::Op::HardSigmoid, activation, kActivation, false, false},
+    LoweredOp{ir::Op::Swish, always, "float32", false, false},
     LoweredOp{ir::Op::Gelu, activation, "float32", false, false},
     LoweredOp{ir::Op::Clip, clip, "float32, opset 6+, constant bounds", false, false},
     LoweredOp{ir::Op::Add, binary, kBinary, false, false},

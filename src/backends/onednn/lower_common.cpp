@@ -236,6 +236,7 @@ bool is_post_op_activation(ir::Op op) {
     case ir::Op::Tanh:
     case ir::Op::Elu:
     case ir::Op::HardSwish:
+    case ir::Op::Swish:
     case ir::Op::HardSigmoid:
     case ir::Op::Gelu:
     case ir::Op::Softplus:
@@ -268,6 +269,9 @@ Result<std::vector<EltwiseStep>> eltwise_steps(const ir::Node& node,
     case ir::Op::Elu:
       return std::vector<EltwiseStep>{{A::eltwise_elu, node.attr_float("alpha", 1.0f), 0}};
     case ir::Op::HardSwish: return std::vector<EltwiseStep>{{A::eltwise_hardswish, 0, 0}};
+    case ir::Op::Swish:
+      // oneDNN's swish is x * sigmoid(alpha * x), the internal op's definition.
+      return std::vector<EltwiseStep>{{A::eltwise_swish, node.attr_float("alpha", 1.0f), 0}};
     case ir::Op::HardSigmoid:
       // oneDNN 2.6 has no hardsigmoid: max(0, min(1, alpha * x + beta)) is a linear step and a
       // clip, each rounded as the reference rounds it.

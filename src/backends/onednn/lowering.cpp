@@ -100,7 +100,8 @@ bool can_take_post_ops(ir::Op op) {
 }
 
 bool can_be_post_op(const ir::Node& node, size_t chain_input) {
-  if (!node.op || !node.domain.empty()) return false;
+  // The op's own domain: the default one, or ai.edgerun for the internal Swish.
+  if (!node.op || node.domain != ir::op_info(*node.op).domain) return false;
   if (*node.op == ir::Op::Add) return node.inputs.size() == 2 && chain_input < 2;
   return lower::is_post_op_activation(*node.op) && chain_input == 0;
 }

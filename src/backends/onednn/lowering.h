@@ -97,8 +97,8 @@ Result<std::shared_ptr<const PreparedNode>> prepare_node(const ir::Node& node,
 bool can_take_post_ops(ir::Op op);
 
 // Whether `node`, reading the chain's value as its input `chain_input`, can be fused as a
-// post-op: an activation (Relu, LeakyRelu, Sigmoid, Tanh, Elu, HardSwish, HardSigmoid,
-// Softplus, Clip) on input 0, or an Add of two inputs.
+// post-op: an activation (Relu, LeakyRelu, Sigmoid, Tanh, Elu, HardSwish, Swish, HardSigmoid,
+// Gelu, Softplus, Clip) on input 0, or an Add of two inputs.
 bool can_be_post_op(const ir::Node& node, size_t chain_input);
 
 // One link of a chain: the node, which of its inputs is the chain's value, and where its other

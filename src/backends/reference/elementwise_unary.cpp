@@ -231,6 +231,30 @@ Status kernel_HardSwish(KernelContext& ctx) {
   });
 }
 
+// Swish (ai.edgerun, internal; alpha defaults to 1, which is SiLU). Computed as the unfused
+// Mul(x, Sigmoid(Mul(x, alpha))) computes it, in the same order, so fusing that pattern changes
+// no float32 or double result (float16 and bfloat16 keep the sigmoid in float instead of
+// rounding it to 16 bits first). The sigmoid splits by sign so exp never overflows. Where it
+// underflows to 0 (|alpha x| beyond ~104 in float) the product's limit is 0, which x * 0 gives
+// for finite x but not for x = -inf (or +inf with alpha < 0): those give a signed 0, not the
+// unfused NaN.
+Status kernel_Swish(KernelContext& ctx) {
+  const float alpha = ctx.attr_float("alpha", 1.0f);
+  return float_math(ctx, "Swish", [&](auto x) {
+    using C = decltype(x);
+    const C z = x * static_cast<C>(alpha);  // exact for alpha = 1
+    C s;
+    if (z >= C{0}) {
+      s = C{1} / (C{1} + std::exp(-z));
+    } else {
+      const C e = std::exp(z);
+      s = e / (C{1} + e);
+    }
+    if (s == C{0}) return std::signbit(x) ? -C{0} : C{0};
+    return x * s;
+  });
+}
+
 // Gelu (opset 20). The exact form is computed in the order the usual exported pattern
 // (Div by sqrt(2), Erf, Add 1, Mul x, Mul 0.5) computes it, so fusing that pattern into one node
 // changes nothing but the work.

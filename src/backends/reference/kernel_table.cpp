@@ -25,6 +25,7 @@ bool writes_in_place_safely(ir::Op op) {
     case ir::Op::Sigmoid:
     case ir::Op::HardSigmoid:
     case ir::Op::HardSwish:
+    case ir::Op::Swish:
     case ir::Op::Tanh:
     case ir::Op::Exp:
     case ir::Op::Log:
