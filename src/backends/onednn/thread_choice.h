@@ -31,10 +31,10 @@ struct ThreadTiming {
 
 struct ThreadTimingLimits {
   int min_pairs = 2;
-  int max_pairs = 6;
+  int max_pairs = 4;
   // Timing stops after min_pairs once this much time went into it (warm-up included), so that
   // prepare stays quick for nodes near the upper size bound.
-  double budget_us = 3000;
+  double budget_us = 2000;
   // T threads must beat one thread by this fraction: they take a core from everything else on
   // the machine (the caller, concurrent runs), so a tie goes to one thread.
   double required_gain = 0.10;
