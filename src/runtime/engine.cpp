@@ -2,7 +2,10 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <optional>
+#include <string>
 
+#include "backends/onednn/executable.h"
 #include "backends/onednn/onednn_backend.h"
 #include "backends/reference/reference_backend.h"
 #include "memory/allocator_policy.h"
@@ -101,7 +104,8 @@ Status select_backends(const EngineOptions& engine_options, const PrepareOptions
     candidates.push_back(std::move(extra));
   }
   candidates.push_back(
-      std::make_unique<onednn::OneDnnBackend>(resolve_thread_count(options.threads)));
+      std::make_unique<onednn::OneDnnBackend>(resolve_thread_count(options.threads),
+                                              onednn::ThreadChoice::kMeasured));
   candidates.push_back(std::make_unique<reference::ReferenceBackend>());
   for (const std::string& wanted : options.backends) {
     bool known = false;
@@ -140,6 +144,27 @@ Result<SafetyOptions> effective_safety(const SafetyOptions& requested) {
   const char* force = std::getenv("EDGERUN_FORCE_ACCELERATED");
   if (force != nullptr && std::string(force) == "1") safety.force_accelerated = true;
   return safety;
+}
+
+// What prepare decided about threads for the oneDNN steps, when more than one was asked for
+// and some units (a fused chain counts once) still run on the calling thread alone: users who
+// ask for T threads see why a run does not use them throughout.
+std::optional<std::string> one_thread_note(const runtime::Program& program, int threads) {
+  if (threads <= 1) return std::nullopt;
+  size_t one_thread = 0;
+  onednn::ThreadChoiceStats timed;
+  for (const runtime::Step& step : program.steps()) {
+    one_thread += onednn::single_thread_nodes(*step.executable);
+    const onednn::ThreadChoiceStats s = onednn::thread_choice_stats(*step.executable);
+    timed.timed += s.timed;
+    timed.timed_one_thread += s.timed_one_thread;
+  }
+  if (one_thread == 0 && timed.timed == 0) return std::nullopt;
+  const std::string t = std::to_string(threads);
+  return "onednn: " + std::to_string(one_thread) + " units run on one thread of " + t + " (" +
+         std::to_string(one_thread - timed.timed_one_thread) + " too small to split; " +
+         std::to_string(timed.timed) + " timed at prepare, of which " +
+         std::to_string(timed.timed_one_thread) + " were no faster on " + t + " threads)";
 }
 
 double ms_since(std::chrono::steady_clock::time_point start) {
@@ -219,10 +244,14 @@ Result<std::shared_ptr<PreparedModel::Impl>> prepare_model(const EngineOptions& 
     stats->arena_in_place = program->arena_plan().in_place;
   }
 
+  const int stats_threads = resolve_thread_count(options.threads);
   CapabilityReport& report = impl->capabilities;
   report.requested = options.compute_units;
   for (const Backend* b : impl->backends) report.available_backends.emplace_back(b->name());
   report.notes = std::move(notes);
+  if (const std::optional<std::string> note = one_thread_note(*program, stats_threads)) {
+    report.notes.push_back(*note);
+  }
   if (!concrete) {
     report.notes.push_back(
         "input shapes are not all known at prepare time; placement was decided from dtypes and "

@@ -7,6 +7,7 @@
 // rtol 1e-4. Ops whose approximation is worse than that (Log near 1) are not claimed at all.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <thread>
 
 #include "backends/onednn/executable.h"
@@ -513,6 +514,10 @@ TEST(OneDnnAttention, BatchedWithScaledScoresAndMask) {
 // reference alone.
 class FusionCase {
  public:
+  FusionCase() = default;
+  // A backend with `threads` threads that picks its one-thread nodes by `choice`.
+  FusionCase(int threads, onednn::ThreadChoice choice) : onednn_(threads, choice) {}
+
   void input(const std::string& name, const Tensor& t) {
     ir::ValueInfo v;
     v.name = name;
@@ -588,6 +593,7 @@ class FusionCase {
         EXPECT_TRUE(tensors_close(got.value()[i].tensor(), want.value()[i].tensor(), kRtol, kAtol))
             << "output " << graph_.outputs[i].name;
       }
+      expected_ = std::move(want).value();
     }
     size_t unfused_runs = 0;
     for (const runtime::Step& step : accel.value()->steps()) {
@@ -614,6 +620,35 @@ class FusionCase {
     }
     return count;
   }
+  onednn::ThreadChoiceStats thread_choice_stats() const {
+    onednn::ThreadChoiceStats total;
+    for (const runtime::Step& step : program_->steps()) {
+      const onednn::ThreadChoiceStats s = onednn::thread_choice_stats(*step.executable);
+      total.timed += s.timed;
+      total.timed_one_thread += s.timed_one_thread;
+    }
+    return total;
+  }
+  // After run_and_compare: runs the oneDNN program from `callers` threads at once, `runs` times
+  // each, and counts the runs whose outputs differ from the reference's.
+  int concurrent_mismatches(int callers, int runs) const {
+    std::atomic<int> mismatches{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < callers; ++t) {
+      threads.emplace_back([&] {
+        for (int r = 0; r < runs; ++r) {
+          Result<std::vector<Value>> got = program_->run(feeds_);
+          bool same = got.is_ok() && got->size() == expected_.size();
+          for (size_t i = 0; same && i < expected_.size(); ++i) {
+            same = tensors_close(got.value()[i].tensor(), expected_[i].tensor(), kRtol, kAtol);
+          }
+          if (!same) ++mismatches;
+        }
+      });
+    }
+    for (auto& th : threads) th.join();
+    return mismatches.load();
+  }
   onednn::LayoutStats layout_stats() const {
     onednn::LayoutStats total;
     for (const runtime::Step& step : program_->steps()) {
@@ -631,6 +666,7 @@ class FusionCase {
   std::vector<Value> feeds_;
   std::vector<Shape> shapes_;
   std::unique_ptr<runtime::Program> program_;
+  std::vector<Value> expected_;  // the reference's outputs, from run_and_compare
   size_t lowered_before_run_ = 0;
 };
 
@@ -839,6 +875,48 @@ TEST(OneDnnExecutable, LowersAtCompileTimeWhenShapesAreKnown) {
   // lowered, its weights reordered, when the program was built; the runs built nothing more.
   EXPECT_EQ(c.lowered_before_run(), 4u);
   EXPECT_EQ(c.lowered_now(), 4u);
+}
+
+TEST(OneDnnExecutable, MeasuredThreadChoiceTimesMidSizedNodesAndKeepsTheResults) {
+  FusionCase c(2, onednn::ThreadChoice::kMeasured);
+  // Channel counts (8, 20) that are not whole oneDNN channel blocks; reductions short enough
+  // (72 to 180 terms, one layer deep to every output) for the fp32 tolerance.
+  c.input("x", random({1, 8, 64, 64}, 1));
+  c.constant("w1", random({20, 8, 3, 3}, 2));  // 2 x 20 x 72 x 4096: 11.8 MFLOP, timed
+  c.constant("b1", random({20}, 3));
+  c.constant("w2", random({8, 20, 3, 3}, 4));  // 11.8 MFLOP with a residual Add, timed
+  c.constant("wd", random({8, 1, 3, 3}, 5));   // depthwise: 0.6 MFLOP, too small to split
+  c.constant("fc", random({64, 200}, 6));      // 512 rows of 64 x 200: 13 MFLOP, timed
+  const Ints pads = {1, 1, 1, 1};
+  c.node("Conv", {"x", "w1", "b1"}, "conv1", {attr("pads", pads)});
+  c.node("Relu", {"conv1"}, "relu1");
+  c.node("Conv", {"relu1", "w2"}, "conv2", {attr("pads", pads)});
+  c.node("Add", {"conv2", "x"}, "sum");
+  c.node("Conv", {"x", "wd"}, "dw", {attr("pads", pads), attr("group", int64_t{8})});
+  c.node("MatMul", {"x", "fc"}, "y");
+  c.output("sum");
+  c.output("dw");
+  c.output("y");
+  EXPECT_EQ(c.run_and_compare(), (Chains{{"conv1", "relu1"}, {"conv2", "sum"}}));
+  // The two convolution chains and the product are timed, whatever each choice was; the
+  // depthwise convolution runs on one thread by the size rule without being timed.
+  const onednn::ThreadChoiceStats stats = c.thread_choice_stats();
+  EXPECT_EQ(stats.timed, 3u);
+  EXPECT_LE(stats.timed_one_thread, stats.timed);
+  EXPECT_EQ(c.single_thread_nodes(), 1u + stats.timed_one_thread);
+  // However the nodes were split, concurrent runs share the cores and agree with the reference.
+  EXPECT_EQ(c.concurrent_mismatches(3, 4), 0);
+}
+
+TEST(OneDnnExecutable, SizeRuleTimesNothing) {
+  FusionCase c(2, onednn::ThreadChoice::kBySize);
+  c.input("x", random({64, 256}, 1));
+  c.constant("w", random({256, 256}, 2));  // 8.4 MFLOP: split by the size rule
+  c.node("MatMul", {"x", "w"}, "y");
+  c.output("y");
+  c.run_and_compare();
+  EXPECT_EQ(c.thread_choice_stats().timed, 0u);
+  EXPECT_EQ(c.single_thread_nodes(), 0u);
 }
 
 TEST(OneDnnExecutable, TinyNodesRunOnTheCallingThreadAlone) {

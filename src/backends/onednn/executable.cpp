@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <cstring>
 #include <mutex>
 #include <new>
 #include <set>
@@ -13,6 +14,7 @@
 
 #include "backends/onednn/claim.h"
 #include "backends/onednn/lower_ops.h"
+#include "backends/onednn/thread_choice.h"
 #include "backends/reference/kernel.h"
 #include "runtime/core_budget.h"
 #include "runtime/flops.h"
@@ -46,6 +48,7 @@ struct CompiledNode {
   // OpenMP threads for this node: 0 runs it with the executable's threads, 1 on the calling
   // thread alone (work too small to pay for waking other threads; see single_thread_work).
   int threads = 0;
+  bool timed = false;  // prepare timed it at 1 and at T threads (ThreadChoice::kMeasured)
   std::vector<size_t> graph_nodes;  // the graph's indices of the nodes this entry runs
 
   // Inputs -> lowered node; null means "these inputs run on the reference kernel". Bounded: a
@@ -93,6 +96,46 @@ bool single_thread_work(const ir::Node& node, const ValueTypes& types) {
   const double flops = node_flops(node, inputs, outputs);
   return flops < (is_compute_heavy(*node.op) ? kMinParallelMatrixFlops : kMinParallelElements);
 }
+
+// Whether a node that the size rule would split is small enough that the split may not pay
+// (so prepare times it both ways). Above this (some 1-2 ms on one core) the wake-up is noise
+// next to the work, and timing such nodes would make prepare slow for little.
+bool worth_timing(const ir::Node& node, const ValueTypes& types) {
+  std::vector<Shape> inputs, outputs;
+  for (const std::string& name : node.inputs) {
+    const Shape* shape = name.empty() ? nullptr : types.shape(name);
+    if (!name.empty() && shape == nullptr) return false;
+    inputs.push_back(shape != nullptr ? *shape : Shape{});
+  }
+  for (const std::string& name : node.outputs) {
+    const Shape* shape = name.empty() ? nullptr : types.shape(name);
+    if (!name.empty() && shape == nullptr) return false;
+    outputs.push_back(shape != nullptr ? *shape : Shape{});
+  }
+  constexpr double kMaxTimedMatrixFlops = 60e6;
+  constexpr double kMaxTimedElements = 2e6;
+  const double flops = node_flops(node, inputs, outputs);
+  return flops < (is_compute_heavy(*node.op) ? kMaxTimedMatrixFlops : kMaxTimedElements);
+}
+
+// Zero-filled memory for every argument of `node`: what timing it needs, and nothing a run
+// would see.
+struct ScratchArguments {
+  std::vector<dnnl::memory> inputs;
+  std::vector<dnnl::memory> outputs;
+
+  ScratchArguments(const PreparedNode& node, const dnnl::engine& engine) {
+    auto zeroed = [&engine](const dnnl::memory::desc& desc) {
+      dnnl::memory m(desc, engine);
+      std::memset(m.get_data_handle(), 0, desc.get_size());
+      return m;
+    };
+    for (const InputLayout& in : node.inputs) {
+      inputs.push_back(in.used ? zeroed(in.want) : dnnl::memory());
+    }
+    for (const OutputLayout& out : node.outputs) outputs.push_back(zeroed(out.desc));
+  }
+};
 
 // One profile event for a unit of the partition: a fused chain counts once, named after all
 // its nodes.
@@ -282,8 +325,12 @@ std::vector<char> exported_slots(const Partition& partition) {
 class OneDnnExecutable final : public Executable {
  public:
   OneDnnExecutable(const dnnl::engine& engine, std::vector<char> exported,
-                   const ValueTypes* types, int threads)
-      : engine_(engine), exported_(std::move(exported)), types_(types), threads_(threads) {}
+                   const ValueTypes* types, int threads, ThreadChoice choice)
+      : engine_(engine),
+        exported_(std::move(exported)),
+        types_(types),
+        threads_(threads),
+        choice_(choice) {}
 
   // The value of `name` when it is fixed for this specialisation: an initializer, or a value
   // shape inference computed (both outlive the executable); null otherwise.
@@ -387,6 +434,16 @@ class OneDnnExecutable final : public Executable {
   size_t single_thread_nodes() const {
     return static_cast<size_t>(
         std::count_if(nodes_.begin(), nodes_.end(), [](const auto& n) { return n->threads == 1; }));
+  }
+
+  ThreadChoiceStats thread_choice_stats() const {
+    ThreadChoiceStats stats;
+    for (const auto& n : nodes_) {
+      if (!n->timed) continue;
+      ++stats.timed;
+      if (n->threads == 1) ++stats.timed_one_thread;
+    }
+    return stats;
   }
 
   std::vector<std::vector<size_t>> fused_chains() const {
@@ -522,10 +579,15 @@ class OneDnnExecutable final : public Executable {
     }
     std::shared_ptr<const PreparedNode> prepared;
     if (all_known) {
-      if (types_ != nullptr && single_thread_work(*n.node, *types_)) n.threads = 1;
+      const bool small = types_ != nullptr && single_thread_work(*n.node, *types_);
+      if (small) n.threads = 1;
       // oneDNN plans a primitive's work split for the thread count in force when it is built.
       const ThreadCountScope thread_count(n.threads);
       ER_ASSIGN_OR_RETURN(prepared, lowered(n, inputs));
+      if (prepared != nullptr && !small && choice_ == ThreadChoice::kMeasured &&
+          team_threads() > 1 && worth_timing(*n.node, *types_)) {
+        prepared = faster_of(n, inputs, std::move(prepared));
+      }
       if (prepared != nullptr) {
         n.ahead = prepared;
         n.ahead_key = inputs;
@@ -576,6 +638,51 @@ class OneDnnExecutable final : public Executable {
       k = out;
     }
     return Status::ok();
+  }
+
+  // The threads a multi-threaded node of this executable runs on.
+  int team_threads() const { return threads_ > 0 ? threads_ : omp_get_max_threads(); }
+
+  // `many` (lowered for team_threads()) or the same node lowered for one thread, whichever
+  // runs faster on scratch memory; a one-thread choice sets n.threads and replaces the cached
+  // form for `key`. Anything that goes wrong while timing keeps `many`: the choice is an
+  // optimisation, and `many` is what would run without it.
+  std::shared_ptr<const PreparedNode> faster_of(CompiledNode& n, const std::vector<NodeInput>& key,
+                                                std::shared_ptr<const PreparedNode> many) {
+    try {
+      std::shared_ptr<const PreparedNode> one;
+      {
+        const ThreadCountScope single(1);
+        const LoweringContext context{&engine_, n.blocked_output_ok, false};
+        Result<std::shared_ptr<const PreparedNode>> built =
+            n.post.empty() ? prepare_node(*n.node, context, key)
+                           : prepare_fused(*n.node, n.post, context, key);
+        if (!built.is_ok() || built.value() == nullptr) return many;
+        one = std::move(built).value();
+      }
+      const int threads = team_threads();
+      const ScratchArguments one_args(*one, engine_), many_args(*many, engine_);
+      dnnl::stream& stream = stream_for(engine_);
+      const ThreadTiming timing = choose_threads(
+          threads,
+          [&](int count) {
+            const ThreadCountScope scope(count);
+            const PreparedNode& node = count == 1 ? *one : *many;
+            const ScratchArguments& args = count == 1 ? one_args : many_args;
+            node.execute(stream, args.inputs, args.outputs);
+          },
+          steady_now_us);
+      n.timed = true;
+      if (timing.threads != 1) return many;
+      n.threads = 1;
+      std::lock_guard<std::mutex> lock(n.mutex);
+      for (auto& [inputs, prepared] : n.cache) {
+        if (inputs == key) prepared = one;
+      }
+      return one;
+    } catch (const dnnl::error&) {
+      return many;
+    }
   }
 
   Result<std::shared_ptr<const PreparedNode>> lowered(const CompiledNode& n,
@@ -811,6 +918,7 @@ class OneDnnExecutable final : public Executable {
   std::vector<char> exported_;  // by slot: read outside the partition (or a graph output)
   const ValueTypes* types_;     // what is known before the run (may be null)
   int threads_ = 0;             // OpenMP threads for this executable's runs; 0: the caller's
+  ThreadChoice choice_ = ThreadChoice::kBySize;
   bool single_thread_ = false;  // every node runs on the calling thread alone
   std::vector<std::unique_ptr<CompiledNode>> nodes_;
   // A MemoryCache for one run, returned to the idle ones when the run ends.
@@ -857,14 +965,15 @@ class OneDnnExecutable final : public Executable {
 }  // namespace
 
 Result<std::unique_ptr<Executable>> compile_partition(const Partition& partition,
-                                                      const dnnl::engine& engine, int threads) {
+                                                      const dnnl::engine& engine, int threads,
+                                                      ThreadChoice choice) {
   const ir::Graph& graph = *partition.graph;
   for (size_t i : partition.nodes) {
     if (!graph.nodes[i].op) return internal_error(graph.nodes[i].describe() + " is not a known op");
   }
   auto executable =
       std::make_unique<OneDnnExecutable>(engine, exported_slots(partition), partition.types,
-                                         threads);
+                                         threads, choice);
   // Chains run as one unit at the position of their last link (the other operand of a fused
   // Add may be computed after the base), in partition order otherwise.
   const std::vector<std::vector<size_t>> units = fusion_units(partition);
@@ -932,6 +1041,11 @@ size_t lowered_count(const Executable& executable) {
 size_t single_thread_nodes(const Executable& executable) {
   const auto* onednn = dynamic_cast<const OneDnnExecutable*>(&executable);
   return onednn == nullptr ? 0 : onednn->single_thread_nodes();
+}
+
+ThreadChoiceStats thread_choice_stats(const Executable& executable) {
+  const auto* onednn = dynamic_cast<const OneDnnExecutable*>(&executable);
+  return onednn == nullptr ? ThreadChoiceStats{} : onednn->thread_choice_stats();
 }
 
 }  // namespace edgerun::onednn

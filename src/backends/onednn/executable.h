@@ -21,12 +21,14 @@
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include "backends/backend.h"
+#include "backends/onednn/thread_choice.h"
 
 namespace edgerun::onednn {
 
 // `threads` > 0: the OpenMP thread count the executable's runs use (see OneDnnBackend).
 Result<std::unique_ptr<Executable>> compile_partition(const Partition& partition,
-                                                      const dnnl::engine& engine, int threads = 0);
+                                                      const dnnl::engine& engine, int threads = 0,
+                                                      ThreadChoice choice = ThreadChoice::kBySize);
 
 // How many (node, input shapes) pairs seen so far by `executable` (one compiled by this backend)
 // run on the reference kernel because oneDNN could not take those shapes; 0 for any other
@@ -49,6 +51,15 @@ size_t lowered_count(const Executable& executable);
 // How many of `executable`'s nodes (fused chains count once) prepare judged too small to split
 // over threads, so they run on the calling thread alone; 0 for any other executable.
 size_t single_thread_nodes(const Executable& executable);
+
+// How many of `executable`'s nodes (fused chains count once) prepare timed at one and at T
+// threads (ThreadChoice::kMeasured), and how many of those were no faster on T threads and so
+// run on the calling thread alone (they are counted in single_thread_nodes too).
+struct ThreadChoiceStats {
+  size_t timed = 0;
+  size_t timed_one_thread = 0;
+};
+ThreadChoiceStats thread_choice_stats(const Executable& executable);
 
 // How values moved between `executable`'s nodes so far (all runs together): reads of a value in
 // the blocked layout its producer wrote, with no conversion, and conversions of activations

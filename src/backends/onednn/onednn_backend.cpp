@@ -10,10 +10,13 @@ namespace edgerun::onednn {
 struct OneDnnBackend::State {
   dnnl::engine engine{dnnl::engine::kind::cpu, 0};
   int threads = 0;
+  ThreadChoice choice = ThreadChoice::kBySize;
 };
 
-OneDnnBackend::OneDnnBackend(int threads) : state_(std::make_unique<State>()) {
+OneDnnBackend::OneDnnBackend(int threads, ThreadChoice choice)
+    : state_(std::make_unique<State>()) {
   state_->threads = threads;
+  state_->choice = choice;
 }
 OneDnnBackend::~OneDnnBackend() = default;
 
@@ -29,7 +32,7 @@ bool OneDnnBackend::is_compute_heavy(const ir::Node& node) const {
 }
 
 Result<std::unique_ptr<Executable>> OneDnnBackend::compile(const Partition& partition) const {
-  return compile_partition(partition, state_->engine, state_->threads);
+  return compile_partition(partition, state_->engine, state_->threads, state_->choice);
 }
 
 }  // namespace edgerun::onednn

@@ -9,14 +9,16 @@
 #pragma once
 
 #include "backends/backend.h"
+#include "backends/onednn/thread_choice.h"
 
 namespace edgerun::onednn {
 
 class OneDnnBackend final : public Backend {
  public:
   // `threads`: OpenMP threads for this backend's kernels; 0 leaves the calling thread's OpenMP
-  // setting (OMP_NUM_THREADS, or one per logical CPU) in force.
-  explicit OneDnnBackend(int threads = 0);
+  // setting (OMP_NUM_THREADS, or one per logical CPU) in force. `choice`: how prepare picks the
+  // nodes that run on one thread (ThreadChoice; the engine measures).
+  explicit OneDnnBackend(int threads = 0, ThreadChoice choice = ThreadChoice::kBySize);
   ~OneDnnBackend() override;
 
   std::string_view name() const override { return "onednn"; }
