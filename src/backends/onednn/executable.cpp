@@ -100,7 +100,16 @@ bool single_thread_work(const ir::Node& node, const ValueTypes& types) {
 // Whether a node that the size rule would split is small enough that the split may not pay
 // (so prepare times it both ways). Above this (some 1-2 ms on one core) the wake-up is noise
 // next to the work, and timing such nodes would make prepare slow for little.
+// Only single-primitive products are timed: their arguments are whole buffers of the layouts
+// they declare, so scratch memory of those layouts is all they touch. Nodes that read at offsets
+// of their own (attention heads, slices of a larger tensor) are left to the size rule.
 bool worth_timing(const ir::Node& node, const ValueTypes& types) {
+  switch (*node.op) {
+    case ir::Op::Conv:
+    case ir::Op::Gemm:
+    case ir::Op::MatMul: break;
+    default: return false;
+  }
   std::vector<Shape> inputs, outputs;
   for (const std::string& name : node.inputs) {
     const Shape* shape = name.empty() ? nullptr : types.shape(name);
@@ -112,10 +121,8 @@ bool worth_timing(const ir::Node& node, const ValueTypes& types) {
     if (!name.empty() && shape == nullptr) return false;
     outputs.push_back(shape != nullptr ? *shape : Shape{});
   }
-  constexpr double kMaxTimedMatrixFlops = 60e6;
-  constexpr double kMaxTimedElements = 2e6;
-  const double flops = node_flops(node, inputs, outputs);
-  return flops < (is_compute_heavy(*node.op) ? kMaxTimedMatrixFlops : kMaxTimedElements);
+  constexpr double kMaxTimedFlops = 60e6;
+  return node_flops(node, inputs, outputs) < kMaxTimedFlops;
 }
 
 // Zero-filled memory for every argument of `node`: what timing it needs, and nothing a run
