@@ -14,7 +14,8 @@ double steady_now_us() {
 
 ThreadTiming choose_threads(int threads, const std::function<void(int)>& run,
                             const std::function<double()>& now_us,
-                            const ThreadTimingLimits& limits) {
+                            const ThreadTimingLimits& limits,
+                            const std::function<void()>& before_many) {
   ThreadTiming timing;
   if (threads <= 1) return timing;
   const double start = now_us();
@@ -25,6 +26,7 @@ ThreadTiming choose_threads(int threads, const std::function<void(int)>& run,
   double best_many = best_one;
   // The best of several runs: noise from other processes only ever adds time.
   auto timed = [&](int count) {
+    if (count > 1 && before_many) before_many();
     const double t0 = now_us();
     run(count);
     return now_us() - t0;

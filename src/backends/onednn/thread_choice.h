@@ -44,9 +44,12 @@ struct ThreadTimingLimits {
 // which is faster by the best time of each. Alternating puts the workers to sleep for as long
 // as a node of this size keeps them idle in a real run, so the T-thread times include the
 // wake-up a real run pays. `now_us` is the clock (steady, microseconds); tests pass a fake one.
+// `before_many`, when given, runs before each T-thread run, outside the timed window: the
+// caller lets the workers fall asleep as deeply as a real run's longer gaps would.
 ThreadTiming choose_threads(int threads, const std::function<void(int)>& run,
                             const std::function<double()>& now_us,
-                            const ThreadTimingLimits& limits = {});
+                            const ThreadTimingLimits& limits = {},
+                            const std::function<void()>& before_many = {});
 
 // The steady clock in microseconds.
 double steady_now_us();
