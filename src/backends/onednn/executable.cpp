@@ -6,6 +6,7 @@
 #include <cstring>
 #include <mutex>
 #include <new>
+#include <optional>
 #include <set>
 #include <span>
 #include <unordered_map>
@@ -75,26 +76,33 @@ class ThreadCountScope {
   int previous_;
 };
 
-// Whether a node does too little work to be worth splitting over threads. Waking an OpenMP
-// team (passive waiting) and joining it costs some 20-40 us on a VM, as much as a few MFLOP of
-// convolution or matrix product or some 64K elements of anything else take on one core; tiny
-// models (an intent MLP, the late layers of a mobile CNN) ran slower on two threads than on one.
-bool single_thread_work(const ir::Node& node, const ValueTypes& types) {
+// The FLOPs of `node` (runtime/flops.h) when every shape it reads and writes is known.
+std::optional<double> known_flops(const ir::Node& node, const ValueTypes& types) {
   std::vector<Shape> inputs, outputs;
   for (const std::string& name : node.inputs) {
     const Shape* shape = name.empty() ? nullptr : types.shape(name);
-    if (!name.empty() && shape == nullptr) return false;  // unknown: assume it is big
+    if (!name.empty() && shape == nullptr) return std::nullopt;
     inputs.push_back(shape != nullptr ? *shape : Shape{});
   }
   for (const std::string& name : node.outputs) {
     const Shape* shape = name.empty() ? nullptr : types.shape(name);
-    if (!name.empty() && shape == nullptr) return false;
+    if (!name.empty() && shape == nullptr) return std::nullopt;
     outputs.push_back(shape != nullptr ? *shape : Shape{});
   }
+  return node_flops(node, inputs, outputs);
+}
+
+// Whether a node does too little work to be worth splitting over threads. Waking an OpenMP
+// team (passive waiting) and joining it costs some 20-40 us on a VM, as much as a few MFLOP of
+// convolution or matrix product or some 64K elements of anything else take on one core; tiny
+// models (an intent MLP, the late layers of a mobile CNN) ran slower on two threads than on one.
+// A node of unknown shapes is assumed big.
+bool single_thread_work(const ir::Node& node, const ValueTypes& types) {
   constexpr double kMinParallelMatrixFlops = 4e6;
   constexpr double kMinParallelElements = 65536;
-  const double flops = node_flops(node, inputs, outputs);
-  return flops < (is_compute_heavy(*node.op) ? kMinParallelMatrixFlops : kMinParallelElements);
+  const std::optional<double> flops = known_flops(node, types);
+  return flops &&
+         *flops < (is_compute_heavy(*node.op) ? kMinParallelMatrixFlops : kMinParallelElements);
 }
 
 // Whether a node that the size rule would split is small enough that the split may not pay
@@ -110,19 +118,9 @@ bool worth_timing(const ir::Node& node, const ValueTypes& types) {
     case ir::Op::MatMul: break;
     default: return false;
   }
-  std::vector<Shape> inputs, outputs;
-  for (const std::string& name : node.inputs) {
-    const Shape* shape = name.empty() ? nullptr : types.shape(name);
-    if (!name.empty() && shape == nullptr) return false;
-    inputs.push_back(shape != nullptr ? *shape : Shape{});
-  }
-  for (const std::string& name : node.outputs) {
-    const Shape* shape = name.empty() ? nullptr : types.shape(name);
-    if (!name.empty() && shape == nullptr) return false;
-    outputs.push_back(shape != nullptr ? *shape : Shape{});
-  }
   constexpr double kMaxTimedFlops = 60e6;
-  return node_flops(node, inputs, outputs) < kMaxTimedFlops;
+  const std::optional<double> flops = known_flops(node, types);
+  return flops && *flops < kMaxTimedFlops;
 }
 
 // Zero-filled memory for every argument of `node`: what timing it needs, and nothing a run
