@@ -93,13 +93,16 @@ std::optional<double> known_flops(const ir::Node& node, const ValueTypes& types)
 }
 
 // Whether a node does too little work to be worth splitting over threads. Waking an OpenMP
-// team (passive waiting) and joining it costs some 20-40 us on a VM, as much as a few MFLOP of
-// convolution or matrix product or some 64K elements of anything else take on one core; tiny
-// models (an intent MLP, the late layers of a mobile CNN) ran slower on two threads than on one.
+// team (passive waiting) and joining it costs some 25-110 us on a VM, as much as a few MFLOP of
+// convolution or matrix product take on one core; tiny models (an intent MLP, the late layers
+// of a mobile CNN) ran slower on two threads than on one. Memory-bound ops (elementwise,
+// pooling, normalisation) gain at most half their one-thread time, so below some 512K elements
+// (~100-250 us on one core) the wake-up eats the gain: EfficientNet-B0's squeeze-excitation
+// Muls ran slower on two threads.
 // A node of unknown shapes is assumed big.
 bool single_thread_work(const ir::Node& node, const ValueTypes& types) {
   constexpr double kMinParallelMatrixFlops = 4e6;
-  constexpr double kMinParallelElements = 65536;
+  constexpr double kMinParallelElements = 524288;
   const std::optional<double> flops = known_flops(node, types);
   return flops &&
          *flops < (is_compute_heavy(*node.op) ? kMinParallelMatrixFlops : kMinParallelElements);
