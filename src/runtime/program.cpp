@@ -177,27 +177,25 @@ ArenaPlan plan_arena(const ir::Graph& graph, const SlotTable& slots,
       record.bytes = memory::align_up(plain_bytes) + need.backend;
       record.first = first[slot];
       record.last = std::max(first[slot], last[slot]);
+      // A donor's bytes can be taken when it is planned, dies at this node, is no fallback's
+      // saved read and takes the same bytes in the same places.
+      auto takes_over = [&](int donor) {
+        return donor >= 0 && record_of[donor] >= 0 && !saved_read[donor] &&
+               last[donor] == runs_at[node] &&
+               plan.regions[static_cast<size_t>(donor)].plain_bytes == plain_bytes &&
+               plan.regions[static_cast<size_t>(donor)].backend_bytes == need.backend;
+      };
+      int donor = -1;
       if (o == 0 && need.backend == 0 && n.op && reference::writes_in_place_safely(*n.op) &&
           steps[step_of[node]].executable->may_write_in_place(node) && !n.inputs.empty() &&
           !n.inputs[0].empty()) {
-        const int donor = slots.find(n.inputs[0]);
         const Shape* donor_shape = types.shape(n.inputs[0]);
-        if (donor >= 0 && record_of[donor] >= 0 && !saved_read[donor] &&
-            last[donor] == runs_at[node] && donor_shape != nullptr && *donor_shape == *shape &&
-            types.dtype(n.inputs[0]) == dtype &&
-            plan.regions[static_cast<size_t>(donor)].backend_bytes == 0) {
-          record.in_place_of = record_of[donor];
+        if (donor_shape != nullptr && *donor_shape == *shape && types.dtype(n.inputs[0]) == dtype) {
+          donor = slots.find(n.inputs[0]);
         }
       }
-      const int addend = o == 0 && record.in_place_of < 0
-                             ? steps[step_of[node]].executable->accumulates_into(node)
-                             : -1;
-      if (addend >= 0 && record_of[addend] >= 0 && !saved_read[addend] &&
-          last[addend] == runs_at[node] &&
-          plan.regions[static_cast<size_t>(addend)].plain_bytes == plain_bytes &&
-          plan.regions[static_cast<size_t>(addend)].backend_bytes == need.backend) {
-        record.in_place_of = record_of[addend];
-      }
+      if (o == 0 && !takes_over(donor)) donor = steps[step_of[node]].executable->accumulates_into(node);
+      if (takes_over(donor)) record.in_place_of = record_of[donor];
       record_of[slot] = static_cast<int64_t>(records.size());
       records.push_back(record);
       record_slot.push_back(slot);
