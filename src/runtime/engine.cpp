@@ -105,7 +105,7 @@ Status select_backends(const EngineOptions& engine_options, const PrepareOptions
   }
   candidates.push_back(
       std::make_unique<onednn::OneDnnBackend>(resolve_thread_count(options.threads),
-                                              onednn::ThreadChoice::kMeasured));
+                                              onednn::ThreadChoice::kTeam));
   candidates.push_back(std::make_unique<reference::ReferenceBackend>());
   for (const std::string& wanted : options.backends) {
     bool known = false;
@@ -147,20 +147,25 @@ Result<SafetyOptions> effective_safety(const SafetyOptions& requested) {
 }
 
 // What prepare decided about threads for the oneDNN steps, when more than one was asked for
-// and some units (a fused chain counts once) still run on the calling thread alone: users who
-// ask for T threads see why a run does not use them throughout.
+// and some units (a fused chain counts once) still run on the calling thread alone, or are
+// split by edgerun's own team: users who ask for T threads see how a run uses them.
 std::optional<std::string> one_thread_note(const runtime::Program& program, int threads) {
   if (threads <= 1) return std::nullopt;
-  size_t one_thread = 0;
+  size_t one_thread = 0, split = 0;
   onednn::ThreadChoiceStats timed;
   for (const runtime::Step& step : program.steps()) {
     one_thread += onednn::single_thread_nodes(*step.executable);
+    split += onednn::team_split_nodes(*step.executable);
     const onednn::ThreadChoiceStats s = onednn::thread_choice_stats(*step.executable);
     timed.timed += s.timed;
     timed.timed_one_thread += s.timed_one_thread;
   }
-  if (one_thread == 0 && timed.timed == 0) return std::nullopt;
+  if (one_thread == 0 && timed.timed == 0 && split == 0) return std::nullopt;
   const std::string t = std::to_string(threads);
+  if (split > 0) {
+    return "onednn: " + std::to_string(split) + " convolutions split over a team of " + t +
+           " threads; " + std::to_string(one_thread) + " units run on one thread";
+  }
   return "onednn: " + std::to_string(one_thread) + " units run on one thread of " + t + " (" +
          std::to_string(one_thread - timed.timed_one_thread) + " too small to split; " +
          std::to_string(timed.timed) + " timed at prepare, of which " +

@@ -620,6 +620,13 @@ class FusionCase {
     }
     return count;
   }
+  size_t team_split_nodes() const {
+    size_t count = 0;
+    for (const runtime::Step& step : program_->steps()) {
+      count += onednn::team_split_nodes(*step.executable);
+    }
+    return count;
+  }
   onednn::ThreadChoiceStats thread_choice_stats() const {
     onednn::ThreadChoiceStats total;
     for (const runtime::Step& step : program_->steps()) {
@@ -926,6 +933,67 @@ TEST(OneDnnExecutable, MeasuredThreadChoiceLeavesNodesThatReadAtOffsetsAlone) {
   c.run_and_compare();
   EXPECT_EQ(c.thread_choice_stats().timed, 1u);  // the product only
   EXPECT_EQ(c.concurrent_mismatches(2, 2), 0);
+}
+
+TEST(OneDnnExecutable, TeamSplitsConvolutionsAndKeepsTheResults) {
+  FusionCase c(2, onednn::ThreadChoice::kTeam);
+  // Channel counts (8, 12, 20) that are not whole oneDNN channel blocks, odd output heights
+  // (11 after the strided one), asymmetric padding and a dilation: every slice edge case.
+  c.input("x", random({1, 8, 40, 40}, 1));
+  c.constant("w1", random({20, 8, 3, 3}, 2));  // 4.6 MFLOP, with bias and Relu
+  c.constant("b1", random({20}, 3));
+  c.constant("w2", random({8, 20, 3, 3}, 4));  // 4.6 MFLOP, with a residual Add
+  c.constant("wd", random({20, 1, 5, 5}, 5));  // depthwise: 1.6 MFLOP
+  c.constant("w3", random({16, 20, 3, 3}, 6)); // stride 2, dilation 2: 2.1 MFLOP
+  c.constant("w4", random({12, 8, 3, 3}, 7));  // reads and writes plain tensors: 2.8 MFLOP
+  const Ints pads = {1, 1, 1, 1};
+  c.node("Conv", {"x", "w1", "b1"}, "conv1", {attr("pads", pads)});
+  c.node("Relu", {"conv1"}, "relu1");
+  c.node("Conv", {"relu1", "w2"}, "conv2", {attr("pads", pads)});
+  c.node("Add", {"conv2", "x"}, "sum");
+  c.node("Conv", {"relu1", "wd"}, "dw", {attr("pads", Ints{2, 2, 2, 2}), attr("group", int64_t{20})});
+  c.node("Conv", {"relu1", "w3"}, "strided",
+         {attr("pads", Ints{0, 1, 2, 1}), attr("strides", Ints{3, 2}),
+          attr("dilations", Ints{2, 2})});
+  c.node("Conv", {"x", "w4"}, "plain", {attr("pads", pads)});
+  c.output("sum");
+  c.output("dw");
+  c.output("strided");
+  c.output("plain");
+  EXPECT_EQ(c.run_and_compare(), (Chains{{"conv1", "relu1"}, {"conv2", "sum"}}));
+  EXPECT_EQ(c.team_split_nodes(), 5u);
+  EXPECT_EQ(c.single_thread_nodes(), 0u);
+  EXPECT_EQ(c.thread_choice_stats().timed, 0u);  // the team needs no timing
+  // Each calling thread opens its own team; the core budget keeps them from oversubscribing.
+  EXPECT_EQ(c.concurrent_mismatches(3, 4), 0);
+}
+
+TEST(OneDnnExecutable, TeamLeavesSmallConvolutionsAndOtherOpsOnOneThread) {
+  FusionCase c(2, onednn::ThreadChoice::kTeam);
+  c.input("x", random({1, 16, 32, 32}, 1));
+  c.constant("w", random({16, 16, 3, 3}, 2));   // 4.7 MFLOP: split
+  c.constant("ws", random({4, 16, 1, 1}, 3));   // 0.07 MFLOP: too small to split
+  c.node("Conv", {"x", "w"}, "conv", {attr("pads", Ints{1, 1, 1, 1})});
+  c.node("MaxPool", {"conv"}, "pool", {attr("kernel_shape", Ints{2, 2}), attr("strides", Ints{2, 2})});
+  c.node("Conv", {"pool", "ws"}, "small");
+  c.output("small");
+  c.run_and_compare();
+  EXPECT_EQ(c.team_split_nodes(), 1u);
+  EXPECT_EQ(c.single_thread_nodes(), 2u);
+}
+
+TEST(OneDnnExecutable, TeamIsNotUsedWhereProductsDoTheWork) {
+  // A transformer-like partition: oneDNN's own threads split its products better.
+  FusionCase c(2, onednn::ThreadChoice::kTeam);
+  c.input("x", random({1, 16, 40, 40}, 1));
+  c.constant("w", random({16, 16, 3, 3}, 2));   // 7.4 MFLOP of convolution
+  c.constant("fc", random({40, 400}, 3));       // 2 x 640 x 40 x 400: 20 MFLOP of product
+  c.node("Conv", {"x", "w"}, "conv", {attr("pads", Ints{1, 1, 1, 1})});
+  c.node("MatMul", {"conv", "fc"}, "y");
+  c.output("y");
+  c.run_and_compare();
+  EXPECT_EQ(c.team_split_nodes(), 0u);
+  EXPECT_GT(c.thread_choice_stats().timed, 0u);  // measured as with ThreadChoice::kMeasured
 }
 
 TEST(OneDnnExecutable, SizeRuleTimesNothing) {

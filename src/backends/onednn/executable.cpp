@@ -15,6 +15,8 @@
 
 #include "backends/onednn/claim.h"
 #include "backends/onednn/lower_ops.h"
+#include "backends/onednn/sliced_conv.h"
+#include "backends/onednn/team.h"
 #include "backends/onednn/thread_choice.h"
 #include "backends/reference/kernel.h"
 #include "runtime/core_budget.h"
@@ -50,6 +52,9 @@ struct CompiledNode {
   // thread alone (work too small to pay for waking other threads; see single_thread_work).
   int threads = 0;
   bool timed = false;  // prepare timed it at 1 and at T threads (ThreadChoice::kMeasured)
+  // > 1: a convolution split into this many one-thread slices that the run's Team shares
+  // (ThreadChoice::kTeam).
+  int slices = 0;
   std::vector<size_t> graph_nodes;  // the graph's indices of the nodes this entry runs
 
   // Inputs -> lowered node; null means "these inputs run on the reference kernel". Bounded: a
@@ -126,6 +131,25 @@ bool worth_timing(const ir::Node& node, const ValueTypes& types) {
   return flops && *flops < kMaxTimedFlops;
 }
 
+// Whether `node` is a convolution the team would split (see SlicedConv): 2-D, batch 1, dense or
+// depthwise, constant weights, and enough work that halving it gains more than handing out
+// the halves costs (a few microseconds). Lowering may still refuse a split (layouts that do
+// not slice, a slower kernel for the narrower shape); that node then runs on one thread.
+bool team_splits(const ir::Node& node, const ValueTypes& types, bool constant_weights) {
+  constexpr double kMinSplitFlops = 1e6;
+  if (*node.op != ir::Op::Conv || node.inputs.size() < 2 || !constant_weights) return false;
+  const Shape* x = types.shape(node.inputs[0]);
+  const Shape* w = types.shape(node.inputs[1]);
+  if (x == nullptr || w == nullptr || x->size() != 4 || w->size() != 4 || (*x)[0] != 1) {
+    return false;
+  }
+  const int64_t group = node.attr_int("group", 1);
+  const bool depthwise = group == (*x)[1] && (*w)[0] == group && (*w)[1] == 1;
+  if (group != 1 && !depthwise) return false;
+  const std::optional<double> flops = known_flops(node, types);
+  return flops && *flops >= kMinSplitFlops;
+}
+
 // Zero-filled memory for every argument of `node`: what timing it needs, and nothing a run
 // would see.
 struct ScratchArguments {
@@ -195,17 +219,6 @@ dnnl::memory& point(dnnl::memory& cached, const dnnl::memory::desc& desc,
   return cached;
 }
 
-// The calling thread's stream on `engine`, made once per thread: a run does not construct one.
-// The thread keeps a handle of the engine, so the address it compares cannot be reused.
-dnnl::stream& stream_for(const dnnl::engine& engine) {
-  thread_local dnnl::engine owner;
-  thread_local dnnl::stream stream;
-  if (!owner || owner.get() != engine.get()) {
-    stream = dnnl::stream(engine);
-    owner = engine;
-  }
-  return stream;
-}
 
 // Room for a node's memories on the stack; nodes with more inputs or outputs use the heap.
 template <size_t N>
@@ -433,10 +446,35 @@ class OneDnnExecutable final : public Executable {
       in.shape = *shape;
       known[slot] = in;
     }
+    team_ = choice_ == ThreadChoice::kTeam && team_threads() > 1 && mostly_split(types);
     for (const auto& n : nodes_) ER_RETURN_IF_ERROR(prepare_ahead(*n, known));
-    single_thread_ = std::all_of(nodes_.begin(), nodes_.end(),
-                                 [](const auto& n) { return n->threads == 1 || n->view; });
+    single_thread_ = !team_ && std::all_of(nodes_.begin(), nodes_.end(), [](const auto& n) {
+      return n->threads == 1 || n->view;
+    });
     return Status::ok();
+  }
+
+  // Whether convolutions the team would split do most of the partition's work (a mobile or
+  // residual CNN). Where other nodes do (the products of a transformer), oneDNN's own threads
+  // serve them better than one thread each beside a team.
+  bool mostly_split(const ValueTypes& types) const {
+    constexpr double kMinShare = 0.8;
+    double split = 0, total = 0;
+    for (const auto& n : nodes_) {
+      std::vector<const ir::Node*> members;
+      for (const auto& m : n->members) members.push_back(m->node);
+      if (members.empty()) members.push_back(n->node);
+      for (const ir::Node* node : members) total += known_flops(*node, types).value_or(0);
+      if (team_splits(*n->node, types, n->constants.size() > 1 && n->constants[1] != nullptr)) {
+        split += known_flops(*n->node, types).value_or(0);
+      }
+    }
+    return total > 0 && split >= kMinShare * total;
+  }
+
+  size_t team_split_nodes() const {
+    return static_cast<size_t>(
+        std::count_if(nodes_.begin(), nodes_.end(), [](const auto& n) { return n->slices > 1; }));
   }
 
   size_t single_thread_nodes() const {
@@ -520,16 +558,19 @@ class OneDnnExecutable final : public Executable {
   Status run(ExecutionFrame& frame) const override {
     // Concurrent multi-threaded runs take turns with the cores rather than oversubscribing them;
     // a partition whose every node runs on one thread starts no others.
+    const int threads = team_threads();
     Result<runtime::CoreBudget::Lease> cores = runtime::CoreBudget::process().acquire(
-        single_thread_ ? 1 : threads_ > 0 ? threads_ : omp_get_max_threads(),
-        [&frame] { return frame.stop_status(); });
+        single_thread_ ? 1 : threads, [&frame] { return frame.stop_status(); });
     if (!cores.is_ok()) return cores.status();
     // oneDNN sizes its OpenMP regions by omp_get_max_threads() of the thread that executes the
     // primitive, a per-thread setting: set it for this run and give the caller its own back.
-    const ThreadCountScope thread_count(threads_);
+    // A team's primitives run on one thread each.
+    const ThreadCountScope thread_count(team_ ? 1 : threads_);
+    std::optional<Team::Session> team;
+    if (team_) team.emplace(Team::of_calling_thread(threads), cores.value().cores());
     try {
       CacheLease cache(*this);
-      RunState state{frame, stream_for(engine_), cache.get()->blocked, cache.get()};
+      RunState state{frame, lower::thread_stream(engine_), cache.get()->blocked, cache.get()};
       state.blocked.resize(frame.values.size());
       for (const auto& n : nodes_) {
         const double start_us = profile_start(frame.profile);
@@ -587,12 +628,22 @@ class OneDnnExecutable final : public Executable {
     }
     std::shared_ptr<const PreparedNode> prepared;
     if (all_known) {
-      const bool small = types_ != nullptr && single_thread_work(*n.node, *types_);
+      // With a team, a convolution it splits is sliced and everything else runs on one thread.
+      const bool split = team_ && team_splits(*n.node, *types_, n.constants.size() > 1 &&
+                                                                    n.constants[1] != nullptr);
+      const bool small =
+          team_ ? !split : types_ != nullptr && single_thread_work(*n.node, *types_);
       if (small) n.threads = 1;
-      // oneDNN plans a primitive's work split for the thread count in force when it is built.
-      const ThreadCountScope thread_count(n.threads);
+      if (split) n.slices = team_threads();
+      // oneDNN plans a primitive's work split for the thread count in force when it is built;
+      // a team's primitives are each planned for one thread.
+      const ThreadCountScope thread_count(team_ ? 1 : n.threads);
       ER_ASSIGN_OR_RETURN(prepared, lowered(n, inputs));
-      if (prepared != nullptr && !small && choice_ == ThreadChoice::kMeasured &&
+      if (split && dynamic_cast<const lower::SlicedConv*>(prepared.get()) == nullptr) {
+        n.slices = 0;  // lowering would not split these layouts or shapes
+        n.threads = 1;
+      }
+      if (prepared != nullptr && !small && !team_ && choice_ != ThreadChoice::kBySize &&
           team_threads() > 1 && worth_timing(*n.node, *types_)) {
         prepared = faster_of(n, inputs, std::move(prepared));
       }
@@ -670,7 +721,7 @@ class OneDnnExecutable final : public Executable {
       }
       const int threads = team_threads();
       const ScratchArguments one_args(*one, engine_), many_args(*many, engine_);
-      dnnl::stream& stream = stream_for(engine_);
+      dnnl::stream& stream = lower::thread_stream(engine_);
       const ThreadTiming timing = choose_threads(
           threads,
           [&](int count) {
@@ -711,7 +762,7 @@ class OneDnnExecutable final : public Executable {
     }
     // Build outside the lock; when two threads race, both results are equivalent.
     std::shared_ptr<const PreparedNode> prepared;
-    const LoweringContext context{&engine_, n.blocked_output_ok, false};
+    const LoweringContext context{&engine_, n.blocked_output_ok, false, n.slices};
     Result<std::shared_ptr<const PreparedNode>> built =
         n.post.empty() ? prepare_node(*n.node, context, key)
                        : prepare_fused(*n.node, n.post, context, key);
@@ -936,6 +987,7 @@ class OneDnnExecutable final : public Executable {
   int threads_ = 0;             // OpenMP threads for this executable's runs; 0: the caller's
   ThreadChoice choice_ = ThreadChoice::kBySize;
   bool single_thread_ = false;  // every node runs on the calling thread alone
+  bool team_ = false;           // runs open a Team that shares the split convolutions
   std::vector<std::unique_ptr<CompiledNode>> nodes_;
   // A MemoryCache for one run, returned to the idle ones when the run ends.
   class CacheLease {
@@ -1052,6 +1104,11 @@ LayoutStats layout_stats(const Executable& executable) {
 size_t lowered_count(const Executable& executable) {
   const auto* onednn = dynamic_cast<const OneDnnExecutable*>(&executable);
   return onednn == nullptr ? 0 : onednn->lowered_count();
+}
+
+size_t team_split_nodes(const Executable& executable) {
+  const auto* e = dynamic_cast<const OneDnnExecutable*>(&executable);
+  return e != nullptr ? e->team_split_nodes() : 0;
 }
 
 size_t single_thread_nodes(const Executable& executable) {

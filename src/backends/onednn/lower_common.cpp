@@ -116,6 +116,18 @@ void* thread_scratchpad(size_t bytes) {
   return buffer.data;
 }
 
+}  // namespace
+
+dnnl::stream& thread_stream(const dnnl::engine& engine) {
+  thread_local dnnl::engine owner;
+  thread_local dnnl::stream stream;
+  if (!owner || owner.get() != engine.get()) {
+    stream = dnnl::stream(engine);
+    owner = engine;
+  }
+  return stream;
+}
+
 // The calling thread's scratchpad as memory of layout `desc` (a primitive's scratchpad_desc, a
 // plain byte buffer). Creating a dnnl::memory allocates, so each thread keeps one per size and
 // engine and re-points it at its buffer; a run creates none.
@@ -136,16 +148,12 @@ const memory& scratchpad_memory(const memory::desc& desc, const dnnl::engine& en
   return entry.scratchpad;
 }
 
-// Runs `primitive` with `args` through the C API: the C++ overload takes an unordered_map,
-// which allocates on every call.
 void execute_args(const dnnl::primitive& primitive, dnnl::stream& stream,
                   std::span<const dnnl_exec_arg_t> args) {
   dnnl::error::wrap_c_api(dnnl_primitive_execute(primitive.get(), stream.get(),
                                                  static_cast<int>(args.size()), args.data()),
                           "could not execute a primitive");
 }
-
-}  // namespace
 
 void PrimitiveNode::execute(dnnl::stream& stream, std::span<const memory> in,
                             std::span<const memory> out) const {

@@ -1,11 +1,16 @@
 // Windowed ops: Conv, ConvTranspose and pooling. Conv chooses its activation layout freely
 // (oneDNN's blocked layouts are where its fast kernels are) whenever its input arrives blocked
 // or its output stays inside the partition; pooling takes whatever layout its input has.
+#include <algorithm>
 #include <functional>
 #include <numeric>
+#include <optional>
+#include <utility>
 
 #include "backends/onednn/lower_ops.h"
+#include "backends/onednn/sliced_conv.h"
 #include "ir/conv_transpose_shape.h"
+#include "memory/page_hints.h"
 
 namespace edgerun::onednn::lower {
 namespace {
@@ -62,6 +67,172 @@ void bind_weights(PrimitiveNode& node, const LoweringContext& cx, const NodeInpu
   } else {
     node.bind_input(DNNL_ARG_WEIGHTS, 1, user, preferred);
   }
+}
+
+
+// The channel block of `desc` (4-D, batch 1) when a range of its channels that starts on a
+// multiple of the block is one contiguous piece of memory: 1 for nchw, 8 for nChw8c, 16 for
+// nChw16c; 0 for any other layout.
+int64_t channel_block(const memory::desc& desc) {
+  const Dims d = desc.dims();
+  if (d.size() != 4 || d[0] != 1) return 0;
+  constexpr std::pair<memory::format_tag, int64_t> kLayouts[] = {
+      {memory::format_tag::nchw, 1}, {memory::format_tag::nChw8c, 8},
+      {memory::format_tag::nChw16c, 16}};
+  for (const auto& [tag, block] : kLayouts) {
+    if (desc == memory::desc(d, kF32, tag)) return block;
+  }
+  return 0;
+}
+
+memory::desc channel_blocked(const Dims& dims, int64_t block) {
+  const memory::format_tag tag = block == 16  ? memory::format_tag::nChw16c
+                                 : block == 8 ? memory::format_tag::nChw8c
+                                              : memory::format_tag::nchw;
+  return memory::desc(dims, kF32, tag);
+}
+
+// Whether `desc` is 4-D, batch 1, channels last (nhwc): a range of rows is then contiguous.
+bool rows_contiguous(const memory::desc& desc) {
+  const Dims d = desc.dims();
+  return d.size() == 4 && d[0] == 1 && desc == memory::desc(d, kF32, memory::format_tag::nhwc);
+}
+
+// What a convolution needs to be split (see SlicedConv).
+struct SliceRequest {
+  const dnnl::convolution_forward::primitive_desc* whole = nullptr;
+  const dnnl::primitive_attr* attr = nullptr;  // the whole's post-ops and scratchpad mode
+  const Window* window = nullptr;
+  const Tensor* weights = nullptr;  // constant, ONNX layout [M, C/group, kH, kW]
+  bool depthwise = false;           // one input channel per output channel
+  bool has_bias = false;
+};
+
+// One slice's primitive descriptor over `src` -> `dst` with the whole's attributes, or nullopt
+// when oneDNN cannot build it or would run another kernel than the whole's (a slower kernel for
+// the narrower shape would lose what the split gains).
+std::optional<dnnl::convolution_forward::primitive_desc> slice_pd(
+    const dnnl::engine& engine, const SliceRequest& r, const memory::desc& src,
+    const memory::desc& weights, const memory::desc& bias, const memory::desc& dst,
+    const Dims& pad_begin, const Dims& pad_end) {
+  const Window& w = *r.window;
+  std::optional<dnnl::convolution_forward::primitive_desc> pd;
+  try {
+    if (r.has_bias) {
+      pd.emplace(dnnl::convolution_forward::desc(
+                     dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, src,
+                     weights, bias, dst, w.strides, w.dilations, pad_begin, pad_end),
+                 *r.attr, engine);
+    } else {
+      pd.emplace(dnnl::convolution_forward::desc(
+                     dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, src,
+                     weights, dst, w.strides, w.dilations, pad_begin, pad_end),
+                 *r.attr, engine);
+    }
+  } catch (const dnnl::error&) {
+    return std::nullopt;
+  }
+  if (std::string(pd->impl_info_str()) != r.whole->impl_info_str()) return std::nullopt;
+  return pd;
+}
+
+// Channels last: the output's rows split into `slices` ranges. A slice reads the input rows its
+// window covers, with the padding of its own edges, and shares the whole's packed weights.
+std::shared_ptr<SlicedConv> slice_rows(const dnnl::engine& engine, const SliceRequest& r,
+                                       int slices) {
+  const memory::desc src_whole = r.whole->src_desc(), dst_whole = r.whole->dst_desc();
+  if (!rows_contiguous(src_whole) || !rows_contiguous(dst_whole)) return nullptr;
+  const Dims sd = src_whole.dims(), dd = dst_whole.dims();
+  const int64_t rows = dd[2];
+  const int64_t count = std::min<int64_t>(slices, rows);
+  if (count < 2) return nullptr;
+  const Window& w = *r.window;
+  const int64_t stride = w.strides[0];
+  const int64_t extent = (w.kernel[0] - 1) * (w.dilations[0] + 1) + 1;
+  const memory::desc weights_desc = r.whole->weights_desc();
+  const memory weights = reorder_now(engine, *r.weights, plain(weights_desc.dims()), weights_desc);
+  std::vector<ConvSlice> parts;
+  for (int64_t i = 0; i < count; ++i) {
+    const int64_t first = i * rows / count, last = (i + 1) * rows / count;
+    // The input rows the window covers for output rows [first, last), before clipping to the
+    // input; what lies outside is the slice's padding.
+    const int64_t top = first * stride - w.pad_begin[0];
+    const int64_t bottom = (last - 1) * stride - w.pad_begin[0] + extent;
+    const int64_t in_first = std::max<int64_t>(0, top), in_last = std::min(sd[2], bottom);
+    if (in_last <= in_first) return nullptr;  // a slice inside the padding alone
+    ConvSlice part;
+    part.src = memory::desc({1, sd[1], in_last - in_first, sd[3]}, kF32, memory::format_tag::nhwc);
+    part.dst = memory::desc({1, dd[1], last - first, dd[3]}, kF32, memory::format_tag::nhwc);
+    if (r.has_bias) part.bias = plain({dd[1]});
+    const Dims pad_begin = {in_first - top, w.pad_begin[1]};
+    const Dims pad_end = {bottom - in_last, w.pad_end[1]};
+    auto pd = slice_pd(engine, r, part.src, weights_desc, part.bias, part.dst, pad_begin, pad_end);
+    if (!pd || pd->weights_desc() != weights_desc) return nullptr;
+    part.primitive = dnnl::convolution_forward(*pd);
+    part.scratchpad = pd->scratchpad_desc();
+    part.weights = weights;
+    part.src_offset = static_cast<size_t>(in_first * sd[3] * sd[1]) * sizeof(float);
+    part.dst_offset = static_cast<size_t>(first * dd[3] * dd[1]) * sizeof(float);
+    parts.push_back(std::move(part));
+  }
+  return std::make_shared<SlicedConv>(engine, std::move(parts),
+                                      r.has_bias ? std::optional<size_t>(2) : std::nullopt);
+}
+
+// Plain or channel-blocked: the output channels split into `slices` ranges of whole blocks,
+// each slice with its part of the weights (and, depthwise, of the input).
+std::shared_ptr<SlicedConv> slice_channels(const dnnl::engine& engine, const SliceRequest& r,
+                                           int slices) {
+  const memory::desc src_whole = r.whole->src_desc(), dst_whole = r.whole->dst_desc();
+  const int64_t dst_block = channel_block(dst_whole);
+  const int64_t src_block = r.depthwise ? channel_block(src_whole) : 1;
+  if (dst_block == 0 || src_block == 0) return nullptr;
+  const int64_t block = std::max(dst_block, src_block);  // each of 1, 8, 16 divides the next
+  const Dims sd = src_whole.dims(), dd = dst_whole.dims();
+  const int64_t out_channels = dd[1];
+  const int64_t blocks = (out_channels + block - 1) / block;
+  const int64_t count = std::min<int64_t>(slices, blocks);
+  if (count < 2) return nullptr;
+  const Shape& ws = r.weights->shape();
+  const int64_t per_output = ws[1] * ws[2] * ws[3];
+  const float* weights = static_cast<const float*>(r.weights->raw_data());
+  std::vector<ConvSlice> parts;
+  for (int64_t i = 0; i < count; ++i) {
+    const int64_t first = i * blocks / count * block;
+    const int64_t last = std::min(out_channels, (i + 1) * blocks / count * block);
+    const int64_t n = last - first;
+    ConvSlice part;
+    part.dst = channel_blocked({1, n, dd[2], dd[3]}, dst_block);
+    part.src = r.depthwise ? channel_blocked({1, n, sd[2], sd[3]}, src_block) : src_whole;
+    if (r.has_bias) part.bias = plain({n});
+    const Dims w_dims = r.depthwise ? Dims{n, 1, 1, ws[2], ws[3]} : Dims{n, ws[1], ws[2], ws[3]};
+    auto pd = slice_pd(engine, r, part.src, memory::desc(w_dims, kF32, memory::format_tag::any),
+                       part.bias, part.dst, r.window->pad_begin, r.window->pad_end);
+    if (!pd) return nullptr;
+    part.primitive = dnnl::convolution_forward(*pd);
+    part.scratchpad = pd->scratchpad_desc();
+    memory user(plain(w_dims), engine, const_cast<float*>(weights) + first * per_output);
+    part.weights = memory(pd->weights_desc(), engine);
+    dnnl::stream stream(engine);
+    dnnl::reorder(user, part.weights).execute(stream, user, part.weights);
+    stream.wait();
+    part.src_offset = r.depthwise ? static_cast<size_t>(first * sd[2] * sd[3]) * sizeof(float) : 0;
+    part.dst_offset = static_cast<size_t>(first * dd[2] * dd[3]) * sizeof(float);
+    part.bias_offset = static_cast<size_t>(first) * sizeof(float);
+    parts.push_back(std::move(part));
+  }
+  // The weights now live in the slices; the original is read again only by a reference fallback.
+  edgerun::memory::page_out(r.weights->raw_data(), r.weights->nbytes());
+  return std::make_shared<SlicedConv>(engine, std::move(parts),
+                                      r.has_bias ? std::optional<size_t>(2) : std::nullopt);
+}
+
+// `r.whole` as `slices` one-thread primitives over parts of its output, or null when its
+// layouts do not split into contiguous parts.
+std::shared_ptr<SlicedConv> slice_conv(const dnnl::engine& engine, const SliceRequest& r,
+                                       int slices) {
+  if (std::shared_ptr<SlicedConv> by_rows = slice_rows(engine, r, slices)) return by_rows;
+  return slice_channels(engine, r, slices);
 }
 
 }  // namespace
@@ -124,11 +295,12 @@ Lowered lower_conv(const ir::Node& node, const LoweringContext& cx, std::span<co
   // nodes one by one), the chain is refused and runs unfused.
   std::vector<ChainAddend> addends;
   std::optional<dnnl::convolution_forward::primitive_desc> pd;
+  dnnl::primitive_attr attr;
   for (const bool use_sum : {true, false}) {
     dnnl::post_ops ops;
     addends.clear();
     ER_RETURN_IF_ERROR(append_chain(chain, out_shape, y_dims, dst, use_sum, ops, addends));
-    dnnl::primitive_attr attr = user_scratchpad();
+    attr = user_scratchpad();
     attr.set_post_ops(ops);
     try {
       pd.emplace(conv_desc(dst), attr, *cx.engine);
@@ -140,6 +312,26 @@ Lowered lower_conv(const ir::Node& node, const LoweringContext& cx, std::span<co
     pd.reset();
   }
   if (!pd) return unsupported_shapes("no optimised implementation of this fusion");
+  const bool depthwise = group > 1 && group == channels && out_channels == channels;
+  const bool only_sums = std::all_of(addends.begin(), addends.end(),
+                                     [](const ChainAddend& a) { return a.sum; });
+  if (cx.slices > 1 && xs.size() == 4 && xs[0] == 1 && (group == 1 || depthwise) &&
+      in[1].constant != nullptr && only_sums) {
+    const SliceRequest request{&*pd, &attr, &w, in[1].constant, depthwise, has_bias};
+    if (std::shared_ptr<SlicedConv> sliced = slice_conv(*cx.engine, request, cx.slices)) {
+      sliced->inputs.resize(in.size());
+      sliced->inputs[0] = InputLayout{true, src_view, pd->src_desc()};
+      if (has_bias) sliced->inputs[2] = InputLayout{true, bias, bias};
+      for (const ChainAddend& a : addends) {
+        // The addend's index counts the chain's flat inputs, after the convolution's own.
+        if (a.input >= sliced->inputs.size()) sliced->inputs.resize(a.input + 1);
+        sliced->inputs[a.input] = InputLayout{true, a.view, a.want};
+        sliced->sum_input = a.input;
+      }
+      sliced->outputs.push_back(OutputLayout{pd->dst_desc(), std::move(out_shape)});
+      return std::shared_ptr<const PreparedNode>(std::move(sliced));
+    }
+  }
   auto result = std::make_shared<PrimitiveNode>(*cx.engine, dnnl::convolution_forward(*pd),
                                                 pd->scratchpad_desc());
   result->reserve_inputs(in.size());

@@ -71,6 +71,16 @@ class PrimitiveNode final : public PreparedNode {
 };
 
 dnnl::primitive_attr user_scratchpad();
+// The calling thread's stream on `engine`, made once per thread: a run does not construct one.
+// The thread keeps a handle of the engine, so the address it compares cannot be reused.
+dnnl::stream& thread_stream(const dnnl::engine& engine);
+// The calling thread's scratchpad as memory of layout `desc` (a primitive's scratchpad_desc).
+// Valid until the thread asks for a larger one; primitives use it only inside one execute().
+const memory& scratchpad_memory(const memory::desc& desc, const dnnl::engine& engine);
+// Runs `primitive` with `args` through the C API: the C++ overload takes an unordered_map,
+// which allocates on every call.
+void execute_args(const dnnl::primitive& primitive, dnnl::stream& stream,
+                  std::span<const dnnl_exec_arg_t> args);
 // `from` (plain data described by `view`) reordered now into a fresh memory of layout `to`.
 memory reorder_now(const dnnl::engine& engine, const Tensor& from, const memory::desc& view,
                    const memory::desc& to);
