@@ -163,8 +163,8 @@ std::optional<std::string> one_thread_note(const runtime::Program& program, int 
   if (one_thread == 0 && timed.timed == 0 && split == 0) return std::nullopt;
   const std::string t = std::to_string(threads);
   if (split > 0) {
-    return "onednn: " + std::to_string(split) + " convolutions split over a team of " + t +
-           " threads; " + std::to_string(one_thread) + " units run on one thread";
+    return "onednn: " + std::to_string(split) + " units split over a team of " + t +
+           " threads; " + std::to_string(one_thread) + " run on one thread";
   }
   return "onednn: " + std::to_string(one_thread) + " units run on one thread of " + t + " (" +
          std::to_string(one_thread - timed.timed_one_thread) + " too small to split; " +

@@ -968,6 +968,30 @@ TEST(OneDnnExecutable, TeamSplitsConvolutionsAndKeepsTheResults) {
   EXPECT_EQ(c.concurrent_mismatches(3, 4), 0);
 }
 
+TEST(OneDnnExecutable, TeamSplitsScalingsSumsAndOneRowProducts) {
+  FusionCase c(2, onednn::ThreadChoice::kTeam);
+  c.input("x", random({1, 16, 48, 48}, 1));
+  c.constant("w", random({16, 16, 3, 3}, 2));      // 10.6 MFLOP
+  c.constant("fc", random({20000, 16}, 3));        // transposed: 0.64 MFLOP, one row
+  c.constant("bias", random({20000}, 4));
+  c.node("Conv", {"x", "w"}, "conv", {attr("pads", Ints{1, 1, 1, 1})});
+  // A squeeze-excitation's scaling: the gate broadcasts along the rows being split.
+  c.node("GlobalAveragePool", {"conv"}, "pooled");
+  c.node("Sigmoid", {"pooled"}, "gate");
+  c.node("Mul", {"conv", "gate"}, "scaled");
+  c.node("Add", {"scaled", "x"}, "sum");  // same shapes: both operands split by rows
+  // A classifier's head: a one-row Gemm with a bias row, alpha and beta, and an activation.
+  c.node("Flatten", {"pooled"}, "flat");
+  c.node("Gemm", {"flat", "fc", "bias"}, "logits",
+         {attr("transB", int64_t{1}), attr("alpha", 0.5f), attr("beta", 2.0f)});
+  c.node("HardSwish", {"logits"}, "out", {}, 14);
+  c.output("sum");
+  c.output("out");
+  EXPECT_EQ(c.run_and_compare(), (Chains{{"logits", "out"}}));
+  EXPECT_EQ(c.team_split_nodes(), 4u);  // the Conv, Mul, Add and the Gemm chain
+  EXPECT_EQ(c.concurrent_mismatches(2, 3), 0);
+}
+
 TEST(OneDnnExecutable, TeamLeavesSmallConvolutionsAndOtherOpsOnOneThread) {
   FusionCase c(2, onednn::ThreadChoice::kTeam);
   c.input("x", random({1, 16, 32, 32}, 1));

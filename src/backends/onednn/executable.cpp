@@ -15,7 +15,7 @@
 
 #include "backends/onednn/claim.h"
 #include "backends/onednn/lower_ops.h"
-#include "backends/onednn/sliced_conv.h"
+#include "backends/onednn/sliced_node.h"
 #include "backends/onednn/team.h"
 #include "backends/onednn/thread_choice.h"
 #include "backends/reference/kernel.h"
@@ -131,21 +131,46 @@ bool worth_timing(const ir::Node& node, const ValueTypes& types) {
   return flops && *flops < kMaxTimedFlops;
 }
 
-// Whether `node` is a convolution the team would split (see SlicedConv): 2-D, batch 1, dense or
-// depthwise, constant weights, and enough work that halving it gains more than handing out
-// the halves costs (a few microseconds). Lowering may still refuse a split (layouts that do
-// not slice, a slower kernel for the narrower shape); that node then runs on one thread.
+// Whether the team would split `node` (see SlicedNode): a 2-D convolution of batch 1, dense or
+// depthwise, or a one-row Gemm, with constant weights and enough work that halving it gains more than
+// handing out the halves costs (about a microsecond: on mobilenet_v3_small at 2 threads, a
+// threshold of 0.3 MFLOP was faster than 1 or 3, and 0.1 no faster); or a binary op over a
+// 4-D result of batch 1 (a squeeze-excitation's scaling) of enough elements. Lowering may still
+// refuse a split (layouts that do not slice, a slower kernel for the narrower shape); that
+// node then runs on one thread.
 bool team_splits(const ir::Node& node, const ValueTypes& types, bool constant_weights) {
-  constexpr double kMinSplitFlops = 1e6;
-  if (*node.op != ir::Op::Conv || node.inputs.size() < 2 || !constant_weights) return false;
+  constexpr double kMinSplitFlops = 3e5;
+  constexpr int64_t kMinSplitElements = 32768;
+  if (node.inputs.size() < 2) return false;
   const Shape* x = types.shape(node.inputs[0]);
   const Shape* w = types.shape(node.inputs[1]);
-  if (x == nullptr || w == nullptr || x->size() != 4 || w->size() != 4 || (*x)[0] != 1) {
-    return false;
+  if (x == nullptr || w == nullptr) return false;
+  switch (*node.op) {
+    case ir::Op::Add:
+    case ir::Op::Sub:
+    case ir::Op::Mul:
+    case ir::Op::Div: {
+      const Shape* y = node.outputs.empty() ? nullptr : types.shape(node.outputs[0]);
+      if (y == nullptr || y->size() != 4 || (*y)[0] != 1) return false;
+      int64_t elements = 1;
+      for (int64_t d : *y) elements *= d;
+      return elements >= kMinSplitElements;
+    }
+    case ir::Op::Conv: {
+      if (!constant_weights || x->size() != 4 || w->size() != 4 || (*x)[0] != 1) return false;
+      const int64_t group = node.attr_int("group", 1);
+      const bool depthwise = group == (*x)[1] && (*w)[0] == group && (*w)[1] == 1;
+      if (group != 1 && !depthwise) return false;
+      break;
+    }
+    case ir::Op::Gemm: {
+      // One row (a classifier's): the split result is dense only then.
+      const bool trans_a = node.attr_int("transA", 0) != 0;
+      if (!constant_weights || x->size() != 2 || (*x)[trans_a ? 1 : 0] != 1) return false;
+      break;
+    }
+    default: return false;
   }
-  const int64_t group = node.attr_int("group", 1);
-  const bool depthwise = group == (*x)[1] && (*w)[0] == group && (*w)[1] == 1;
-  if (group != 1 && !depthwise) return false;
   const std::optional<double> flops = known_flops(node, types);
   return flops && *flops >= kMinSplitFlops;
 }
@@ -446,30 +471,56 @@ class OneDnnExecutable final : public Executable {
       in.shape = *shape;
       known[slot] = in;
     }
-    team_ = choice_ == ThreadChoice::kTeam && team_threads() > 1 && mostly_split(types);
+    // A team serves a partition whose work is mostly in nodes it splits (a mobile or residual
+    // CNN). Where other nodes do the work (the products of a transformer), oneDNN's own
+    // threads serve them better than one thread each beside a team.
+    constexpr double kMinShare = 0.8;
+    team_ = choice_ == ThreadChoice::kTeam && team_threads() > 1 &&
+            split_share(types, [&](const CompiledNode& n) {
+              return team_splits(*n.node, types, n.constants.size() > 1 && n.constants[1] != nullptr);
+            }) >= kMinShare;
     for (const auto& n : nodes_) ER_RETURN_IF_ERROR(prepare_ahead(*n, known));
+    if (team_ && split_share(types, [](const CompiledNode& n) { return n.slices > 1; }) < kMinShare) {
+      // Lowering refused too many splits (layouts or kernels that do not slice): without the
+      // team those nodes may use oneDNN's threads. Lowered again, at some cost to prepare.
+      team_ = false;
+      slot_bytes_.clear();
+      accumulates_.clear();
+      for (const auto& n : nodes_) forget_lowering(*n);
+      for (const auto& n : nodes_) ER_RETURN_IF_ERROR(prepare_ahead(*n, known));
+    }
     single_thread_ = !team_ && std::all_of(nodes_.begin(), nodes_.end(), [](const auto& n) {
       return n->threads == 1 || n->view;
     });
     return Status::ok();
   }
 
-  // Whether convolutions the team would split do most of the partition's work (a mobile or
-  // residual CNN). Where other nodes do (the products of a transformer), oneDNN's own threads
-  // serve them better than one thread each beside a team.
-  bool mostly_split(const ValueTypes& types) const {
-    constexpr double kMinShare = 0.8;
-    double split = 0, total = 0;
+  // The share of the partition's known FLOPs (runtime/flops.h) in units that `split` holds for.
+  template <typename Split>
+  double split_share(const ValueTypes& types, Split split) const {
+    double in_split = 0, total = 0;
     for (const auto& n : nodes_) {
       std::vector<const ir::Node*> members;
       for (const auto& m : n->members) members.push_back(m->node);
       if (members.empty()) members.push_back(n->node);
       for (const ir::Node* node : members) total += known_flops(*node, types).value_or(0);
-      if (team_splits(*n->node, types, n->constants.size() > 1 && n->constants[1] != nullptr)) {
-        split += known_flops(*n->node, types).value_or(0);
-      }
+      if (split(*n)) in_split += known_flops(*n->node, types).value_or(0);
     }
-    return total > 0 && split >= kMinShare * total;
+    return total > 0 ? in_split / total : 0;
+  }
+
+  // Drops what prepare_ahead decided and lowered for `n` (and its chain's members).
+  static void forget_lowering(CompiledNode& n) {
+    n.threads = 0;
+    n.slices = 0;
+    n.timed = false;
+    n.ahead.reset();
+    n.ahead_key.clear();
+    {
+      std::lock_guard<std::mutex> lock(n.mutex);
+      n.cache.clear();
+    }
+    for (const auto& m : n.members) forget_lowering(*m);
   }
 
   size_t team_split_nodes() const {
@@ -639,7 +690,7 @@ class OneDnnExecutable final : public Executable {
       // a team's primitives are each planned for one thread.
       const ThreadCountScope thread_count(team_ ? 1 : n.threads);
       ER_ASSIGN_OR_RETURN(prepared, lowered(n, inputs));
-      if (split && dynamic_cast<const lower::SlicedConv*>(prepared.get()) == nullptr) {
+      if (split && dynamic_cast<const lower::SlicedNode*>(prepared.get()) == nullptr) {
         n.slices = 0;  // lowering would not split these layouts or shapes
         n.threads = 1;
       }

@@ -8,7 +8,7 @@
 #include <utility>
 
 #include "backends/onednn/lower_ops.h"
-#include "backends/onednn/sliced_conv.h"
+#include "backends/onednn/sliced_node.h"
 #include "ir/conv_transpose_shape.h"
 #include "memory/page_hints.h"
 
@@ -92,13 +92,7 @@ memory::desc channel_blocked(const Dims& dims, int64_t block) {
   return memory::desc(dims, kF32, tag);
 }
 
-// Whether `desc` is 4-D, batch 1, channels last (nhwc): a range of rows is then contiguous.
-bool rows_contiguous(const memory::desc& desc) {
-  const Dims d = desc.dims();
-  return d.size() == 4 && d[0] == 1 && desc == memory::desc(d, kF32, memory::format_tag::nhwc);
-}
-
-// What a convolution needs to be split (see SlicedConv).
+// What a convolution needs to be split (see SlicedNode).
 struct SliceRequest {
   const dnnl::convolution_forward::primitive_desc* whole = nullptr;
   const dnnl::primitive_attr* attr = nullptr;  // the whole's post-ops and scratchpad mode
@@ -136,13 +130,31 @@ std::optional<dnnl::convolution_forward::primitive_desc> slice_pd(
   return pd;
 }
 
+// A convolution slice: `pd` reading the node's input 0 from `src_offset` and its bias (input 2,
+// when `bias` is not empty) from `bias_offset`, with `weights` of its own, writing output 0
+// from `dst_offset`, where it also adds onto its part of a sum addend.
+Slice conv_slice(const dnnl::convolution_forward::primitive_desc& pd, const memory::desc& src,
+                 size_t src_offset, const memory& weights, const memory::desc& bias,
+                 size_t bias_offset, const memory::desc& dst, size_t dst_offset) {
+  Slice slice;
+  slice.primitive = dnnl::convolution_forward(pd);
+  slice.scratchpad = pd.scratchpad_desc();
+  slice.args.push_back(SliceArg{DNNL_ARG_SRC, 0, -1, src, src_offset, {}});
+  slice.args.push_back(SliceArg{DNNL_ARG_WEIGHTS, -1, -1, {}, 0, weights});
+  if (bias.get_size() > 0) slice.args.push_back(SliceArg{DNNL_ARG_BIAS, 2, -1, bias, bias_offset, {}});
+  slice.args.push_back(SliceArg{DNNL_ARG_DST, -1, 0, dst, dst_offset, {}});
+  slice.sum_offset = dst_offset;
+  slice.sum_bytes = dst.get_size();
+  return slice;
+}
+
 // Channels last: the output's rows split into `slices` ranges. A slice reads the input rows its
 // window covers, with the padding of its own edges, and shares the whole's packed weights.
-std::shared_ptr<SlicedConv> slice_rows(const dnnl::engine& engine, const SliceRequest& r,
+std::shared_ptr<SlicedNode> slice_rows(const dnnl::engine& engine, const SliceRequest& r,
                                        int slices) {
   const memory::desc src_whole = r.whole->src_desc(), dst_whole = r.whole->dst_desc();
-  if (!rows_contiguous(src_whole) || !rows_contiguous(dst_whole)) return nullptr;
   const Dims sd = src_whole.dims(), dd = dst_whole.dims();
+  if (!row_range(src_whole, 0, 1) || !row_range(dst_whole, 0, 1)) return nullptr;
   const int64_t rows = dd[2];
   const int64_t count = std::min<int64_t>(slices, rows);
   if (count < 2) return nullptr;
@@ -151,7 +163,7 @@ std::shared_ptr<SlicedConv> slice_rows(const dnnl::engine& engine, const SliceRe
   const int64_t extent = (w.kernel[0] - 1) * (w.dilations[0] + 1) + 1;
   const memory::desc weights_desc = r.whole->weights_desc();
   const memory weights = reorder_now(engine, *r.weights, plain(weights_desc.dims()), weights_desc);
-  std::vector<ConvSlice> parts;
+  std::vector<Slice> parts;
   for (int64_t i = 0; i < count; ++i) {
     const int64_t first = i * rows / count, last = (i + 1) * rows / count;
     // The input rows the window covers for output rows [first, last), before clipping to the
@@ -160,28 +172,22 @@ std::shared_ptr<SlicedConv> slice_rows(const dnnl::engine& engine, const SliceRe
     const int64_t bottom = (last - 1) * stride - w.pad_begin[0] + extent;
     const int64_t in_first = std::max<int64_t>(0, top), in_last = std::min(sd[2], bottom);
     if (in_last <= in_first) return nullptr;  // a slice inside the padding alone
-    ConvSlice part;
-    part.src = memory::desc({1, sd[1], in_last - in_first, sd[3]}, kF32, memory::format_tag::nhwc);
-    part.dst = memory::desc({1, dd[1], last - first, dd[3]}, kF32, memory::format_tag::nhwc);
-    if (r.has_bias) part.bias = plain({dd[1]});
+    const RowRange src = *row_range(src_whole, in_first, in_last);
+    const RowRange dst = *row_range(dst_whole, first, last);
+    const memory::desc bias = r.has_bias ? plain({dd[1]}) : memory::desc();
     const Dims pad_begin = {in_first - top, w.pad_begin[1]};
     const Dims pad_end = {bottom - in_last, w.pad_end[1]};
-    auto pd = slice_pd(engine, r, part.src, weights_desc, part.bias, part.dst, pad_begin, pad_end);
+    auto pd = slice_pd(engine, r, src.desc, weights_desc, bias, dst.desc, pad_begin, pad_end);
     if (!pd || pd->weights_desc() != weights_desc) return nullptr;
-    part.primitive = dnnl::convolution_forward(*pd);
-    part.scratchpad = pd->scratchpad_desc();
-    part.weights = weights;
-    part.src_offset = static_cast<size_t>(in_first * sd[3] * sd[1]) * sizeof(float);
-    part.dst_offset = static_cast<size_t>(first * dd[3] * dd[1]) * sizeof(float);
-    parts.push_back(std::move(part));
+    parts.push_back(
+        conv_slice(*pd, src.desc, src.offset, weights, bias, 0, dst.desc, dst.offset));
   }
-  return std::make_shared<SlicedConv>(engine, std::move(parts),
-                                      r.has_bias ? std::optional<size_t>(2) : std::nullopt);
+  return std::make_shared<SlicedNode>(engine, std::move(parts));
 }
 
 // Plain or channel-blocked: the output channels split into `slices` ranges of whole blocks,
 // each slice with its part of the weights (and, depthwise, of the input).
-std::shared_ptr<SlicedConv> slice_channels(const dnnl::engine& engine, const SliceRequest& r,
+std::shared_ptr<SlicedNode> slice_channels(const dnnl::engine& engine, const SliceRequest& r,
                                            int slices) {
   const memory::desc src_whole = r.whole->src_desc(), dst_whole = r.whole->dst_desc();
   const int64_t dst_block = channel_block(dst_whole);
@@ -196,42 +202,40 @@ std::shared_ptr<SlicedConv> slice_channels(const dnnl::engine& engine, const Sli
   const Shape& ws = r.weights->shape();
   const int64_t per_output = ws[1] * ws[2] * ws[3];
   const float* weights = static_cast<const float*>(r.weights->raw_data());
-  std::vector<ConvSlice> parts;
+  std::vector<Slice> parts;
   for (int64_t i = 0; i < count; ++i) {
     const int64_t first = i * blocks / count * block;
     const int64_t last = std::min(out_channels, (i + 1) * blocks / count * block);
     const int64_t n = last - first;
-    ConvSlice part;
-    part.dst = channel_blocked({1, n, dd[2], dd[3]}, dst_block);
-    part.src = r.depthwise ? channel_blocked({1, n, sd[2], sd[3]}, src_block) : src_whole;
-    if (r.has_bias) part.bias = plain({n});
+    const memory::desc dst = channel_blocked({1, n, dd[2], dd[3]}, dst_block);
+    const memory::desc src =
+        r.depthwise ? channel_blocked({1, n, sd[2], sd[3]}, src_block) : src_whole;
+    const memory::desc bias = r.has_bias ? plain({n}) : memory::desc();
     const Dims w_dims = r.depthwise ? Dims{n, 1, 1, ws[2], ws[3]} : Dims{n, ws[1], ws[2], ws[3]};
-    auto pd = slice_pd(engine, r, part.src, memory::desc(w_dims, kF32, memory::format_tag::any),
-                       part.bias, part.dst, r.window->pad_begin, r.window->pad_end);
+    auto pd = slice_pd(engine, r, src, memory::desc(w_dims, kF32, memory::format_tag::any), bias,
+                       dst, r.window->pad_begin, r.window->pad_end);
     if (!pd) return nullptr;
-    part.primitive = dnnl::convolution_forward(*pd);
-    part.scratchpad = pd->scratchpad_desc();
     memory user(plain(w_dims), engine, const_cast<float*>(weights) + first * per_output);
-    part.weights = memory(pd->weights_desc(), engine);
+    memory packed(pd->weights_desc(), engine);
     dnnl::stream stream(engine);
-    dnnl::reorder(user, part.weights).execute(stream, user, part.weights);
+    dnnl::reorder(user, packed).execute(stream, user, packed);
     stream.wait();
-    part.src_offset = r.depthwise ? static_cast<size_t>(first * sd[2] * sd[3]) * sizeof(float) : 0;
-    part.dst_offset = static_cast<size_t>(first * dd[2] * dd[3]) * sizeof(float);
-    part.bias_offset = static_cast<size_t>(first) * sizeof(float);
-    parts.push_back(std::move(part));
+    const size_t src_offset =
+        r.depthwise ? static_cast<size_t>(first * sd[2] * sd[3]) * sizeof(float) : 0;
+    parts.push_back(conv_slice(*pd, src, src_offset, packed, bias,
+                               static_cast<size_t>(first) * sizeof(float), dst,
+                               static_cast<size_t>(first * dd[2] * dd[3]) * sizeof(float)));
   }
   // The weights now live in the slices; the original is read again only by a reference fallback.
   edgerun::memory::page_out(r.weights->raw_data(), r.weights->nbytes());
-  return std::make_shared<SlicedConv>(engine, std::move(parts),
-                                      r.has_bias ? std::optional<size_t>(2) : std::nullopt);
+  return std::make_shared<SlicedNode>(engine, std::move(parts));
 }
 
 // `r.whole` as `slices` one-thread primitives over parts of its output, or null when its
 // layouts do not split into contiguous parts.
-std::shared_ptr<SlicedConv> slice_conv(const dnnl::engine& engine, const SliceRequest& r,
+std::shared_ptr<SlicedNode> slice_conv(const dnnl::engine& engine, const SliceRequest& r,
                                        int slices) {
-  if (std::shared_ptr<SlicedConv> by_rows = slice_rows(engine, r, slices)) return by_rows;
+  if (std::shared_ptr<SlicedNode> by_rows = slice_rows(engine, r, slices)) return by_rows;
   return slice_channels(engine, r, slices);
 }
 
@@ -318,7 +322,7 @@ Lowered lower_conv(const ir::Node& node, const LoweringContext& cx, std::span<co
   if (cx.slices > 1 && xs.size() == 4 && xs[0] == 1 && (group == 1 || depthwise) &&
       in[1].constant != nullptr && only_sums) {
     const SliceRequest request{&*pd, &attr, &w, in[1].constant, depthwise, has_bias};
-    if (std::shared_ptr<SlicedConv> sliced = slice_conv(*cx.engine, request, cx.slices)) {
+    if (std::shared_ptr<SlicedNode> sliced = slice_conv(*cx.engine, request, cx.slices)) {
       sliced->inputs.resize(in.size());
       sliced->inputs[0] = InputLayout{true, src_view, pd->src_desc()};
       if (has_bias) sliced->inputs[2] = InputLayout{true, bias, bias};

@@ -1,8 +1,11 @@
 // Lowerings that keep the data's layout: activations, binary ops, normalisations, softmax and
 // Concat. Those that work in any layout take their input's (so a blocked chain stays blocked).
 #include <algorithm>
+#include <optional>
+#include <string>
 
 #include "backends/onednn/lower_ops.h"
+#include "backends/onednn/sliced_node.h"
 
 namespace edgerun::onednn::lower {
 namespace {
@@ -17,6 +20,47 @@ std::shared_ptr<PrimitiveNode> make_node(const LoweringContext& cx, dnnl::primit
   auto node = std::make_shared<PrimitiveNode>(*cx.engine, std::move(p), scratchpad);
   node->reserve_inputs(num_inputs);
   return node;
+}
+
+// A binary op over channels-last data of batch 1 as `slices` ops over ranges of rows; src1 is
+// read whole where it broadcasts along the rows. Null when the layouts do not split by rows or
+// oneDNN would run a slice on another kernel than the whole's.
+std::shared_ptr<SlicedNode> slice_binary(const dnnl::engine& engine,
+                                         const dnnl::binary::primitive_desc& whole,
+                                         dnnl::algorithm alg, const dnnl::primitive_attr& attr,
+                                         size_t first_input, size_t second_input, int slices) {
+  const memory::desc src0 = whole.src_desc(0), src1 = whole.src_desc(1), dst = whole.dst_desc();
+  const Dims d0 = src0.dims(), d1 = src1.dims();
+  const bool broadcast_rows = d1.size() == 4 && d1[2] == 1;
+  if (!row_range(src0, 0, 1) || !row_range(dst, 0, 1) || (!broadcast_rows && src1 != src0)) {
+    return nullptr;
+  }
+  const int64_t rows = d0[2];
+  const int64_t count = std::min<int64_t>(slices, rows);
+  if (count < 2) return nullptr;
+  std::vector<Slice> parts;
+  for (int64_t i = 0; i < count; ++i) {
+    const int64_t first = i * rows / count, last = (i + 1) * rows / count;
+    const RowRange a = *row_range(src0, first, last), y = *row_range(dst, first, last);
+    const RowRange b = broadcast_rows ? RowRange{src1, 0} : a;
+    std::optional<dnnl::binary::primitive_desc> pd;
+    try {
+      pd.emplace(dnnl::binary::desc(alg, a.desc, b.desc, y.desc), attr, engine);
+    } catch (const dnnl::error&) {
+      return nullptr;
+    }
+    if (std::string(pd->impl_info_str()) != whole.impl_info_str()) return nullptr;
+    Slice slice;
+    slice.primitive = dnnl::binary(*pd);
+    slice.scratchpad = pd->scratchpad_desc();
+    slice.args.push_back(SliceArg{DNNL_ARG_SRC_0, static_cast<int>(first_input), -1, a.desc,
+                                  a.offset, {}});
+    slice.args.push_back(SliceArg{DNNL_ARG_SRC_1, static_cast<int>(second_input), -1, b.desc,
+                                  b.offset, {}});
+    slice.args.push_back(SliceArg{DNNL_ARG_DST, -1, 0, y.desc, y.offset, {}});
+    parts.push_back(std::move(slice));
+  }
+  return std::make_shared<SlicedNode>(engine, std::move(parts));
 }
 
 }  // namespace
@@ -96,6 +140,16 @@ Lowered lower_binary(const ir::Node& node, const LoweringContext& cx,
     attr.set_post_ops(negate);
   }
   dnnl::binary::primitive_desc pd(d, attr, *cx.engine);
+  if (cx.slices > 1) {
+    if (std::shared_ptr<SlicedNode> sliced =
+            slice_binary(*cx.engine, pd, alg, attr, first, second, cx.slices)) {
+      sliced->inputs.resize(in.size());
+      sliced->inputs[first] = InputLayout{true, view0, want0};
+      sliced->inputs[second] = InputLayout{true, view1, want1};
+      sliced->outputs.push_back(OutputLayout{pd.dst_desc(), std::move(out_shape)});
+      return std::shared_ptr<const PreparedNode>(std::move(sliced));
+    }
+  }
   auto result = make_node(cx, dnnl::binary(pd), pd.scratchpad_desc(), in.size());
   result->bind_input(DNNL_ARG_SRC_0, first, view0, want0);
   result->bind_input(DNNL_ARG_SRC_1, second, view1, want1);

@@ -1,6 +1,13 @@
 // Gemm and MatMul on oneDNN's matmul primitive. Activations are plain; constant weights are
 // reordered once, here, into the layout the primitive prefers.
+#include <algorithm>
+#include <cstring>
+#include <optional>
+#include <string>
+
 #include "backends/onednn/lower_ops.h"
+#include "backends/onednn/sliced_node.h"
+#include "memory/page_hints.h"
 
 namespace edgerun::onednn::lower {
 namespace {
@@ -40,6 +47,101 @@ std::shared_ptr<PrimitiveNode> matmul_node(const LoweringContext& cx,
   return result;
 }
 
+// What a Gemm needs to be split by output columns.
+struct GemmSplit {
+  const dnnl::matmul::primitive_desc* whole = nullptr;
+  dnnl::post_ops ops;         // eltwise and binary (C) post-ops only
+  memory::desc src;           // A, [M, K] (read whole by every slice)
+  memory::desc weights_view;  // B as [K, N], over `weights` (constant)
+  const Tensor* weights = nullptr;
+  bool trans_b = false;
+  const Tensor* c = nullptr;  // C scaled by beta, [1, N] or [1, 1]; null when none
+  int c_arg = 0;
+};
+
+// `ops` for a slice of `cols` of the result's columns: a binary operand that varies along the
+// columns (a bias row) covers the slice's columns only.
+dnnl::post_ops narrowed(const dnnl::post_ops& ops, int64_t cols) {
+  dnnl::post_ops out;
+  for (int i = 0; i < ops.len(); ++i) {
+    if (ops.kind(i) == dnnl::primitive::kind::binary) {
+      dnnl::algorithm alg;
+      memory::desc md;
+      ops.get_params_binary(i, alg, md);
+      const Dims d = md.dims();
+      out.append_binary(alg, d.back() == 1 ? md : plain({d[0], cols}));
+      continue;
+    }
+    float scale = 0, alpha = 0, beta = 0;
+    dnnl::algorithm alg;
+    ops.get_params_eltwise(i, scale, alg, alpha, beta);
+    out.append_eltwise(scale, alg, alpha, beta);
+  }
+  return out;
+}
+
+// The Gemm as `slices` products over ranges of its output columns, each with its part of the
+// packed weights and of C, or null when oneDNN would run a slice on another kernel than the
+// whole's. A classifier's one-row product streams its weights once: two threads stream them
+// faster than one.
+std::shared_ptr<SlicedNode> slice_gemm(const dnnl::engine& engine, const GemmSplit& g,
+                                       int slices) {
+  const Dims wd = g.weights_view.dims();
+  const int64_t k = wd[0], n = wd[1], m = g.src.dims()[0];
+  // Whole column blocks of oneDNN's packed weights (64 columns), or of 16 for narrow outputs.
+  const int64_t block = n >= 64 * slices ? 64 : 16;
+  const int64_t blocks = (n + block - 1) / block;
+  const int64_t count = std::min<int64_t>(slices, blocks);
+  if (count < 2) return nullptr;
+  const float* weights = static_cast<const float*>(g.weights->raw_data());
+  std::vector<Slice> parts;
+  for (int64_t i = 0; i < count; ++i) {
+    const int64_t first = i * blocks / count * block;
+    const int64_t last = std::min(n, (i + 1) * blocks / count * block);
+    const int64_t cols = last - first;
+    // A range of columns of B, and of the [M, N] result, is the same bytes with N's strides;
+    // one row of the result is dense (oneDNN's fast kernels take only dense results).
+    const memory::desc view({k, cols}, kF32, g.trans_b ? Dims{1, k} : Dims{n, 1});
+    const memory::desc dst = m == 1 ? plain({1, cols}) : memory::desc({m, cols}, kF32, Dims{n, 1});
+    std::optional<dnnl::matmul::primitive_desc> pd;
+    try {
+      dnnl::primitive_attr attr = user_scratchpad();
+      attr.set_post_ops(narrowed(g.ops, cols));
+      pd.emplace(dnnl::matmul::desc(g.src, memory::desc({k, cols}, kF32, memory::format_tag::any),
+                                    dst),
+                 attr, engine);
+    } catch (const dnnl::error&) {
+      return nullptr;
+    }
+    if (std::string(pd->impl_info_str()) != g.whole->impl_info_str()) return nullptr;
+    Slice slice;
+    slice.primitive = dnnl::matmul(*pd);
+    slice.scratchpad = pd->scratchpad_desc();
+    slice.args.push_back(SliceArg{DNNL_ARG_SRC, 0, -1, g.src, 0, {}});
+    memory user(view, engine, const_cast<float*>(weights) + (g.trans_b ? first * k : first));
+    memory packed(pd->weights_desc(), engine);
+    dnnl::stream stream(engine);
+    dnnl::reorder(user, packed).execute(stream, user, packed);
+    stream.wait();
+    slice.args.push_back(SliceArg{DNNL_ARG_WEIGHTS, -1, -1, {}, 0, packed});
+    if (g.c != nullptr) {
+      const bool per_column = g.c->size() > 1;
+      const memory::desc c_md = plain({1, per_column ? cols : 1});
+      memory own(c_md, engine);
+      std::memcpy(own.get_data_handle(),
+                  static_cast<const float*>(g.c->raw_data()) + (per_column ? first : 0),
+                  c_md.get_size());
+      slice.args.push_back(SliceArg{g.c_arg, -1, -1, {}, 0, own});
+    }
+    slice.args.push_back(SliceArg{DNNL_ARG_DST, -1, 0, dst,
+                                  static_cast<size_t>(first) * sizeof(float), {}});
+    parts.push_back(std::move(slice));
+  }
+  // The weights now live in the slices; the original is read again only by a reference fallback.
+  edgerun::memory::page_out(g.weights->raw_data(), g.weights->nbytes());
+  return std::make_shared<SlicedNode>(engine, std::move(parts));
+}
+
 }  // namespace
 
 Lowered lower_gemm(const ir::Node& node, const LoweringContext& cx, std::span<const NodeInput> in,
@@ -74,13 +176,32 @@ Lowered lower_gemm(const ir::Node& node, const LoweringContext& cx, std::span<co
   }
   std::vector<ChainAddend> addends;
   ER_RETURN_IF_ERROR(append_chain(chain, Shape{m, n}, Dims{m, n}, dst, false, ops, addends));
+  const int arg = DNNL_ARG_ATTR_MULTIPLE_POST_OP(c_index) | DNNL_ARG_SRC_1;
+  // C scaled by beta once, here, when it is constant.
+  Tensor scaled;
+  if (has_c && in[2].constant != nullptr) {
+    scaled = in[2].constant->clone();
+    for (int64_t i = 0; i < scaled.size(); ++i) scaled.data<float>()[i] *= beta;
+  }
+  const bool c_splits = !has_c || (scaled.defined() && c_md->dims()[0] == 1);
+  if (cx.slices > 1 && in[1].constant != nullptr && addends.empty() && c_splits) {
+    dnnl::primitive_attr attr = user_scratchpad();
+    attr.set_post_ops(ops);
+    const dnnl::matmul::primitive_desc whole(
+        dnnl::matmul::desc(src, memory::desc({k, n}, kF32, memory::format_tag::any), dst), attr,
+        *cx.engine);
+    const GemmSplit split{&whole, ops, src, weights_view, in[1].constant, trans_b,
+                          has_c ? &scaled : nullptr, arg};
+    if (std::shared_ptr<SlicedNode> sliced = slice_gemm(*cx.engine, split, cx.slices)) {
+      sliced->inputs.resize(in.size());
+      sliced->inputs[0] = InputLayout{true, src, src};
+      sliced->outputs.push_back(OutputLayout{dst, Shape{m, n}});
+      return std::shared_ptr<const PreparedNode>(std::move(sliced));
+    }
+  }
   auto result = matmul_node(cx, in, src, weights_view, dst, ops);
   if (has_c) {
-    const int arg = DNNL_ARG_ATTR_MULTIPLE_POST_OP(c_index) | DNNL_ARG_SRC_1;
-    if (in[2].constant != nullptr) {
-      // C scaled by beta once, here.
-      Tensor scaled = in[2].constant->clone();
-      for (int64_t i = 0; i < scaled.size(); ++i) scaled.data<float>()[i] *= beta;
+    if (scaled.defined()) {
       result->bind_held(arg, reorder_now(*cx.engine, scaled, *c_md, *c_md));
     } else if (beta == 1.0f) {
       result->bind_input(arg, 2, *c_md, *c_md);

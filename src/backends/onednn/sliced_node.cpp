@@ -1,0 +1,98 @@
+#include "backends/onednn/sliced_node.h"
+
+#include <array>
+#include <atomic>
+#include <stdexcept>
+#include <cstring>
+#include <unordered_map>
+
+#include "backends/onednn/team.h"
+
+namespace edgerun::onednn::lower {
+namespace {
+
+std::atomic<uint64_t> next_id{1};
+constexpr size_t kMaxArgs = 16;  // per slice, besides the scratchpad
+
+// The calling thread's memory object for `key`, pointed at `data`. Making a dnnl::memory
+// allocates, and slices run on whichever thread claims them, so each thread keeps one per
+// (node, slice, argument) and re-points it; a run makes none once every thread has its own.
+// Keys are never reused, and a thread keeps a few per sliced node it ever ran.
+const memory& thread_memory(uint64_t key, const memory::desc& desc, const dnnl::engine& engine,
+                            void* data) {
+  thread_local std::unordered_map<uint64_t, memory> by_key;
+  memory& m = by_key[key];
+  if (!m) {
+    m = memory(desc, engine, data);
+  } else if (m.get_data_handle() != data) {
+    m.set_data_handle(data);
+  }
+  return m;
+}
+
+char* at(const memory& m, size_t offset) {
+  return static_cast<char*>(m.get_data_handle()) + offset;
+}
+
+}  // namespace
+
+SlicedNode::SlicedNode(const dnnl::engine& engine, std::vector<Slice> slices)
+    : engine_(engine),
+      slices_(std::move(slices)),
+      id_(next_id.fetch_add(1, std::memory_order_relaxed)) {
+  for (const Slice& slice : slices_) {
+    if (slice.args.size() > kMaxArgs) throw std::length_error("a slice with too many arguments");
+  }
+}
+
+void SlicedNode::execute(dnnl::stream& /*stream*/, std::span<const memory> in,
+                         std::span<const memory> out) const {
+  auto task = [&](int k) { run_slice(static_cast<size_t>(k), in, out); };
+  if (Team* team = Team::open_on_calling_thread()) {
+    team->run(static_cast<int>(slices_.size()), task);
+    return;
+  }
+  for (size_t k = 0; k < slices_.size(); ++k) run_slice(k, in, out);
+}
+
+void SlicedNode::run_slice(size_t k, std::span<const memory> in,
+                           std::span<const memory> out) const {
+  const Slice& s = slices_[k];
+  if (sum_input && s.sum_bytes > 0) {
+    const char* addend = at(in[*sum_input], s.sum_offset);
+    char* into = at(out[0], s.sum_offset);
+    // The planner may have placed the output over the addend (which dies here).
+    if (addend != into) std::memcpy(into, addend, s.sum_bytes);
+  }
+  std::array<dnnl_exec_arg_t, kMaxArgs + 1> args;
+  size_t n = 0;
+  const uint64_t key = id_ << 24 | static_cast<uint64_t>(k) << 4;  // + the argument's index
+  for (size_t a = 0; a < s.args.size(); ++a) {
+    const SliceArg& arg = s.args[a];
+    if (arg.held) {
+      args[n++] = {arg.arg, arg.held.get()};
+      continue;
+    }
+    const memory& whole = arg.input >= 0 ? in[static_cast<size_t>(arg.input)]
+                                         : out[static_cast<size_t>(arg.output)];
+    args[n++] = {arg.arg, thread_memory(key + a, arg.desc, engine_, at(whole, arg.offset)).get()};
+  }
+  if (s.scratchpad.get_size() > 0) {
+    args[n++] = {DNNL_ARG_SCRATCHPAD, scratchpad_memory(s.scratchpad, engine_).get()};
+  }
+  dnnl::stream& stream = thread_stream(engine_);
+  execute_args(s.primitive, stream, std::span<const dnnl_exec_arg_t>(args.data(), n));
+  stream.wait();
+}
+
+std::optional<RowRange> row_range(const memory::desc& desc, int64_t first, int64_t last) {
+  const Dims d = desc.dims();
+  if (d.size() != 4 || d[0] != 1 || first < 0 || last > d[2] || first >= last ||
+      desc != memory::desc(d, kF32, memory::format_tag::nhwc)) {
+    return std::nullopt;
+  }
+  return RowRange{memory::desc({1, d[1], last - first, d[3]}, kF32, memory::format_tag::nhwc),
+                  static_cast<size_t>(first * d[3] * d[1]) * sizeof(float)};
+}
+
+}  // namespace edgerun::onednn::lower

@@ -1,0 +1,68 @@
+// A node split into slices, each a primitive planned for one thread that computes part of the
+// node's output, which the calling thread's open Team runs side by side (team.h): two threads
+// then share a small node without an OpenMP region, which costs more than such a node's work.
+//
+// The slices read and write the whole node's memories at offsets, so the node's inputs and
+// outputs keep the layouts (and arena places) of the unsplit node. Which parts are contiguous
+// depends on the layout: with batch 1, a range of rows in channels-last data (nhwc), a range of
+// channel blocks in plain or channel-blocked data (nchw, nChw8c, nChw16c), a range of columns
+// of a one-row product. Slices hold their own part of constant weights (packed at lowering),
+// so a split costs no weight memory.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "backends/onednn/lower_ops.h"
+
+namespace edgerun::onednn::lower {
+
+// How a slice's primitive gets one argument: the bytes of one of the node's inputs or outputs
+// from `offset` on, read as `desc`; or memory of the slice's own (`held`).
+struct SliceArg {
+  int arg = 0;
+  int input = -1;
+  int output = -1;
+  memory::desc desc;
+  size_t offset = 0;
+  memory held;
+};
+
+struct Slice {
+  dnnl::primitive primitive;
+  memory::desc scratchpad;
+  std::vector<SliceArg> args;
+  // With a sum post-op (PreparedNode::sum_input), the part of the addend this slice adds onto:
+  // copied into output 0 at the same offset first, unless the two are one memory.
+  size_t sum_offset = 0;
+  size_t sum_bytes = 0;
+};
+
+class SlicedNode final : public PreparedNode {
+ public:
+  // The caller fills `inputs`, `outputs` and `sum_input` as for the unsplit node.
+  SlicedNode(const dnnl::engine& engine, std::vector<Slice> slices);
+
+  size_t slice_count() const { return slices_.size(); }
+
+  void execute(dnnl::stream& stream, std::span<const memory> in,
+               std::span<const memory> out) const override;
+
+ private:
+  void run_slice(size_t k, std::span<const memory> in, std::span<const memory> out) const;
+
+  dnnl::engine engine_;
+  std::vector<Slice> slices_;
+  uint64_t id_;  // names this node's per-thread memories (see run_slice)
+};
+
+// Rows [first, last) of `desc` when it is 4-D, batch 1 and channels last (nhwc), where they are
+// one contiguous piece: their own dense descriptor and their byte offset; nullopt otherwise.
+struct RowRange {
+  memory::desc desc;
+  size_t offset = 0;
+};
+std::optional<RowRange> row_range(const memory::desc& desc, int64_t first, int64_t last);
+
+}  // namespace edgerun::onednn::lower
