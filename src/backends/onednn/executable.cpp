@@ -471,14 +471,20 @@ class OneDnnExecutable final : public Executable {
       in.shape = *shape;
       known[slot] = in;
     }
-    // A team serves a partition whose work is mostly in nodes it splits (a mobile or residual
-    // CNN). Where other nodes do the work (the products of a transformer), oneDNN's own
-    // threads serve them better than one thread each beside a team.
-    constexpr double kMinShare = 0.8;
+    // A team serves a partition whose work is mostly in small nodes it splits (a mobile CNN).
+    // Where other nodes do the work (the products of a transformer), oneDNN's own threads
+    // serve them better than one thread each beside a team; so they do where the split nodes
+    // are large (ResNet-50's convolutions, 50-230 MFLOP: 2-5 % faster on oneDNN's threads,
+    // whose wake-up is noise next to such work and whose split is finer).
+    constexpr double kMinShare = 0.8, kMinSmallShare = 0.5, kLargeFlops = 60e6;
+    auto splits = [&](const CompiledNode& n) {
+      return team_splits(*n.node, types, n.constants.size() > 1 && n.constants[1] != nullptr);
+    };
     team_ = choice_ == ThreadChoice::kTeam && team_threads() > 1 &&
+            split_share(types, splits) >= kMinShare &&
             split_share(types, [&](const CompiledNode& n) {
-              return team_splits(*n.node, types, n.constants.size() > 1 && n.constants[1] != nullptr);
-            }) >= kMinShare;
+              return splits(n) && known_flops(*n.node, types).value_or(0) < kLargeFlops;
+            }) >= kMinSmallShare;
     for (const auto& n : nodes_) ER_RETURN_IF_ERROR(prepare_ahead(*n, known));
     if (team_ && split_share(types, [](const CompiledNode& n) { return n.slices > 1; }) < kMinShare) {
       // Lowering refused too many splits (layouts or kernels that do not slice): without the
