@@ -212,10 +212,19 @@ struct BlockedValue {
 // The dnnl::memory objects of one run, kept for a later one: a run points them at its own
 // tensors (set_data_handle) instead of creating them. One cache per run in flight, pooled like
 // arenas; an entry is rebuilt when its node was lowered anew (new shapes).
+// An input converted into the layout a primitive reads: the memory written and the reorder
+// that writes it, kept between runs for the layout it came from.
+struct Conversion {
+  dnnl::memory::desc from;
+  dnnl::reorder reorder;
+  dnnl::memory to;
+};
+
 struct MemoryCache {
   struct Entry {
     std::shared_ptr<const PreparedNode> prepared;  // held, so its address cannot be reused
     std::vector<dnnl::memory> inputs;               // plain views of inputs, by input
+    std::vector<Conversion> converted;              // by input
     std::vector<dnnl::memory> outputs;              // by output, over planned or plain storage
     std::vector<char> plain_outputs;                // by output: whether its layout is plain
   };
@@ -850,15 +859,22 @@ class OneDnnExecutable final : public Executable {
   }
 
   // The input in `slot` as memory of the layout `layout.want`, converting only when needed.
-  // `cached`: where the plain view of the input is kept between runs (may be null).
+  // `cached`: where the plain view of the input is kept between runs, and `converted`: the
+  // conversion, kept too, so a run neither allocates nor builds a reorder (both may be null).
   Result<dnnl::memory> conform(RunState& state, const InputLayout& layout, int slot,
-                               dnnl::memory* cached) const {
+                               dnnl::memory* cached, Conversion* converted) const {
     const auto& blocked = state.blocked[static_cast<size_t>(slot)];
     auto reorder_into = [&](dnnl::memory from) {
       conversions_.fetch_add(1, std::memory_order_relaxed);
-      dnnl::memory to(layout.want, engine_);
-      dnnl::reorder(from, to).execute(state.stream, from, to);
-      return to;
+      Conversion fresh;
+      Conversion& c = converted != nullptr ? *converted : fresh;
+      if (!c.to || c.to.get_desc() != layout.want || c.from != from.get_desc()) {
+        c.to = dnnl::memory(layout.want, engine_);
+        c.from = from.get_desc();
+        c.reorder = dnnl::reorder(from, c.to);
+      }
+      c.reorder.execute(state.stream, from, c.to);
+      return c.to;
     };
     if (blocked) {
       if (blocked->memory.get_desc() == layout.want) {
@@ -894,6 +910,7 @@ class OneDnnExecutable final : public Executable {
       if (cached->prepared != lowered) {
         cached->prepared = lowered;
         cached->inputs.assign(prepared.inputs.size(), dnnl::memory());
+        cached->converted.assign(prepared.inputs.size(), Conversion());
         cached->outputs.assign(prepared.outputs.size(), dnnl::memory());
         cached->plain_outputs.clear();
         for (const OutputLayout& layout : prepared.outputs) {
@@ -905,7 +922,8 @@ class OneDnnExecutable final : public Executable {
     for (size_t i = 0; i < prepared.inputs.size(); ++i) {
       if (!prepared.inputs[i].used) continue;
       ER_ASSIGN_OR_RETURN(in[i], conform(state, prepared.inputs[i], n.inputs[i],
-                                         cached != nullptr ? &cached->inputs[i] : nullptr));
+                                         cached != nullptr ? &cached->inputs[i] : nullptr,
+                                         cached != nullptr ? &cached->converted[i] : nullptr));
     }
     MemoryList<2> out(prepared.outputs.size());
     std::array<Tensor, 2> plain_fixed;

@@ -69,7 +69,6 @@ void bind_weights(PrimitiveNode& node, const LoweringContext& cx, const NodeInpu
   }
 }
 
-
 // The channel block of `desc` (4-D, batch 1) when a range of its channels that starts on a
 // multiple of the block is one contiguous piece of memory: 1 for nchw, 8 for nChw8c, 16 for
 // nChw16c; 0 for any other layout.
@@ -141,7 +140,9 @@ Slice conv_slice(const dnnl::convolution_forward::primitive_desc& pd, const memo
   slice.scratchpad = pd.scratchpad_desc();
   slice.args.push_back(SliceArg{DNNL_ARG_SRC, 0, -1, src, src_offset, {}});
   slice.args.push_back(SliceArg{DNNL_ARG_WEIGHTS, -1, -1, {}, 0, weights});
-  if (bias.get_size() > 0) slice.args.push_back(SliceArg{DNNL_ARG_BIAS, 2, -1, bias, bias_offset, {}});
+  if (bias.get_size() > 0) {
+    slice.args.push_back(SliceArg{DNNL_ARG_BIAS, 2, -1, bias, bias_offset, {}});
+  }
   slice.args.push_back(SliceArg{DNNL_ARG_DST, -1, 0, dst, dst_offset, {}});
   slice.sum_offset = dst_offset;
   slice.sum_bytes = dst.get_size();
@@ -162,8 +163,11 @@ std::shared_ptr<SlicedNode> slice_rows(const dnnl::engine& engine, const SliceRe
   const int64_t stride = w.strides[0];
   const int64_t extent = (w.kernel[0] - 1) * (w.dilations[0] + 1) + 1;
   const memory::desc weights_desc = r.whole->weights_desc();
-  const memory weights = reorder_now(engine, *r.weights, plain(weights_desc.dims()), weights_desc);
-  std::vector<Slice> parts;
+  struct Part {
+    dnnl::convolution_forward::primitive_desc pd;
+    RowRange src, dst;
+  };
+  std::vector<Part> planned;
   for (int64_t i = 0; i < count; ++i) {
     const int64_t first = i * rows / count, last = (i + 1) * rows / count;
     // The input rows the window covers for output rows [first, last), before clipping to the
@@ -179,8 +183,15 @@ std::shared_ptr<SlicedNode> slice_rows(const dnnl::engine& engine, const SliceRe
     const Dims pad_end = {bottom - in_last, w.pad_end[1]};
     auto pd = slice_pd(engine, r, src.desc, weights_desc, bias, dst.desc, pad_begin, pad_end);
     if (!pd || pd->weights_desc() != weights_desc) return nullptr;
-    parts.push_back(
-        conv_slice(*pd, src.desc, src.offset, weights, bias, 0, dst.desc, dst.offset));
+    planned.push_back(Part{*pd, src, dst});
+  }
+  // Every slice takes these shapes: the weights are packed once, for all of them.
+  const memory weights = reorder_now(engine, *r.weights, plain(weights_desc.dims()), weights_desc);
+  const memory::desc bias = r.has_bias ? plain({dd[1]}) : memory::desc();
+  std::vector<Slice> parts;
+  for (const Part& p : planned) {
+    parts.push_back(conv_slice(p.pd, p.src.desc, p.src.offset, weights, bias, 0, p.dst.desc,
+                               p.dst.offset));
   }
   return std::make_shared<SlicedNode>(engine, std::move(parts));
 }
