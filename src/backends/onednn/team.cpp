@@ -1,6 +1,7 @@
 #include "backends/onednn/team.h"
 
 #include <omp.h>
+#include <pthread.h>
 
 #include <algorithm>
 #include <system_error>
@@ -30,9 +31,15 @@ inline void spin_pause() {
 
 thread_local Team* open_team = nullptr;
 
+// Counts fork()s: a child process has only the thread that forked, so a team made before has no
+// helpers there (see Team::~Team).
+std::atomic<unsigned> forks{0};
+const int fork_hook = ::pthread_atfork(nullptr, nullptr, [] { forks.fetch_add(1); });
+
 }  // namespace
 
-Team::Team(int size) {
+Team::Team(int size) : fork_count_(forks.load()) {
+  (void)fork_hook;
   for (int i = 0; i + 1 < size; ++i) {
     try {
       helpers_.emplace_back([this, i] { helper_main(i); });
@@ -43,6 +50,12 @@ Team::Team(int size) {
 }
 
 Team::~Team() {
+  if (fork_count_ != forks.load()) {
+    // Made before a fork, in the parent: the helpers do not exist in this process, so neither
+    // joining nor detaching them is possible; their handles are left behind.
+    new std::vector<std::thread>(std::move(helpers_));
+    return;
+  }
   {
     std::lock_guard<std::mutex> lock(sleep_mutex_);
     stopping_ = true;
@@ -54,7 +67,7 @@ Team::~Team() {
 
 Team& Team::of_calling_thread(int size) {
   thread_local std::unique_ptr<Team> team;
-  if (team == nullptr || team->size() != size) {
+  if (team == nullptr || team->size() != size || team->fork_count_ != forks.load()) {
     team.reset();
     team = std::make_unique<Team>(size);
   }
