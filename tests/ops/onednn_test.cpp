@@ -951,7 +951,8 @@ TEST(OneDnnExecutable, TeamSplitsConvolutionsAndKeepsTheResults) {
   c.node("Relu", {"conv1"}, "relu1");
   c.node("Conv", {"relu1", "w2"}, "conv2", {attr("pads", pads)});
   c.node("Add", {"conv2", "x"}, "sum");
-  c.node("Conv", {"relu1", "wd"}, "dw", {attr("pads", Ints{2, 2, 2, 2}), attr("group", int64_t{20})});
+  c.node("Conv", {"relu1", "wd"}, "dw",
+         {attr("pads", Ints{2, 2, 2, 2}), attr("group", int64_t{20})});
   c.node("Conv", {"relu1", "w3"}, "strided",
          {attr("pads", Ints{0, 1, 2, 1}), attr("strides", Ints{3, 2}),
           attr("dilations", Ints{2, 2})});
@@ -998,7 +999,8 @@ TEST(OneDnnExecutable, TeamLeavesSmallConvolutionsAndOtherOpsOnOneThread) {
   c.constant("w", random({16, 16, 3, 3}, 2));   // 4.7 MFLOP: split
   c.constant("ws", random({4, 16, 1, 1}, 3));   // 0.07 MFLOP: too small to split
   c.node("Conv", {"x", "w"}, "conv", {attr("pads", Ints{1, 1, 1, 1})});
-  c.node("MaxPool", {"conv"}, "pool", {attr("kernel_shape", Ints{2, 2}), attr("strides", Ints{2, 2})});
+  c.node("MaxPool", {"conv"}, "pool",
+         {attr("kernel_shape", Ints{2, 2}), attr("strides", Ints{2, 2})});
   c.node("Conv", {"pool", "ws"}, "small");
   c.output("small");
   c.run_and_compare();

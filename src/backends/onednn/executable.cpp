@@ -132,12 +132,12 @@ bool worth_timing(const ir::Node& node, const ValueTypes& types) {
 }
 
 // Whether the team would split `node` (see SlicedNode): a 2-D convolution of batch 1, dense or
-// depthwise, or a one-row Gemm, with constant weights and enough work that halving it gains more than
-// handing out the halves costs (about a microsecond: on mobilenet_v3_small at 2 threads, a
-// threshold of 0.3 MFLOP was faster than 1 or 3, and 0.1 no faster); or a binary op over a
-// 4-D result of batch 1 (a squeeze-excitation's scaling) of enough elements. Lowering may still
-// refuse a split (layouts that do not slice, a slower kernel for the narrower shape); that
-// node then runs on one thread.
+// depthwise, or a one-row Gemm, with constant weights and enough work that halving it gains
+// more than handing out the halves costs (about a microsecond: on mobilenet_v3_small at 2
+// threads, a threshold of 0.3 MFLOP was faster than 1 or 3, and 0.1 no faster); or a binary op
+// over a 4-D result of batch 1 (a squeeze-excitation's scaling) of enough elements. Lowering
+// may still refuse a split (layouts that do not slice, a slower kernel for the narrower shape);
+// that node then runs on one thread.
 bool team_splits(const ir::Node& node, const ValueTypes& types, bool constant_weights) {
   constexpr double kMinSplitFlops = 3e5;
   constexpr int64_t kMinSplitElements = 32768;
@@ -495,7 +495,8 @@ class OneDnnExecutable final : public Executable {
               return splits(n) && known_flops(*n.node, types).value_or(0) < kLargeFlops;
             }) >= kMinSmallShare;
     for (const auto& n : nodes_) ER_RETURN_IF_ERROR(prepare_ahead(*n, known));
-    if (team_ && split_share(types, [](const CompiledNode& n) { return n.slices > 1; }) < kMinShare) {
+    auto is_split = [](const CompiledNode& n) { return n.slices > 1; };
+    if (team_ && split_share(types, is_split) < kMinShare) {
       // Lowering refused too many splits (layouts or kernels that do not slice): without the
       // team those nodes may use oneDNN's threads. Lowered again, at some cost to prepare.
       team_ = false;

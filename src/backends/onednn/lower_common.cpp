@@ -222,13 +222,19 @@ dnnl::primitive_attr user_scratchpad() {
   return attr;
 }
 
-memory reorder_now(const dnnl::engine& engine, const Tensor& from, const memory::desc& view,
-                   const memory::desc& to) {
-  memory source(view, engine, const_cast<void*>(from.raw_data()));
+memory pack(const dnnl::engine& engine, const void* data, const memory::desc& view,
+            const memory::desc& to) {
+  memory source(view, engine, const_cast<void*>(data));
   memory out(to, engine);
   dnnl::stream stream(engine);
   dnnl::reorder(source, out).execute(stream, source, out);
   stream.wait();
+  return out;
+}
+
+memory reorder_now(const dnnl::engine& engine, const Tensor& from, const memory::desc& view,
+                   const memory::desc& to) {
+  memory out = pack(engine, from.raw_data(), view, to);
   // The weight now lives in `out`; its original is read again only by a reference fallback.
   edgerun::memory::page_out(from.raw_data(), from.nbytes());
   return out;

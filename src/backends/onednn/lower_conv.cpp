@@ -156,9 +156,8 @@ std::shared_ptr<SlicedNode> slice_rows(const dnnl::engine& engine, const SliceRe
   const memory::desc src_whole = r.whole->src_desc(), dst_whole = r.whole->dst_desc();
   const Dims sd = src_whole.dims(), dd = dst_whole.dims();
   if (!row_range(src_whole, 0, 1) || !row_range(dst_whole, 0, 1)) return nullptr;
-  const int64_t rows = dd[2];
-  const int64_t count = std::min<int64_t>(slices, rows);
-  if (count < 2) return nullptr;
+  const auto ranges = block_ranges(dd[2], 1, slices);
+  if (ranges.size() < 2) return nullptr;
   const Window& w = *r.window;
   const int64_t stride = w.strides[0];
   const int64_t extent = (w.kernel[0] - 1) * (w.dilations[0] + 1) + 1;
@@ -168,8 +167,7 @@ std::shared_ptr<SlicedNode> slice_rows(const dnnl::engine& engine, const SliceRe
     RowRange src, dst;
   };
   std::vector<Part> planned;
-  for (int64_t i = 0; i < count; ++i) {
-    const int64_t first = i * rows / count, last = (i + 1) * rows / count;
+  for (const auto& [first, last] : ranges) {
     // The input rows the window covers for output rows [first, last), before clipping to the
     // input; what lies outside is the slice's padding.
     const int64_t top = first * stride - w.pad_begin[0];
@@ -206,17 +204,13 @@ std::shared_ptr<SlicedNode> slice_channels(const dnnl::engine& engine, const Sli
   if (dst_block == 0 || src_block == 0) return nullptr;
   const int64_t block = std::max(dst_block, src_block);  // each of 1, 8, 16 divides the next
   const Dims sd = src_whole.dims(), dd = dst_whole.dims();
-  const int64_t out_channels = dd[1];
-  const int64_t blocks = (out_channels + block - 1) / block;
-  const int64_t count = std::min<int64_t>(slices, blocks);
-  if (count < 2) return nullptr;
+  const auto ranges = block_ranges(dd[1], block, slices);
+  if (ranges.size() < 2) return nullptr;
   const Shape& ws = r.weights->shape();
   const int64_t per_output = ws[1] * ws[2] * ws[3];
   const float* weights = static_cast<const float*>(r.weights->raw_data());
   std::vector<Slice> parts;
-  for (int64_t i = 0; i < count; ++i) {
-    const int64_t first = i * blocks / count * block;
-    const int64_t last = std::min(out_channels, (i + 1) * blocks / count * block);
+  for (const auto& [first, last] : ranges) {
     const int64_t n = last - first;
     const memory::desc dst = channel_blocked({1, n, dd[2], dd[3]}, dst_block);
     const memory::desc src =
@@ -226,11 +220,8 @@ std::shared_ptr<SlicedNode> slice_channels(const dnnl::engine& engine, const Sli
     auto pd = slice_pd(engine, r, src, memory::desc(w_dims, kF32, memory::format_tag::any), bias,
                        dst, r.window->pad_begin, r.window->pad_end);
     if (!pd) return nullptr;
-    memory user(plain(w_dims), engine, const_cast<float*>(weights) + first * per_output);
-    memory packed(pd->weights_desc(), engine);
-    dnnl::stream stream(engine);
-    dnnl::reorder(user, packed).execute(stream, user, packed);
-    stream.wait();
+    const memory packed =
+        pack(engine, weights + first * per_output, plain(w_dims), pd->weights_desc());
     const size_t src_offset =
         r.depthwise ? static_cast<size_t>(first * sd[2] * sd[3]) * sizeof(float) : 0;
     parts.push_back(conv_slice(*pd, src, src_offset, packed, bias,

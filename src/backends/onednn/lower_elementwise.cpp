@@ -35,12 +35,10 @@ std::shared_ptr<SlicedNode> slice_binary(const dnnl::engine& engine,
   if (!row_range(src0, 0, 1) || !row_range(dst, 0, 1) || (!broadcast_rows && src1 != src0)) {
     return nullptr;
   }
-  const int64_t rows = d0[2];
-  const int64_t count = std::min<int64_t>(slices, rows);
-  if (count < 2) return nullptr;
+  const auto ranges = block_ranges(d0[2], 1, slices);
+  if (ranges.size() < 2) return nullptr;
   std::vector<Slice> parts;
-  for (int64_t i = 0; i < count; ++i) {
-    const int64_t first = i * rows / count, last = (i + 1) * rows / count;
+  for (const auto& [first, last] : ranges) {
     const RowRange a = *row_range(src0, first, last), y = *row_range(dst, first, last);
     const RowRange b = broadcast_rows ? RowRange{src1, 0} : a;
     std::optional<dnnl::binary::primitive_desc> pd;

@@ -89,15 +89,11 @@ std::shared_ptr<SlicedNode> slice_gemm(const dnnl::engine& engine, const GemmSpl
   const Dims wd = g.weights_view.dims();
   const int64_t k = wd[0], n = wd[1], m = g.src.dims()[0];
   // Whole column blocks of oneDNN's packed weights (64 columns), or of 16 for narrow outputs.
-  const int64_t block = n >= 64 * slices ? 64 : 16;
-  const int64_t blocks = (n + block - 1) / block;
-  const int64_t count = std::min<int64_t>(slices, blocks);
-  if (count < 2) return nullptr;
+  const auto ranges = block_ranges(n, n >= 64 * slices ? 64 : 16, slices);
+  if (ranges.size() < 2) return nullptr;
   const float* weights = static_cast<const float*>(g.weights->raw_data());
   std::vector<Slice> parts;
-  for (int64_t i = 0; i < count; ++i) {
-    const int64_t first = i * blocks / count * block;
-    const int64_t last = std::min(n, (i + 1) * blocks / count * block);
+  for (const auto& [first, last] : ranges) {
     const int64_t cols = last - first;
     // A range of columns of B, and of the [M, N] result, is the same bytes with N's strides;
     // one row of the result is dense (oneDNN's fast kernels take only dense results).
@@ -118,11 +114,8 @@ std::shared_ptr<SlicedNode> slice_gemm(const dnnl::engine& engine, const GemmSpl
     slice.primitive = dnnl::matmul(*pd);
     slice.scratchpad = pd->scratchpad_desc();
     slice.args.push_back(SliceArg{DNNL_ARG_SRC, 0, -1, g.src, 0, {}});
-    memory user(view, engine, const_cast<float*>(weights) + (g.trans_b ? first * k : first));
-    memory packed(pd->weights_desc(), engine);
-    dnnl::stream stream(engine);
-    dnnl::reorder(user, packed).execute(stream, user, packed);
-    stream.wait();
+    const memory packed =
+        pack(engine, weights + (g.trans_b ? first * k : first), view, pd->weights_desc());
     slice.args.push_back(SliceArg{DNNL_ARG_WEIGHTS, -1, -1, {}, 0, packed});
     if (g.c != nullptr) {
       const bool per_column = g.c->size() > 1;

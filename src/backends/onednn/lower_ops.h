@@ -81,6 +81,9 @@ const memory& scratchpad_memory(const memory::desc& desc, const dnnl::engine& en
 // which allocates on every call.
 void execute_args(const dnnl::primitive& primitive, dnnl::stream& stream,
                   std::span<const dnnl_exec_arg_t> args);
+// The bytes at `data` (described by `view`) reordered now into a fresh memory of layout `to`.
+memory pack(const dnnl::engine& engine, const void* data, const memory::desc& view,
+            const memory::desc& to);
 // `from` (plain data described by `view`) reordered now into a fresh memory of layout `to`.
 memory reorder_now(const dnnl::engine& engine, const Tensor& from, const memory::desc& view,
                    const memory::desc& to);

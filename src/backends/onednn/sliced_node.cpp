@@ -1,5 +1,6 @@
 #include "backends/onednn/sliced_node.h"
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <stdexcept>
@@ -83,6 +84,17 @@ void SlicedNode::run_slice(size_t k, std::span<const memory> in,
   dnnl::stream& stream = thread_stream(engine_);
   execute_args(s.primitive, stream, std::span<const dnnl_exec_arg_t>(args.data(), n));
   stream.wait();
+}
+
+std::vector<std::pair<int64_t, int64_t>> block_ranges(int64_t size, int64_t block, int slices) {
+  const int64_t blocks = (size + block - 1) / block;
+  const int64_t count = std::min<int64_t>(slices, blocks);
+  std::vector<std::pair<int64_t, int64_t>> ranges;
+  for (int64_t i = 0; i < count; ++i) {
+    const int64_t last = std::min(size, (i + 1) * blocks / count * block);
+    ranges.emplace_back(i * blocks / count * block, last);
+  }
+  return ranges;
 }
 
 std::optional<RowRange> row_range(const memory::desc& desc, int64_t first, int64_t last) {

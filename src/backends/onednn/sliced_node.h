@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <utility>
 #include <vector>
 
 #include "backends/onednn/lower_ops.h"
@@ -56,6 +57,11 @@ class SlicedNode final : public PreparedNode {
   std::vector<Slice> slices_;
   uint64_t id_;  // names this node's per-thread memories (see run_slice)
 };
+
+// `size` elements (rows, channels, columns) cut into up to `slices` ranges [first, last) of
+// whole `block`s (the last may end inside its block), as even as blocks allow; fewer than two
+// ranges when there is not enough to split.
+std::vector<std::pair<int64_t, int64_t>> block_ranges(int64_t size, int64_t block, int slices);
 
 // Rows [first, last) of `desc` when it is 4-D, batch 1 and channels last (nhwc), where they are
 // one contiguous piece: their own dense descriptor and their byte offset; nullopt otherwise.
