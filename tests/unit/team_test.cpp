@@ -83,6 +83,32 @@ TEST(Team, ASessionOfOneThreadWakesNoHelper) {
   EXPECT_EQ(tally.threads.size(), 1u);
 }
 
+TEST(Team, ALargerTeamServesFewerThreadsWithOnlyThoseHelpers) {
+  std::thread caller([] {
+    Team& big = Team::of_calling_thread(3);
+    EXPECT_EQ(&Team::of_calling_thread(2), &big);  // not remade for a smaller request
+    EXPECT_EQ(big.size(), 3);
+    {
+      Team::Session all(big, 3);
+      for (int job = 0; job < 50; ++job) {
+        Tally tally(6);
+        big.run(6, tally);
+      }
+    }
+    // Right after a session of three threads, one of two: at most one helper takes part.
+    Team::Session two(big, 2);
+    std::set<std::thread::id> seen;
+    for (int job = 0; job < 200; ++job) {
+      Tally tally(6);
+      big.run(6, tally);
+      EXPECT_TRUE(tally.each_once());
+      seen.insert(tally.threads.begin(), tally.threads.end());
+    }
+    EXPECT_LE(seen.size(), 2u);
+  });
+  caller.join();
+}
+
 TEST(Team, ATaskThrowingReachesTheCallerAfterTheOthersFinish) {
   Team team(2);
   Team::Session session(team, 2);

@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
-#include <stdexcept>
 #include <cstring>
+#include <stdexcept>
 #include <unordered_map>
 
 #include "backends/onednn/team.h"

@@ -67,7 +67,9 @@ Team::~Team() {
 
 Team& Team::of_calling_thread(int size) {
   thread_local std::unique_ptr<Team> team;
-  if (team == nullptr || team->size() != size || team->fork_count_ != forks.load()) {
+  // A team larger than asked serves as is (a session wakes only the helpers it needs), so a
+  // thread that runs models of different thread counts does not remake its team every run.
+  if (team == nullptr || team->size() < size || team->fork_count_ != forks.load()) {
     team.reset();
     team = std::make_unique<Team>(size);
   }
@@ -150,7 +152,9 @@ void Team::helper_main(int index) {
       });
       if (stopping_) return;
     }
-    while (open_.load(std::memory_order_acquire)) {
+    // A later session may want fewer helpers: this one then stops taking part.
+    while (open_.load(std::memory_order_acquire) &&
+           index < active_.load(std::memory_order_relaxed)) {
       const uint64_t job = job_.load(std::memory_order_acquire);
       if (next_task(job) < task_count(job)) {
         work();

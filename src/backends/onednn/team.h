@@ -36,7 +36,7 @@ class Team {
   Team(const Team&) = delete;
   Team& operator=(const Team&) = delete;
 
-  // The calling thread's team of `size` threads (made, or remade for a new size, on demand).
+  // The calling thread's team of at least `size` threads (made, or remade larger, on demand).
   static Team& of_calling_thread(int size);
   // The team the calling thread has open (see Session), or null.
   static Team* open_on_calling_thread();
