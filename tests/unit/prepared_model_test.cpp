@@ -49,6 +49,42 @@ TEST(PreparedModel, RunsAndComputes) {
   EXPECT_TRUE(testing::tensors_close(out->at("y"), testing::make<float>({2, 3}, {2, 0, 1.5f, 0, 1, 0})));
 }
 
+TEST(PreparedModel, CapabilitiesSayHowMoreThreadsAreUsed) {
+  // A small convolution at two threads is split over edgerun's own team, and the report says so.
+  auto prepare = [](int threads) {
+    ModelBuilder b;
+    b.input("x", onnx::TensorProto::FLOAT, {1, 16, 48, 48});
+    std::vector<float> w(16 * 16 * 3 * 3);
+    for (size_t i = 0; i < w.size(); ++i) w[i] = static_cast<float>(i % 7) * 0.05f - 0.15f;
+    b.initializer("w", {16, 16, 3, 3}, w);  // 9.7 MFLOP
+    b.node("Conv", {"x", "w"}, {"c"}, "conv");
+    b.node("Relu", {"c"}, {"y"}, "relu");
+    b.output("y");
+    PrepareOptions options;
+    options.threads = threads;
+    Engine engine;
+    Result<PreparedModel> m = engine.prepare(ModelArtifact::from_bytes(b.bytes()), options);
+    EXPECT_TRUE(m.is_ok()) << m.status().to_string();
+    return m.is_ok() ? m.value() : PreparedModel();
+  };
+  auto team_note = [](const PreparedModel& m) {
+    for (const std::string& note : m.capabilities().notes) {
+      if (note.find("units split over a team of 2 threads") != std::string::npos) return true;
+    }
+    return false;
+  };
+  PreparedModel two = prepare(2), one = prepare(1);
+  EXPECT_TRUE(team_note(two));
+  EXPECT_FALSE(team_note(one));
+  std::vector<float> pixels(16 * 48 * 48);
+  for (size_t i = 0; i < pixels.size(); ++i) pixels[i] = static_cast<float>(i % 13) * 0.1f - 0.6f;
+  const Tensor x = testing::make<float>({1, 16, 48, 48}, pixels);
+  Result<TensorMap> a = two.run({{"x", x}}), b = one.run({{"x", x}});
+  ASSERT_TRUE(a.is_ok()) << a.status().to_string();
+  ASSERT_TRUE(b.is_ok()) << b.status().to_string();
+  EXPECT_TRUE(testing::tensors_close(a->at("y"), b->at("y"), 1e-5, 1e-5));
+}
+
 TEST(PreparedModel, CapabilitiesRecordRequestAndPlacement) {
   PrepareOptions options;
   options.compute_units = ComputeUnits::kCpuAndGpu;

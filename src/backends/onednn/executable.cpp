@@ -253,7 +253,6 @@ dnnl::memory& point(dnnl::memory& cached, const dnnl::memory::desc& desc,
   return cached;
 }
 
-
 // Room for a node's memories on the stack; nodes with more inputs or outputs use the heap.
 template <size_t N>
 class MemoryList {
