@@ -1,10 +1,7 @@
 // The team of edgerun's own threads that shares a run's split convolutions (team.h).
 #include <gtest/gtest.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <atomic>
-#include <cstdlib>
 #include <chrono>
 #include <mutex>
 #include <set>
@@ -148,44 +145,6 @@ TEST(Team, EachCallingThreadHasItsOwnTeam) {
   }
   for (std::thread& t : callers) t.join();
   EXPECT_EQ(failures.load(), 0);
-}
-
-TEST(Team, AForkedChildRunsOnANewTeamAndExitsCleanly) {
-  // A process that forks after its team ran (Python's multiprocessing does) must not use or
-  // join helpers that do not exist in the child.
-  {
-    Team& team = Team::of_calling_thread(2);
-    Team::Session session(team, 2);
-    Tally tally(4);
-    team.run(4, tally);
-    ASSERT_TRUE(tally.each_once());
-  }
-  const pid_t child = ::fork();
-  ASSERT_GE(child, 0);
-  if (child == 0) {
-    // The child's team has a helper of its own: each of two tasks finishes only once both
-    // have started.
-    Team& team = Team::of_calling_thread(2);
-    Team::Session session(team, 2);
-    std::atomic<int> started{0};
-    std::atomic<bool> alone{false};
-    auto task = [&](int) {
-      started.fetch_add(1);
-      const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-      while (started.load() < 2 && std::chrono::steady_clock::now() < give_up) {
-        std::this_thread::yield();
-      }
-      if (started.load() < 2) alone = true;
-    };
-    team.run(2, task);
-    Tally tally(3);
-    team.run(3, tally);
-    std::exit(!alone && tally.each_once() ? 0 : 1);  // destroys the team
-  }
-  int status = 0;
-  ASSERT_EQ(::waitpid(child, &status, 0), child);
-  ASSERT_TRUE(WIFEXITED(status)) << "the child crashed or hung";
-  EXPECT_EQ(WEXITSTATUS(status), 0);
 }
 
 }  // namespace

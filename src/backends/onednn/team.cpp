@@ -1,7 +1,6 @@
 #include "backends/onednn/team.h"
 
 #include <omp.h>
-#include <pthread.h>
 
 #include <algorithm>
 #include <system_error>
@@ -31,15 +30,9 @@ inline void spin_pause() {
 
 thread_local Team* open_team = nullptr;
 
-// Counts fork()s: a child process has only the thread that forked, so a team made before has no
-// helpers there (see Team::~Team).
-std::atomic<unsigned> forks{0};
-const int fork_hook = ::pthread_atfork(nullptr, nullptr, [] { forks.fetch_add(1); });
-
 }  // namespace
 
-Team::Team(int size) : fork_count_(forks.load()) {
-  (void)fork_hook;
+Team::Team(int size) {
   for (int i = 0; i + 1 < size; ++i) {
     try {
       helpers_.emplace_back([this, i] { helper_main(i); });
@@ -50,12 +43,6 @@ Team::Team(int size) : fork_count_(forks.load()) {
 }
 
 Team::~Team() {
-  if (fork_count_ != forks.load()) {
-    // Made before a fork, in the parent: the helpers do not exist in this process, so neither
-    // joining nor detaching them is possible; their handles are left behind.
-    new std::vector<std::thread>(std::move(helpers_));
-    return;
-  }
   {
     std::lock_guard<std::mutex> lock(sleep_mutex_);
     stopping_ = true;
@@ -69,7 +56,7 @@ Team& Team::of_calling_thread(int size) {
   thread_local std::unique_ptr<Team> team;
   // A team larger than asked serves as is (a session wakes only the helpers it needs), so a
   // thread that runs models of different thread counts does not remake its team every run.
-  if (team == nullptr || team->size() < size || team->fork_count_ != forks.load()) {
+  if (team == nullptr || team->size() < size) {
     team.reset();
     team = std::make_unique<Team>(size);
   }

@@ -9,9 +9,6 @@
 // when the run closes it they go back to sleep. The spinning is bounded by the run: an idle
 // model never takes a core from the caller.
 //
-// A process forked after a team ran gets a new team, with new helpers, the first time it runs
-// one.
-//
 // Each calling thread has its own team (as OpenMP gives each its own); runs that want several
 // threads hold cores of runtime::CoreBudget while their team is open, so concurrent runs do not
 // put more spinning threads on the machine than it has cores.
@@ -89,7 +86,6 @@ class Team {
   std::mutex sleep_mutex_;
   std::condition_variable wake_;
   bool stopping_ = false;  // guarded by sleep_mutex_
-  unsigned fork_count_;    // fork()s before this team was made
 };
 
 }  // namespace edgerun::onednn
