@@ -45,8 +45,6 @@ class SlicedNode final : public PreparedNode {
   // The caller fills `inputs`, `outputs` and `sum_input` as for the unsplit node.
   SlicedNode(const dnnl::engine& engine, std::vector<Slice> slices);
 
-  size_t slice_count() const { return slices_.size(); }
-
   void execute(dnnl::stream& stream, std::span<const memory> in,
                std::span<const memory> out) const override;
 
