@@ -160,6 +160,10 @@ class Executable {
   // residual Add is fused as oneDNN's sum post-op adds onto its addend: planned into the same
   // bytes, the addend is never copied.
   virtual int accumulates_into(size_t /*graph_node*/) const { return -1; }
+  // Whether runs read the constants of this executable's nodes where they lie, so Program::build
+  // makes sure they are in memory; false for one that makes them resident itself whenever it
+  // reads them (memory/reloadable_copies.h).
+  virtual bool reads_constants_during_runs() const { return true; }
 };
 
 class Backend {

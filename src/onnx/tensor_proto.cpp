@@ -14,6 +14,7 @@
 #include <onnx/onnx_pb.h>
 
 #include "core/dispatch.h"
+#include "memory/reloadable_copies.h"
 
 namespace edgerun::onnx_import {
 namespace {
@@ -24,6 +25,9 @@ bool viewable(const char* start, DType dtype) {
   return reinterpret_cast<uintptr_t>(start) % dtype_size(dtype) == 0 && dtype != DType::kBool;
 }
 
+// Below this size a weight's copy stays in memory: eviction works in whole pages.
+constexpr size_t kReloadableBytes = 64 * 1024;
+
 // A tensor of `shape` holding a copy of the bytes at `start`.
 Tensor copied(const char* start, DType dtype, const Shape& shape) {
   Tensor copy = Tensor::uninitialized(dtype, shape);
@@ -33,6 +37,20 @@ Tensor copied(const char* start, DType dtype, const Shape& shape) {
     for (int64_t i = 0; i < copy.size(); ++i) b[i] = b[i] != 0;
   }
   return copy;
+}
+
+// A copy of a misaligned weight that lies in a mapped file (`file` keeps it mapped): large ones
+// may leave memory once packed and come back from the file (memory/reloadable_copies.h).
+Tensor copied_from_file(const char* start, DType dtype, const Shape& shape,
+                        std::shared_ptr<const void> file) {
+  const size_t bytes = static_cast<size_t>(shape_size(shape)) * dtype_size(dtype);
+  if (bytes >= kReloadableBytes && dtype != DType::kBool) {
+    void* data = nullptr;
+    if (auto owner = memory::make_reloadable_copy(start, bytes, std::move(file), &data)) {
+      return Tensor::wrap(dtype, shape, data, std::move(owner));
+    }
+  }
+  return copied(start, dtype, shape);
 }
 
 }  // namespace
@@ -78,7 +96,7 @@ Result<Tensor> ExternalDataFiles::view(const std::string& location, int64_t offs
                          std::to_string(m->size) + " bytes)");
   }
   auto* start = static_cast<char*>(m->base) + offset;
-  if (!viewable(start, dtype)) return copied(start, dtype, shape);
+  if (!viewable(start, dtype)) return copied_from_file(start, dtype, shape, m);
   return Tensor::wrap(dtype, shape, start, m);
 }
 
@@ -179,7 +197,7 @@ Result<Tensor> tensor_from_proto(const onnx::TensorProto& proto, const std::stri
       if (viewable(raw.data(), dtype)) {
         return Tensor::wrap(dtype, shape, const_cast<char*>(raw.data()), lifted->file);
       }
-      Tensor copy = copied(raw.data(), dtype, shape);
+      Tensor copy = copied_from_file(raw.data(), dtype, shape, lifted->file);
       lifted->file->release(raw);
       return copy;
     }

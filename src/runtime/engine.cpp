@@ -235,7 +235,7 @@ Result<std::shared_ptr<PreparedModel::Impl>> prepare_model(const EngineOptions& 
   const auto compile_start = std::chrono::steady_clock::now();
   std::shared_ptr<const runtime::Program> program;
   if (concrete) {
-    ER_ASSIGN_OR_RETURN(program, impl->specialise(declared));
+    ER_ASSIGN_OR_RETURN(program, impl->specialise(declared, /*at_prepare=*/true));
   } else {
     ER_ASSIGN_OR_RETURN(program, runtime::Program::build(graph, impl->backends));
   }

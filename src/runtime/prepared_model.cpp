@@ -29,7 +29,7 @@ FailureKind failure_kind_of(const Status& status) {
 }  // namespace
 
 Result<std::shared_ptr<const runtime::Program>> PreparedModel::Impl::specialise(
-    const std::vector<Shape>& shapes) const {
+    const std::vector<Shape>& shapes, bool at_prepare) const {
   {
     std::lock_guard<std::mutex> lock(mutex);
     auto it = specialisations.find(shapes);
@@ -41,6 +41,7 @@ Result<std::shared_ptr<const runtime::Program>> PreparedModel::Impl::specialise(
   hooks.breaker_for = [this](const Backend& backend, const std::vector<size_t>& nodes) {
     return breaker_for(backend, nodes);
   };
+  hooks.release_packed_constants = at_prepare;
   const auto start = Clock::now();
   Result<std::unique_ptr<runtime::Program>> built =
       runtime::Program::build(model->graph, backends, shapes, hooks);

@@ -38,7 +38,10 @@ struct PreparedModel::Impl {
   // key or locking the cache. Cleared when that program is discarded.
   mutable std::atomic<std::shared_ptr<const runtime::Program>> last_program;
 
-  Result<std::shared_ptr<const runtime::Program>> specialise(const std::vector<Shape>& shapes) const;
+  // `at_prepare`: the first build, inside prepare, before any run; only it lets backends give
+  // back the copies of the weights they pack.
+  Result<std::shared_ptr<const runtime::Program>> specialise(const std::vector<Shape>& shapes,
+                                                             bool at_prepare = false) const;
   // Drops `program` from the cache (a run on it passed its deadline): the next run with its
   // shapes compiles a fresh one instead of reusing one in an unknown state.
   void discard(const runtime::Program* program) const;

@@ -2,10 +2,13 @@
 
 #include <chrono>
 #include <cmath>
+#include <map>
+#include <optional>
 #include <set>
 
 #include "backends/reference/kernel.h"
 #include "memory/planner.h"
+#include "memory/reloadable_copies.h"
 #include "runtime/partitioner.h"
 #include "runtime/profiler.h"
 #include "runtime/value_types.h"
@@ -227,6 +230,43 @@ void detach_from_arena(Value& v, const memory::Arena& arena) {
   v = Value::sequence(v.element_dtype(), std::move(items));
 }
 
+// Lets the backends of the build at prepare give back the copies of the weights they pack: a
+// constant waits for a release from every node input that reads it, and stays whenever it is
+// also read otherwise (a graph output, a subgraph's outer reference).
+void expect_releases(const ir::Graph& graph, memory::EvictionWindow& window) {
+  std::map<std::string, size_t> readers;
+  std::set<std::string> pinned;
+  for (const ir::ValueInfo& out : graph.outputs) pinned.insert(out.name);
+  for (const ir::Node& node : graph.nodes) {
+    size_t inputs = 0;
+    for (const std::string& in : node.inputs) {
+      if (in.empty()) continue;
+      ++readers[in];
+      ++inputs;
+    }
+    // node_reads lists the node's inputs first, then its subgraphs' outer references.
+    const std::vector<std::string> reads = node_reads(node);
+    for (size_t i = inputs; i < reads.size(); ++i) pinned.insert(reads[i]);
+  }
+  for (const auto& [name, tensor] : graph.initializers) {
+    if (pinned.count(name)) {
+      window.pin(tensor.raw_data());
+    } else if (auto it = readers.find(name); it != readers.end()) {
+      window.expect(tensor.raw_data(), it->second);
+    }
+  }
+}
+
+// Makes the constants that `step` reads in memory (any given back at prepare come back).
+void ensure_constants_resident(const ir::Graph& graph, const Step& step) {
+  for (size_t index : step.nodes) {
+    for (const std::string& name : node_reads(graph.nodes[index])) {
+      auto it = graph.initializers.find(name);
+      if (it != graph.initializers.end()) memory::ensure_resident(it->second.raw_data());
+    }
+  }
+}
+
 void count(const RunContext& context, FailureKind kind) {
   if (context.telemetry != nullptr) context.telemetry->count(kind);
 }
@@ -251,6 +291,9 @@ Result<std::unique_ptr<Program>> Program::build(const ir::Graph& graph,
     }
   }
   for (const ir::ValueInfo& out : graph.outputs) program->output_slots_.push_back(slots.add(out.name));
+
+  std::optional<memory::EvictionWindow> eviction;
+  if (hooks.release_packed_constants) expect_releases(graph, eviction.emplace());
 
   program->types_ = infer_value_types(graph, input_shapes);
   const ValueTypes& types = program->types_;
@@ -338,6 +381,9 @@ Result<std::unique_ptr<Program>> Program::build(const ir::Graph& graph,
     }
     program->steps_.push_back(std::move(step));
   }
+  for (const Step& step : program->steps_) {
+    if (step.executable->reads_constants_during_runs()) ensure_constants_resident(graph, step);
+  }
   program->arena_plan_ =
       plan_arena(graph, slots, program->steps_, types, program->output_slots_);
   program->arena_pool_ = std::make_unique<memory::ArenaPool>(program->arena_plan_.arena_bytes);
@@ -363,6 +409,8 @@ Status Program::run_on_reference(const Step& step, ExecutionFrame& frame,
   // Back to the state before the step: its inputs are still in the frame (released only after
   // the step), none of its outputs are.
   for (int slot : step.written_slots) frame.values[static_cast<size_t>(slot)] = Value();
+  // The accelerated step may have packed weights whose copies were given back at prepare.
+  ensure_constants_resident(*graph_, step);
   const auto start = Clock::now();
   Status status = step.reference->run(frame);
   if (context.telemetry != nullptr) context.telemetry->record_step("reference", elapsed_ns(start));

@@ -43,6 +43,9 @@ struct SafetyHooks {
   const Backend* reference = nullptr;  // null: steps get no fallback
   // The breaker of an accelerated partition, the same one for every specialisation.
   std::function<CircuitBreaker*(const Backend&, const std::vector<size_t>&)> breaker_for;
+  // Set only for the build at prepare, before the model can run: a backend that packs every
+  // read of a weight may give back the weight's reloadable copy (memory/reloadable_copies.h).
+  bool release_packed_constants = false;
 };
 
 // What one run reports to and is controlled by; every pointer may be null.

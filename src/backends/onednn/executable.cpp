@@ -19,6 +19,7 @@
 #include "backends/onednn/team.h"
 #include "backends/onednn/thread_choice.h"
 #include "backends/reference/kernel.h"
+#include "memory/reloadable_copies.h"
 #include "runtime/core_budget.h"
 #include "runtime/flops.h"
 #include "runtime/profiler.h"
@@ -30,6 +31,7 @@ namespace {
 // and arrival layouts) seen so far.
 struct CompiledNode {
   const ir::Node* node = nullptr;
+  size_t index = 0;  // of `node` in the graph
   size_t id = 0;  // index of its entry in a MemoryCache
   std::vector<int> inputs;  // -1 for omitted optional inputs
   std::vector<int> outputs;
@@ -56,6 +58,9 @@ struct CompiledNode {
   // (ThreadChoice::kTeam).
   int slices = 0;
   std::vector<size_t> graph_nodes;  // the graph's indices of the nodes this entry runs
+  // Prepare let go of a constant this node packed (memory/reloadable_copies.h): its reference
+  // kernel must make it resident before reading it.
+  bool released_constants = false;
 
   // Inputs -> lowered node; null means "these inputs run on the reference kernel". Bounded: a
   // node that keeps meeting new shapes (data-dependent ones) rebuilds the oldest entry.
@@ -400,6 +405,7 @@ class OneDnnExecutable final : public Executable {
     auto n = std::make_unique<CompiledNode>();
     n->id = node_count_++;
     n->node = &node;
+    n->index = static_cast<size_t>(&node - graph.nodes.data());
     n->fallback = reference::kernel_for(*node.op);
     n->view = is_view_op(*node.op);
     for (const std::string& in : node.inputs) {
@@ -600,6 +606,10 @@ class OneDnnExecutable final : public Executable {
     return it != runs_at_.end() && !fused_.count(graph_node);
   }
 
+  // Lowering makes the constants it reads resident (prepare_node), what runs read is what it
+  // bound and never released, and the reference kernels check (run_reference).
+  bool reads_constants_during_runs() const override { return false; }
+
   // The sum post-op adds onto memory that holds the addend: the chain's output may take the
   // addend's bytes (then nothing is copied before the primitive runs).
   int accumulates_into(size_t graph_node) const override {
@@ -704,6 +714,12 @@ class OneDnnExecutable final : public Executable {
       // oneDNN plans a primitive's work split for the thread count in force when it is built;
       // a team's primitives are each planned for one thread.
       const ThreadCountScope thread_count(team_ ? 1 : n.threads);
+      // Lowered again (a team that would not split): the new form may read them during runs.
+      for (size_t i = 0; i < n.node->inputs.size(); ++i) {
+        if (n.constants[i] == nullptr) continue;
+        edgerun::memory::reclaim_reader(n.constants[i]->raw_data(),
+                                        edgerun::memory::reader_id(n.index, i));
+      }
       ER_ASSIGN_OR_RETURN(prepared, lowered(n, inputs));
       if (split && dynamic_cast<const lower::SlicedNode*>(prepared.get()) == nullptr) {
         n.slices = 0;  // lowering would not split these layouts or shapes
@@ -716,6 +732,7 @@ class OneDnnExecutable final : public Executable {
       if (prepared != nullptr) {
         n.ahead = prepared;
         n.ahead_key = inputs;
+        release_packed_constants(n, *prepared);
       } else {
         n.threads = 0;
       }
@@ -763,6 +780,18 @@ class OneDnnExecutable final : public Executable {
       k = out;
     }
     return Status::ok();
+  }
+
+  // Tells the memory registry which of the base node's constants `prepared` no longer reads
+  // during runs (it packed them at lowering); those nothing else reads leave memory.
+  static void release_packed_constants(CompiledNode& n, const PreparedNode& prepared) {
+    for (size_t i = 0; i < n.node->inputs.size(); ++i) {
+      if (n.constants[i] == nullptr) continue;
+      if (i < prepared.inputs.size() && prepared.inputs[i].used) continue;
+      edgerun::memory::release_reader(n.constants[i]->raw_data(),
+                                      edgerun::memory::reader_id(n.index, i));
+      n.released_constants = true;
+    }
   }
 
   // The threads a multi-threaded node of this executable runs on.
@@ -967,6 +996,11 @@ class OneDnnExecutable final : public Executable {
   }
 
   Status run_reference(const CompiledNode& n, RunState& state) const {
+    if (n.released_constants) {
+      for (const Tensor* constant : n.constants) {
+        if (constant != nullptr) edgerun::memory::ensure_resident(constant->raw_data());
+      }
+    }
     std::vector<const Value*> values(n.inputs.size(), nullptr);
     for (size_t i = 0; i < n.inputs.size(); ++i) {
       if (n.inputs[i] < 0) continue;

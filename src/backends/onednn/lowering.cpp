@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "backends/onednn/lower_ops.h"
+#include "memory/reloadable_copies.h"
 
 namespace edgerun::onednn {
 namespace {
@@ -23,6 +24,14 @@ Status check_inputs(const ir::Node& node, std::span<const NodeInput> inputs) {
     if (shape_size(in.shape) == 0) return unsupported_shapes("empty tensors are left to the reference");
   }
   return Status::ok();
+}
+
+// Lowering reads constants (to pack weights, fold parameters), and a weight's copy may have
+// been given back after an earlier lowering packed it (memory/reloadable_copies.h).
+void make_constants_resident(std::span<const NodeInput> inputs) {
+  for (const NodeInput& in : inputs) {
+    if (in.constant != nullptr) edgerun::memory::ensure_resident(in.constant->raw_data());
+  }
 }
 
 Lowered lower_one(const ir::Node& node, const LoweringContext& cx, std::span<const NodeInput> in) {
@@ -90,6 +99,7 @@ Result<std::shared_ptr<const PreparedNode>> prepare_node(const ir::Node& node,
     return internal_error("inputs do not match " + node.describe());
   }
   ER_RETURN_IF_ERROR(check_inputs(node, inputs));
+  make_constants_resident(inputs);
   return with_plain_retry(context, [&](const LoweringContext& cx) {
     return lower_one(node, cx, inputs);
   });
@@ -113,6 +123,7 @@ Result<std::shared_ptr<const PreparedNode>> prepare_fused(const ir::Node& base,
   const size_t num_base = base.inputs.size();
   if (inputs.size() < num_base) return internal_error("fused inputs do not match " + base.describe());
   ER_RETURN_IF_ERROR(check_inputs(base, inputs));
+  make_constants_resident(inputs);
   const lower::FusedChain fused{chain, inputs};
   const std::span<const NodeInput> base_in = inputs.first(num_base);
   return with_plain_retry(context, [&](const LoweringContext& cx) -> Lowered {
