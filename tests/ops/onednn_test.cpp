@@ -184,6 +184,17 @@ TEST(OneDnnConv, OneAndThreeSpatialDims) {
                                         {attr("pads", std::vector<int64_t>{1, 0, 1, 0, 1, 0})}));
 }
 
+TEST(OneDnnConv, StridedOneByOne) {
+  // Plain (nchw) inputs: oneDNN cannot view every other column of them, so these run strided
+  // (subsampled_conv.h); odd sizes leave a last row and column the strides skip.
+  expect_matches_reference_both_ways(
+      op("Conv", {random({2, 16, 9, 9}, 1), random({24, 16, 1, 1}, 2), random({24}, 3)},
+         {attr("strides", std::vector<int64_t>{2, 2})}));
+  expect_matches_reference_both_ways(
+      op("Conv", {random({1, 8, 10, 7}, 4), random({12, 8, 1, 1}, 5)},
+         {attr("strides", std::vector<int64_t>{3, 2})}));
+}
+
 TEST(OneDnnGemm, TransposesAlphaBetaAndBroadcastC) {
   const std::vector<Tensor> cs = {Tensor(), random({5}, 3), random({4, 1}, 4), random({4, 5}, 5),
                                   random({}, 6)};
@@ -690,6 +701,22 @@ TEST(OneDnnFusion, ConvBiasActivationAndResidualAdd) {
   c.node("Sigmoid", {"sum"}, "y");
   c.output("y");
   EXPECT_EQ(c.run_and_compare(), (Chains{{"conv", "relu", "sum", "y"}}));
+}
+
+TEST(OneDnnFusion, StridedOneByOneOverChannelsLastWithItsActivation) {
+  // Inside a partition the first convolution writes the layout oneDNN picks (channels-last
+  // here), which the strided 1x1 reads through its subsampled view and runs at stride 1 over
+  // (subsampled_conv.h).
+  FusionCase c;
+  c.input("x", random({1, 8, 15, 15}, 1));
+  c.constant("w1", random({16, 8, 3, 3}, 2));
+  c.constant("w2", random({32, 16, 1, 1}, 3));
+  c.constant("b2", random({32}, 4));
+  c.node("Conv", {"x", "w1"}, "conv1", {attr("pads", std::vector<int64_t>{1, 1, 1, 1})});
+  c.node("Conv", {"conv1", "w2", "b2"}, "conv2", {attr("strides", std::vector<int64_t>{2, 2})});
+  c.node("Relu", {"conv2"}, "y");
+  c.output("y");
+  EXPECT_EQ(c.run_and_compare(), (Chains{{"conv2", "y"}}));
 }
 
 TEST(OneDnnFusion, EveryActivationFusesAfterConv) {

@@ -1,5 +1,6 @@
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cfloat>
 #include <cstdlib>
 #include <new>
@@ -94,6 +95,8 @@ void PrimitiveNode::bind_held(int arg, memory held) {
 
 namespace {
 
+std::atomic<uint64_t> next_memory_key{1};
+
 // The calling thread's scratchpad for primitives with a user scratchpad, grown to the largest
 // one asked for. A primitive uses it only inside execute(), which waits for the stream, so one
 // buffer per thread serves every node and run without allocating.
@@ -117,6 +120,22 @@ void* thread_scratchpad(size_t bytes) {
 }
 
 }  // namespace
+
+void* thread_scratch(size_t bytes) { return thread_scratchpad(bytes); }
+
+uint64_t new_memory_key() { return next_memory_key.fetch_add(1, std::memory_order_relaxed); }
+
+const memory& thread_memory(uint64_t key, const memory::desc& desc, const dnnl::engine& engine,
+                            void* data) {
+  thread_local std::unordered_map<uint64_t, memory> by_key;
+  memory& m = by_key[key];
+  if (!m) {
+    m = memory(desc, engine, data);
+  } else if (m.get_data_handle() != data) {
+    m.set_data_handle(data);
+  }
+  return m;
+}
 
 dnnl::stream& thread_stream(const dnnl::engine& engine) {
   thread_local dnnl::engine owner;

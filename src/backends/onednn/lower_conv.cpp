@@ -9,6 +9,7 @@
 
 #include "backends/onednn/lower_ops.h"
 #include "backends/onednn/sliced_node.h"
+#include "backends/onednn/subsampled_conv.h"
 #include "ir/conv_transpose_shape.h"
 #include "memory/page_hints.h"
 
@@ -241,6 +242,53 @@ std::shared_ptr<SlicedNode> slice_conv(const dnnl::engine& engine, const SliceRe
   return slice_channels(engine, r, slices);
 }
 
+// A strided 1x1 convolution without padding whose input arrives channels-last (or plain, where
+// oneDNN can view it) runs at stride 1 over the pixels it reads (subsampled_conv.h); null when
+// it is not one.
+std::shared_ptr<const PreparedNode> subsampled(
+    const dnnl::engine& engine, std::span<const NodeInput> in, const Window& w,
+    const dnnl::convolution_forward::primitive_desc& whole, const dnnl::primitive_attr& attr,
+    const memory::desc& user_w) {
+  const auto all = [](const Dims& d, memory::dim value) {
+    return std::all_of(d.begin(), d.end(), [value](memory::dim x) { return x == value; });
+  };
+  if (!all(w.kernel, 1) || all(w.strides, 1) || !all(w.pad_begin, 0) || !all(w.pad_end, 0) ||
+      in[1].constant == nullptr) {
+    return nullptr;
+  }
+  const std::optional<SubsampledLayouts> layouts =
+      subsampled_layouts(whole.src_desc(), w.strides, w.out);
+  if (!layouts) return nullptr;
+  const bool has_bias = in.size() > 2 && in[2].present;
+  const Dims ones(w.strides.size(), 1), zeros(w.strides.size(), 0);
+  const memory::desc any_w(user_w.dims(), kF32, memory::format_tag::any);
+  std::optional<dnnl::convolution_forward::primitive_desc> pd;
+  try {
+    const auto desc =
+        has_bias ? dnnl::convolution_forward::desc(
+                       dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
+                       layouts->compact, any_w, whole.bias_desc(), whole.dst_desc(), ones, zeros,
+                       zeros, zeros)
+                 : dnnl::convolution_forward::desc(
+                       dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
+                       layouts->compact, any_w, whole.dst_desc(), ones, zeros, zeros, zeros);
+    pd.emplace(desc, attr, engine);
+  } catch (const dnnl::error&) {
+    return nullptr;
+  }
+  if (pd->dst_desc() != whole.dst_desc() || is_reference_impl(pd->impl_info_str())) return nullptr;
+  auto node = std::make_shared<SubsampledConv>(
+      engine, layouts->strided, layouts->compact, dnnl::convolution_forward(*pd),
+      pd->scratchpad_desc(), reorder_now(engine, *in[1].constant, user_w, pd->weights_desc()),
+      has_bias);
+  node->inputs.resize(in.size());
+  node->inputs[0] = InputLayout{true, plain(whole.src_desc().dims()), whole.src_desc()};
+  if (has_bias) node->inputs[2] = InputLayout{true, whole.bias_desc(), whole.bias_desc()};
+  const Dims out = pd->dst_desc().dims();
+  node->outputs.push_back(OutputLayout{pd->dst_desc(), Shape(out.begin(), out.end())});
+  return node;
+}
+
 }  // namespace
 
 Lowered lower_conv(const ir::Node& node, const LoweringContext& cx, std::span<const NodeInput> in,
@@ -337,6 +385,9 @@ Lowered lower_conv(const ir::Node& node, const LoweringContext& cx, std::span<co
       sliced->outputs.push_back(OutputLayout{pd->dst_desc(), std::move(out_shape)});
       return std::shared_ptr<const PreparedNode>(std::move(sliced));
     }
+  }
+  if (addends.empty() && group == 1) {
+    if (auto node = subsampled(*cx.engine, in, w, *pd, attr, user_w)) return node;
   }
   auto result = std::make_shared<PrimitiveNode>(*cx.engine, dnnl::convolution_forward(*pd),
                                                 pd->scratchpad_desc());

@@ -77,6 +77,17 @@ dnnl::stream& thread_stream(const dnnl::engine& engine);
 // The calling thread's scratchpad as memory of layout `desc` (a primitive's scratchpad_desc).
 // Valid until the thread asks for a larger one; primitives use it only inside one execute().
 const memory& scratchpad_memory(const memory::desc& desc, const dnnl::engine& engine);
+// The calling thread's scratch buffer of at least `bytes` (the one scratchpad_memory uses),
+// valid until the thread asks for a larger one.
+void* thread_scratch(size_t bytes);
+// A number no other node has: its per-thread memories take keys (number << 24) + i, i < 2^24.
+uint64_t new_memory_key();
+// The calling thread's memory object for `key`, pointed at `data`. Making a dnnl::memory
+// allocates, and a node may run on any thread, so each thread keeps one per key and re-points
+// it; a run makes none once a thread has its own. Keys are never reused, and a thread keeps a
+// few per node it ever ran.
+const memory& thread_memory(uint64_t key, const memory::desc& desc, const dnnl::engine& engine,
+                            void* data);
 // Runs `primitive` with `args` through the C API: the C++ overload takes an unordered_map,
 // which allocates on every call.
 void execute_args(const dnnl::primitive& primitive, dnnl::stream& stream,

@@ -2,34 +2,15 @@
 
 #include <algorithm>
 #include <array>
-#include <atomic>
 #include <cstring>
 #include <stdexcept>
-#include <unordered_map>
 
 #include "backends/onednn/team.h"
 
 namespace edgerun::onednn::lower {
 namespace {
 
-std::atomic<uint64_t> next_id{1};
 constexpr size_t kMaxArgs = 16;  // per slice, besides the scratchpad
-
-// The calling thread's memory object for `key`, pointed at `data`. Making a dnnl::memory
-// allocates, and slices run on whichever thread claims them, so each thread keeps one per
-// (node, slice, argument) and re-points it; a run makes none once every thread has its own.
-// Keys are never reused, and a thread keeps a few per sliced node it ever ran.
-const memory& thread_memory(uint64_t key, const memory::desc& desc, const dnnl::engine& engine,
-                            void* data) {
-  thread_local std::unordered_map<uint64_t, memory> by_key;
-  memory& m = by_key[key];
-  if (!m) {
-    m = memory(desc, engine, data);
-  } else if (m.get_data_handle() != data) {
-    m.set_data_handle(data);
-  }
-  return m;
-}
 
 char* at(const memory& m, size_t offset) {
   return static_cast<char*>(m.get_data_handle()) + offset;
@@ -40,7 +21,7 @@ char* at(const memory& m, size_t offset) {
 SlicedNode::SlicedNode(const dnnl::engine& engine, std::vector<Slice> slices)
     : engine_(engine),
       slices_(std::move(slices)),
-      id_(next_id.fetch_add(1, std::memory_order_relaxed)) {
+      id_(new_memory_key()) {
   for (const Slice& slice : slices_) {
     if (slice.args.size() > kMaxArgs) throw std::length_error("a slice with too many arguments");
   }
