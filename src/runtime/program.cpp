@@ -410,7 +410,7 @@ Status Program::run_on_reference(const Step& step, ExecutionFrame& frame,
   // the step), none of its outputs are.
   for (int slot : step.written_slots) frame.values[static_cast<size_t>(slot)] = Value();
   // The accelerated step may have packed weights whose copies were given back at prepare.
-  ensure_constants_resident(*graph_, step);
+  std::call_once(*step.constants_resident, [&] { ensure_constants_resident(*graph_, step); });
   const auto start = Clock::now();
   Status status = step.reference->run(frame);
   if (context.telemetry != nullptr) context.telemetry->record_step("reference", elapsed_ns(start));

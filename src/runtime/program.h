@@ -36,6 +36,9 @@ struct Step {
   // dropped when the step ends rather than inside it, so a rerun finds them in the frame.
   std::vector<int> release_after_step;
   CircuitBreaker* breaker = nullptr;  // owned by the prepared model; outlives the program
+  // The first reference rerun brings back the weights prepare gave back (nothing leaves memory
+  // after prepare, so later reruns skip the check).
+  std::shared_ptr<std::once_flag> constants_resident = std::make_shared<std::once_flag>();
 };
 
 // What a Program::build needs beyond the graph: the fallback backend and where breakers live.

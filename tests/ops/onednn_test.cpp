@@ -186,7 +186,7 @@ TEST(OneDnnConv, OneAndThreeSpatialDims) {
 
 TEST(OneDnnConv, StridedOneByOne) {
   // Plain (nchw) inputs: oneDNN cannot view every other column of them, so these run strided
-  // (subsampled_conv.h); odd sizes leave a last row and column the strides skip.
+  // (lower_conv.cpp, subsampled); odd sizes leave a last row and column the strides skip.
   expect_matches_reference_both_ways(
       op("Conv", {random({2, 16, 9, 9}, 1), random({24, 16, 1, 1}, 2), random({24}, 3)},
          {attr("strides", std::vector<int64_t>{2, 2})}));
@@ -706,7 +706,7 @@ TEST(OneDnnFusion, ConvBiasActivationAndResidualAdd) {
 TEST(OneDnnFusion, StridedOneByOneOverChannelsLastWithItsActivation) {
   // Inside a partition the first convolution writes the layout oneDNN picks (channels-last
   // here), which the strided 1x1 reads through its subsampled view and runs at stride 1 over
-  // (subsampled_conv.h).
+  // (lower_conv.cpp, subsampled).
   FusionCase c;
   c.input("x", random({1, 8, 15, 15}, 1));
   c.constant("w1", random({16, 8, 3, 3}, 2));

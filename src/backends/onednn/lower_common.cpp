@@ -51,9 +51,23 @@ memory::desc arrival_layout(const NodeInput& input) {
   return input.layout ? *input.layout : plain(dims_of(input.shape));
 }
 
+namespace {
+
+constexpr size_t kScratchAlignment = 64;
+
+size_t aligned(size_t bytes) {
+  return (bytes + kScratchAlignment - 1) / kScratchAlignment * kScratchAlignment;
+}
+
+}  // namespace
+
 PrimitiveNode::PrimitiveNode(const dnnl::engine& engine, dnnl::primitive primitive,
                              memory::desc scratchpad)
-    : engine_(engine), primitive_(std::move(primitive)), scratchpad_(scratchpad) {}
+    : engine_(engine),
+      primitive_(std::move(primitive)),
+      scratchpad_(scratchpad),
+      scratch_bytes_(aligned(scratchpad_.get_size())),
+      key_(new_memory_key() << 24) {}
 
 void PrimitiveNode::reserve_inputs(size_t count) {
   if (inputs.size() < count) inputs.resize(count);
@@ -67,12 +81,15 @@ void PrimitiveNode::bind_input(int arg, size_t input, const memory::desc& view,
 }
 
 void PrimitiveNode::bind_transformed_input(int arg, size_t input, const memory::desc& view,
-                                           dnnl::primitive transform,
-                                           const memory::desc& result) {
+                                           const memory::desc& want, dnnl::primitive transform,
+                                           const memory::desc& result,
+                                           std::optional<memory::desc> source) {
   reserve_inputs(input + 1);
-  inputs[input] = InputLayout{true, view, view};
+  inputs[input] = InputLayout{true, view, want};
   bindings_.push_back(Binding{arg, static_cast<int>(input), -1, std::nullopt,
-                              std::make_pair(std::move(transform), result)});
+                              Transform{std::move(transform), result, std::move(source),
+                                        scratch_bytes_}});
+  scratch_bytes_ += aligned(result.get_size());
 }
 
 void PrimitiveNode::bind_output(int arg, const memory::desc& desc, Shape shape) {
@@ -97,9 +114,10 @@ namespace {
 
 std::atomic<uint64_t> next_memory_key{1};
 
-// The calling thread's scratchpad for primitives with a user scratchpad, grown to the largest
-// one asked for. A primitive uses it only inside execute(), which waits for the stream, so one
-// buffer per thread serves every node and run without allocating.
+}  // namespace
+
+// Grown to the largest size asked for. A primitive uses it only inside execute(), which waits
+// for the stream, so one buffer per thread serves every node and run without allocating.
 void* thread_scratchpad(size_t bytes) {
   struct Buffer {
     void* data = nullptr;
@@ -108,9 +126,8 @@ void* thread_scratchpad(size_t bytes) {
   };
   thread_local Buffer buffer;
   if (bytes > buffer.size) {
-    constexpr size_t kAlignment = 64;
-    const size_t size = (bytes + kAlignment - 1) / kAlignment * kAlignment;
-    void* grown = std::aligned_alloc(kAlignment, size);
+    const size_t size = aligned(bytes);
+    void* grown = std::aligned_alloc(kScratchAlignment, size);
     if (grown == nullptr) throw std::bad_alloc();
     std::free(buffer.data);
     buffer.data = grown;
@@ -118,10 +135,6 @@ void* thread_scratchpad(size_t bytes) {
   }
   return buffer.data;
 }
-
-}  // namespace
-
-void* thread_scratch(size_t bytes) { return thread_scratchpad(bytes); }
 
 uint64_t new_memory_key() { return next_memory_key.fetch_add(1, std::memory_order_relaxed); }
 
@@ -176,7 +189,6 @@ void execute_args(const dnnl::primitive& primitive, dnnl::stream& stream,
 
 void PrimitiveNode::execute(dnnl::stream& stream, std::span<const memory> in,
                             std::span<const memory> out) const {
-  // Memories made during this call (transformed inputs, the scratchpad) live until it returns.
   constexpr size_t kFixed = 16;
   std::array<dnnl_exec_arg_t, kFixed> fixed_args;
   std::vector<dnnl_exec_arg_t> heap_args;
@@ -186,17 +198,24 @@ void PrimitiveNode::execute(dnnl::stream& stream, std::span<const memory> in,
     heap_args.resize(count);
     args = heap_args.data();
   }
-  std::vector<memory> made;
+  // Sized once for the scratchpad and every transformed input, so nothing below moves it.
+  char* scratch = static_cast<char*>(thread_scratchpad(scratch_bytes_));
   size_t n = 0;
-  for (const Binding& b : bindings_) {
+  for (size_t k = 0; k < bindings_.size(); ++k) {
+    const Binding& b = bindings_[k];
     dnnl_memory_t m = nullptr;
     if (b.held) {
       m = b.held->get();
     } else if (b.input >= 0 && b.transform) {
-      memory source = in[static_cast<size_t>(b.input)];
-      memory result(b.transform->second, engine_);
-      b.transform->first.execute(stream, {{DNNL_ARG_SRC, source}, {DNNL_ARG_DST, result}});
-      made.push_back(result);
+      const Transform& t = *b.transform;
+      const memory& whole = in[static_cast<size_t>(b.input)];
+      const memory& source =
+          t.source ? thread_memory(key_ + 2 * k, *t.source, engine_, whole.get_data_handle())
+                   : whole;
+      const memory& result = thread_memory(key_ + 2 * k + 1, t.result, engine_, scratch + t.offset);
+      const std::array<dnnl_exec_arg_t, 2> transform = {
+          {{DNNL_ARG_SRC, source.get()}, {DNNL_ARG_DST, result.get()}}};
+      execute_args(t.primitive, stream, transform);
       m = result.get();
     } else if (b.input >= 0) {
       m = in[static_cast<size_t>(b.input)].get();

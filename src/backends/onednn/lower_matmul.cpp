@@ -203,7 +203,8 @@ Lowered lower_gemm(const ir::Node& node, const LoweringContext& cx, std::span<co
       dnnl::eltwise_forward::desc scale(dnnl::prop_kind::forward_inference,
                                         dnnl::algorithm::eltwise_linear, *c_md, beta, 0.0f);
       dnnl::eltwise_forward::primitive_desc scale_pd(scale, *cx.engine);
-      result->bind_transformed_input(arg, 2, *c_md, dnnl::eltwise_forward(scale_pd), *c_md);
+      result->bind_transformed_input(arg, 2, *c_md, *c_md, dnnl::eltwise_forward(scale_pd),
+                                      *c_md);
     }
   }
   bind_addends(*result, addends);

@@ -37,10 +37,14 @@ class PrimitiveNode final : public PreparedNode {
 
   // Input `input` (of the node's inputs) is read by the primitive as `arg`.
   void bind_input(int arg, size_t input, const memory::desc& view, const memory::desc& want);
-  // Input `input` goes through `transform` (SRC -> DST of layout `result`) each run, and the
-  // primitive reads that result as `arg`.
+  // Input `input` (converted to `want`, as for bind_input) goes through `transform` (SRC ->
+  // DST of layout `result`) each run, and the primitive reads that result as `arg`. `source`,
+  // when given, is how the transform reads the input's bytes (a strided view of part of them);
+  // the result lives in the calling thread's scratch, after the primitive's scratchpad.
   void bind_transformed_input(int arg, size_t input, const memory::desc& view,
-                              dnnl::primitive transform, const memory::desc& result);
+                              const memory::desc& want, dnnl::primitive transform,
+                              const memory::desc& result,
+                              std::optional<memory::desc> source = std::nullopt);
   void bind_output(int arg, const memory::desc& desc, Shape shape);
   void bind_held(int arg, memory held);
   // Output 0 starts as a copy of input `input` (in the output's layout `want`) before the
@@ -55,16 +59,24 @@ class PrimitiveNode final : public PreparedNode {
                std::span<const memory> out) const override;
 
  private:
+  struct Transform {
+    dnnl::primitive primitive;
+    memory::desc result;
+    std::optional<memory::desc> source;
+    size_t offset = 0;  // of the result in the thread's scratch
+  };
   struct Binding {
     int arg = 0;
     int input = -1;
     int output = -1;
     std::optional<memory> held;
-    std::optional<std::pair<dnnl::primitive, memory::desc>> transform;
+    std::optional<Transform> transform;
   };
   dnnl::engine engine_;
   dnnl::primitive primitive_;
   memory::desc scratchpad_;
+  size_t scratch_bytes_ = 0;  // the scratchpad, then the transformed inputs
+  uint64_t key_;              // names this node's per-thread memories (thread_memory)
   std::vector<Binding> bindings_;
   std::vector<std::pair<dnnl::primitive, memory::desc>> in_place_;
   dnnl::primitive sum_copy_;  // copies the sum input into output 0, built once
@@ -79,7 +91,7 @@ dnnl::stream& thread_stream(const dnnl::engine& engine);
 const memory& scratchpad_memory(const memory::desc& desc, const dnnl::engine& engine);
 // The calling thread's scratch buffer of at least `bytes` (the one scratchpad_memory uses),
 // valid until the thread asks for a larger one.
-void* thread_scratch(size_t bytes);
+void* thread_scratchpad(size_t bytes);
 // A number no other node has: its per-thread memories take keys (number << 24) + i, i < 2^24.
 uint64_t new_memory_key();
 // The calling thread's memory object for `key`, pointed at `data`. Making a dnnl::memory
