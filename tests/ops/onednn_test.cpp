@@ -717,6 +717,16 @@ TEST(OneDnnFusion, StridedOneByOneOverChannelsLastWithItsActivation) {
   c.node("Relu", {"conv2"}, "y");
   c.output("y");
   EXPECT_EQ(c.run_and_compare(), (Chains{{"conv2", "y"}}));
+  // A Swish that ends the chain runs as our kernel after the subsampled convolution.
+  FusionCase d;
+  d.input("x", random({1, 8, 15, 15}, 1));
+  d.constant("w1", random({16, 8, 3, 3}, 2));
+  d.constant("w2", random({32, 16, 1, 1}, 3));
+  d.node("Conv", {"x", "w1"}, "conv1", {attr("pads", std::vector<int64_t>{1, 1, 1, 1})});
+  d.node("Conv", {"conv1", "w2"}, "conv2", {attr("strides", std::vector<int64_t>{2, 2})});
+  d.node("Swish", {"conv2"}, "y", {}, 1, "ai.edgerun");
+  d.output("y");
+  EXPECT_EQ(d.run_and_compare(), (Chains{{"conv2", "y"}}));
 }
 
 TEST(OneDnnFusion, EveryActivationFusesAfterConv) {
@@ -1017,6 +1027,30 @@ TEST(OneDnnExecutable, TeamSplitsScalingsSumsAndOneRowProducts) {
   c.output("out");
   EXPECT_EQ(c.run_and_compare(), (Chains{{"logits", "out"}}));
   EXPECT_EQ(c.team_split_nodes(), 4u);  // the Conv, Mul, Add and the Gemm chain
+  EXPECT_EQ(c.concurrent_mismatches(2, 3), 0);
+}
+
+TEST(OneDnnExecutable, TeamSlicesEndingInSwishEachRunItOverTheirOwnPart) {
+  // Our swish kernel runs after each slice's primitive over that slice's part of the result:
+  // rows of channels-last data, channel blocks of blocked data (20 channels: the last block is
+  // padding), columns of a one-row product. A missed or doubled part differs from the reference.
+  FusionCase c(2, onednn::ThreadChoice::kTeam);
+  c.input("x", random({1, 8, 40, 40}, 1));
+  c.constant("w1", random({20, 8, 3, 3}, 2));  // 4.6 MFLOP
+  c.constant("wd", random({20, 1, 5, 5}, 3));  // depthwise: 1.6 MFLOP
+  c.constant("fc", random({20000, 20}, 4));    // one row: 0.8 MFLOP
+  c.node("Conv", {"x", "w1"}, "conv1", {attr("pads", Ints{1, 1, 1, 1})});
+  c.node("Swish", {"conv1"}, "s1", {}, 1, "ai.edgerun");
+  c.node("Conv", {"s1", "wd"}, "dw", {attr("pads", Ints{2, 2, 2, 2}), attr("group", int64_t{20})});
+  c.node("Swish", {"dw"}, "s2", {attr("alpha", 1.702f)}, 1, "ai.edgerun");
+  c.node("GlobalAveragePool", {"s2"}, "pooled");
+  c.node("Flatten", {"pooled"}, "flat");
+  c.node("Gemm", {"flat", "fc"}, "logits", {attr("transB", int64_t{1})});
+  c.node("Swish", {"logits"}, "out", {}, 1, "ai.edgerun");
+  c.output("s2");
+  c.output("out");
+  EXPECT_EQ(c.run_and_compare(), (Chains{{"conv1", "s1"}, {"dw", "s2"}, {"logits", "out"}}));
+  EXPECT_EQ(c.team_split_nodes(), 3u);
   EXPECT_EQ(c.concurrent_mismatches(2, 3), 0);
 }
 

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "backends/onednn/lower_ops.h"
+#include "backends/onednn/swish_kernel.h"
 #include "memory/page_hints.h"
 
 namespace edgerun::onednn {
@@ -248,11 +249,18 @@ void PrimitiveNode::execute(dnnl::stream& stream, std::span<const memory> in,
     execute_args(primitive, stream, std::span<const dnnl_exec_arg_t>(in_place.data(), k));
   }
   stream.wait();
+  if (swish_alpha_) {
+    // Over the whole buffer: the zero padding of a blocked layout stays zero.
+    swish_in_place(static_cast<float*>(out[0].get_data_handle()),
+                   out[0].get_desc().get_size() / sizeof(float), *swish_alpha_);
+  }
 }
 
 void PrimitiveNode::then_in_place(dnnl::primitive primitive, memory::desc scratchpad) {
   in_place_.emplace_back(std::move(primitive), scratchpad);
 }
+
+void PrimitiveNode::then_swish(float alpha) { swish_alpha_ = alpha; }
 
 dnnl::primitive_attr user_scratchpad() {
   dnnl::primitive_attr attr;
@@ -381,10 +389,16 @@ Result<std::vector<EltwiseStep>> eltwise_steps(const ir::Node& node,
 
 Status append_chain(const FusedChain* chain, const Shape& out_shape, const Dims& dst_dims,
                     const memory::desc& dst, bool use_sum, dnnl::post_ops& ops,
-                    std::vector<ChainAddend>& addends) {
+                    std::vector<ChainAddend>& addends, std::optional<float>& swish_after) {
+  swish_after.reset();
   if (chain == nullptr) return Status::ok();
   for (const PostOpNode& link : chain->links) {
     const ir::Node& n = *link.node;
+    if (*n.op == ir::Op::Swish && &link == &chain->links.back() &&
+        best_vector_isa() != VectorIsa::kNone) {
+      swish_after = n.attr_float("alpha", 1.0f);
+      continue;
+    }
     if (*n.op == ir::Op::Add) {
       const NodeInput& other = chain->inputs[link.first_input];
       if (!other.present) return unsupported_shapes("Add without a second operand");

@@ -279,7 +279,7 @@ std::optional<SubsampledLayouts> subsampled_layouts(const memory::desc& full, co
 // sometimes much faster (ResNet-50's layer3 downsample, 512 -> 1024 channels from 28x28: 1.76
 // ms strided, 0.01 + 1.07 ms so). Null when `whole` is not such a convolution over channels-last
 // input (or plain, where oneDNN can view it).
-std::shared_ptr<const PreparedNode> subsampled(
+std::shared_ptr<PrimitiveNode> subsampled(
     const dnnl::engine& engine, std::span<const NodeInput> in, const Window& w,
     const dnnl::convolution_forward::primitive_desc& whole, const dnnl::primitive_attr& attr,
     const memory::desc& user_w) {
@@ -385,12 +385,14 @@ Lowered lower_conv(const ir::Node& node, const LoweringContext& cx, std::span<co
   // binary post-op; when only oneDNN's reference code would run the fusion (far slower than the
   // nodes one by one), the chain is refused and runs unfused.
   std::vector<ChainAddend> addends;
+  std::optional<float> swish_after;
   std::optional<dnnl::convolution_forward::primitive_desc> pd;
   dnnl::primitive_attr attr;
   for (const bool use_sum : {true, false}) {
     dnnl::post_ops ops;
     addends.clear();
-    ER_RETURN_IF_ERROR(append_chain(chain, out_shape, y_dims, dst, use_sum, ops, addends));
+    ER_RETURN_IF_ERROR(
+        append_chain(chain, out_shape, y_dims, dst, use_sum, ops, addends, swish_after));
     attr = user_scratchpad();
     attr.set_post_ops(ops);
     try {
@@ -409,7 +411,8 @@ Lowered lower_conv(const ir::Node& node, const LoweringContext& cx, std::span<co
   if (cx.slices > 1 && xs.size() == 4 && xs[0] == 1 && (group == 1 || depthwise) &&
       in[1].constant != nullptr && only_sums) {
     const SliceRequest request{&*pd, &attr, &w, in[1].constant, depthwise, has_bias};
-    if (std::shared_ptr<SlicedNode> sliced = slice_conv(*cx.engine, request, cx.slices)) {
+    std::shared_ptr<SlicedNode> sliced = slice_conv(*cx.engine, request, cx.slices);
+    if (sliced && (!swish_after || sliced->then_swish(*swish_after))) {
       sliced->inputs.resize(in.size());
       sliced->inputs[0] = InputLayout{true, src_view, pd->src_desc()};
       if (has_bias) sliced->inputs[2] = InputLayout{true, bias, bias};
@@ -424,7 +427,10 @@ Lowered lower_conv(const ir::Node& node, const LoweringContext& cx, std::span<co
     }
   }
   if (addends.empty() && group == 1) {
-    if (auto node = subsampled(*cx.engine, in, w, *pd, attr, user_w)) return node;
+    if (auto node = subsampled(*cx.engine, in, w, *pd, attr, user_w)) {
+      if (swish_after) node->then_swish(*swish_after);
+      return std::shared_ptr<const PreparedNode>(std::move(node));
+    }
   }
   auto result = std::make_shared<PrimitiveNode>(*cx.engine, dnnl::convolution_forward(*pd),
                                                 pd->scratchpad_desc());
@@ -434,6 +440,7 @@ Lowered lower_conv(const ir::Node& node, const LoweringContext& cx, std::span<co
   if (has_bias) result->bind_input(DNNL_ARG_BIAS, 2, bias, bias);
   bind_addends(*result, addends);
   result->bind_output(DNNL_ARG_DST, pd->dst_desc(), std::move(out_shape));
+  if (swish_after) result->then_swish(*swish_after);
   return std::shared_ptr<const PreparedNode>(std::move(result));
 }
 

@@ -168,7 +168,9 @@ Lowered lower_gemm(const ir::Node& node, const LoweringContext& cx, std::span<co
     ops.append_binary(dnnl::algorithm::binary_add, *c_md);
   }
   std::vector<ChainAddend> addends;
-  ER_RETURN_IF_ERROR(append_chain(chain, Shape{m, n}, Dims{m, n}, dst, false, ops, addends));
+  std::optional<float> swish_after;
+  ER_RETURN_IF_ERROR(
+      append_chain(chain, Shape{m, n}, Dims{m, n}, dst, false, ops, addends, swish_after));
   const int arg = DNNL_ARG_ATTR_MULTIPLE_POST_OP(c_index) | DNNL_ARG_SRC_1;
   // C scaled by beta once, here, when it is constant.
   Tensor scaled;
@@ -185,7 +187,8 @@ Lowered lower_gemm(const ir::Node& node, const LoweringContext& cx, std::span<co
         *cx.engine);
     const GemmSplit split{&whole, ops, src, weights_view, in[1].constant, trans_b,
                           has_c ? &scaled : nullptr, arg};
-    if (std::shared_ptr<SlicedNode> sliced = slice_gemm(*cx.engine, split, cx.slices)) {
+    std::shared_ptr<SlicedNode> sliced = slice_gemm(*cx.engine, split, cx.slices);
+    if (sliced && (!swish_after || sliced->then_swish(*swish_after))) {
       sliced->inputs.resize(in.size());
       sliced->inputs[0] = InputLayout{true, src, src};
       sliced->outputs.push_back(OutputLayout{dst, Shape{m, n}});
@@ -209,6 +212,7 @@ Lowered lower_gemm(const ir::Node& node, const LoweringContext& cx, std::span<co
   }
   bind_addends(*result, addends);
   result->bind_output(DNNL_ARG_DST, dst, Shape{m, n});
+  if (swish_after) result->then_swish(*swish_after);
   return std::shared_ptr<const PreparedNode>(std::move(result));
 }
 
@@ -252,10 +256,12 @@ Lowered lower_matmul(const ir::Node&, const LoweringContext& cx, std::span<const
   const memory::desc src = plain(ad), weights_view = plain(bd), dst = plain(yd);
   dnnl::post_ops ops;
   std::vector<ChainAddend> addends;
-  ER_RETURN_IF_ERROR(append_chain(chain, out_shape, yd, dst, false, ops, addends));
+  std::optional<float> swish_after;
+  ER_RETURN_IF_ERROR(append_chain(chain, out_shape, yd, dst, false, ops, addends, swish_after));
   auto result = matmul_node(cx, in, src, weights_view, dst, ops);
   bind_addends(*result, addends);
   result->bind_output(DNNL_ARG_DST, dst, std::move(out_shape));
+  if (swish_after) result->then_swish(*swish_after);
   return std::shared_ptr<const PreparedNode>(std::move(result));
 }
 

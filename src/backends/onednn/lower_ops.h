@@ -54,6 +54,8 @@ class PrimitiveNode final : public PreparedNode {
   void reserve_inputs(size_t count);
   // A primitive that runs after the main one on output 0, in place (SRC = DST).
   void then_in_place(dnnl::primitive primitive, memory::desc scratchpad);
+  // Swish with `alpha` over output 0, in place, by our own kernel (swish_kernel.h), last.
+  void then_swish(float alpha);
 
   void execute(dnnl::stream& stream, std::span<const memory> in,
                std::span<const memory> out) const override;
@@ -79,6 +81,7 @@ class PrimitiveNode final : public PreparedNode {
   uint64_t key_;              // names this node's per-thread memories (thread_memory)
   std::vector<Binding> bindings_;
   std::vector<std::pair<dnnl::primitive, memory::desc>> in_place_;
+  std::optional<float> swish_alpha_;
   dnnl::primitive sum_copy_;  // copies the sum input into output 0, built once
 };
 
@@ -141,6 +144,10 @@ struct FusedChain {
 // With `use_sum`, the first Add whose operand has the result's full shape becomes oneDNN's sum
 // post-op (the operand is copied into the result's memory and the primitive adds onto it),
 // which every optimised convolution supports; other Adds are binary post-ops.
+//
+// A Swish that ends the chain is no post-op where this CPU runs our own kernel: `swish_after`
+// then holds its alpha, and the caller has the lowered node apply it (then_swish) after the
+// primitive (swish_kernel.h says why).
 struct ChainAddend {
   int arg = 0;
   size_t input = 0;
@@ -150,7 +157,7 @@ struct ChainAddend {
 };
 Status append_chain(const FusedChain* chain, const Shape& out_shape, const Dims& dst_dims,
                     const memory::desc& dst, bool use_sum, dnnl::post_ops& ops,
-                    std::vector<ChainAddend>& addends);
+                    std::vector<ChainAddend>& addends, std::optional<float>& swish_after);
 // Whether `impl` (a primitive descriptor's impl_info_str) is oneDNN's slow reference code.
 bool is_reference_impl(const std::string& impl);
 void bind_addends(PrimitiveNode& node, const std::vector<ChainAddend>& addends);

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "backends/onednn/swish_kernel.h"
 #include "backends/onednn/team.h"
 
 namespace edgerun::onednn::lower {
@@ -14,6 +15,14 @@ constexpr size_t kMaxArgs = 16;  // per slice, besides the scratchpad
 
 char* at(const memory& m, size_t offset) {
   return static_cast<char*>(m.get_data_handle()) + offset;
+}
+
+// Whether `desc` spans no bytes but its own elements (and block padding): a slice's part of the
+// output that the swish kernel may run over whole without reaching into another slice's.
+bool is_dense(const memory::desc& desc) {
+  size_t elements = 1;
+  for (int i = 0; i < desc.data.ndims; ++i) elements *= static_cast<size_t>(desc.data.padded_dims[i]);
+  return desc.get_size() == elements * sizeof(float);
 }
 
 }  // namespace
@@ -65,6 +74,23 @@ void SlicedNode::run_slice(size_t k, std::span<const memory> in,
   dnnl::stream& stream = thread_stream(engine_);
   execute_args(s.primitive, stream, std::span<const dnnl_exec_arg_t>(args.data(), n));
   stream.wait();
+  if (swish_alpha_) {
+    for (const SliceArg& arg : s.args) {
+      if (arg.output != 0 || arg.arg != DNNL_ARG_DST) continue;
+      swish_in_place(reinterpret_cast<float*>(at(out[0], arg.offset)),
+                     arg.desc.get_size() / sizeof(float), *swish_alpha_);
+    }
+  }
+}
+
+bool SlicedNode::then_swish(float alpha) {
+  for (const Slice& slice : slices_) {
+    for (const SliceArg& arg : slice.args) {
+      if (arg.output == 0 && arg.arg == DNNL_ARG_DST && !is_dense(arg.desc)) return false;
+    }
+  }
+  swish_alpha_ = alpha;
+  return true;
 }
 
 std::vector<std::pair<int64_t, int64_t>> block_ranges(int64_t size, int64_t block, int slices) {

@@ -47,12 +47,17 @@ class SlicedNode final : public PreparedNode {
 
   void execute(dnnl::stream& stream, std::span<const memory> in,
                std::span<const memory> out) const override;
+  // Swish with `alpha` over each slice's part of output 0 (its DST argument), in place, by our
+  // own kernel (swish_kernel.h) on the slice's thread after its primitive. False (and nothing
+  // set) when a part is not one dense piece: the kernel would reach into another slice's.
+  bool then_swish(float alpha);
 
  private:
   void run_slice(size_t k, std::span<const memory> in, std::span<const memory> out) const;
 
   dnnl::engine engine_;
   std::vector<Slice> slices_;
+  std::optional<float> swish_alpha_;
   uint64_t id_;  // names this node's per-thread memories (see run_slice)
 };
 
