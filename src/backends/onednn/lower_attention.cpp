@@ -25,22 +25,37 @@ class AttentionNode final : public PreparedNode {
   bool per_head = false;
   int64_t batch = 1, heads = 1, s_len = 0, sk_len = 0, d_len = 0, dv_len = 0;
 
+  // The thread's scratch holds the primitives' scratchpad (one at a time, from 0) and then the
+  // scores, from scores_offset: a run allocates nothing.
+  size_t scores_offset = 0;
+  size_t scratch_bytes = 0;
+  uint64_t key = new_memory_key() << 24;  // names the thread's memory objects (thread_memory)
+
   void execute(dnnl::stream& stream, std::span<const memory> in,
                std::span<const memory> out) const override {
-    memory s(scores, engine);
-    auto at = [&](const memory::desc& md, void* base, int64_t offset = 0) {
-      return memory(md, engine, static_cast<float*>(base) + offset);
+    char* scratch = static_cast<char*>(thread_scratchpad(scratch_bytes));
+    enum Slot : uint64_t { kQ, kK, kV, kY, kScores, kScoresHead, kMask, kScratchpad };
+    auto view = [&](Slot slot, const memory::desc& md, void* base, int64_t offset = 0) {
+      return thread_memory(key + slot, md, engine, static_cast<float*>(base) + offset).get();
     };
-    auto run = [&](const dnnl::primitive& p, std::unordered_map<int, memory> args,
-                   const memory::desc& scratch) {
-      if (scratch.get_size() > 0) args.emplace(DNNL_ARG_SCRATCHPAD, memory(scratch, engine));
-      p.execute(stream, args);
+    // Primitive `index` (0 to 3) with its scratchpad `pad`, which has its own memory object.
+    auto run = [&](const dnnl::primitive& p, std::initializer_list<dnnl_exec_arg_t> args,
+                   uint64_t index, const memory::desc& pad) {
+      std::array<dnnl_exec_arg_t, 4> all{};
+      size_t n = 0;
+      for (const dnnl_exec_arg_t& a : args) all[n++] = a;
+      if (pad.get_size() > 0) {
+        all[n++] = {DNNL_ARG_SCRATCHPAD,
+                    thread_memory(key + kScratchpad + index, pad, engine, scratch).get()};
+      }
+      execute_args(p, stream, std::span<const dnnl_exec_arg_t>(all.data(), n));
     };
     void* qp = in[0].get_data_handle();
     void* kp = in[1].get_data_handle();
     void* vp = in[2].get_data_handle();
     void* yp = out[0].get_data_handle();
-    void* sp = s.get_data_handle();
+    void* sp = scratch + scores_offset;
+    const dnnl_memory_t s = view(kScores, scores, sp);
     auto each_head = [&](auto body) {
       for (int64_t b = 0; b < batch; ++b) {
         for (int64_t h = 0; h < heads; ++h) body(b, h);
@@ -49,33 +64,34 @@ class AttentionNode final : public PreparedNode {
     if (per_head) {
       each_head([&](int64_t b, int64_t h) {
         run(qk,
-            {{DNNL_ARG_SRC, at(q, qp, (b * s_len * heads + h) * d_len)},
-             {DNNL_ARG_WEIGHTS, at(k, kp, (b * sk_len * heads + h) * d_len)},
-             {DNNL_ARG_DST, at(scores_head, sp, (b * heads + h) * s_len * sk_len)}},
-            qk_scratch);
+            {{DNNL_ARG_SRC, view(kQ, q, qp, (b * s_len * heads + h) * d_len)},
+             {DNNL_ARG_WEIGHTS, view(kK, k, kp, (b * sk_len * heads + h) * d_len)},
+             {DNNL_ARG_DST, view(kScoresHead, scores_head, sp, (b * heads + h) * s_len * sk_len)}},
+            0, qk_scratch);
       });
     } else {
-      run(qk, {{DNNL_ARG_SRC, at(q, qp)}, {DNNL_ARG_WEIGHTS, at(k, kp)}, {DNNL_ARG_DST, s}},
-          qk_scratch);
+      run(qk, {{DNNL_ARG_SRC, view(kQ, q, qp)}, {DNNL_ARG_WEIGHTS, view(kK, k, kp)},
+               {DNNL_ARG_DST, s}},
+          0, qk_scratch);
     }
     if (has_mask) {
       run(add,
-          {{DNNL_ARG_SRC_0, s}, {DNNL_ARG_SRC_1, at(mask, in[3].get_data_handle())},
+          {{DNNL_ARG_SRC_0, s}, {DNNL_ARG_SRC_1, view(kMask, mask, in[3].get_data_handle())},
            {DNNL_ARG_DST, s}},
-          add_scratch);
+          1, add_scratch);
     }
-    run(softmax, {{DNNL_ARG_SRC, s}, {DNNL_ARG_DST, s}}, softmax_scratch);
+    run(softmax, {{DNNL_ARG_SRC, s}, {DNNL_ARG_DST, s}}, 2, softmax_scratch);
     if (per_head) {
       each_head([&](int64_t b, int64_t h) {
         run(pv,
-            {{DNNL_ARG_SRC, at(scores_head, sp, (b * heads + h) * s_len * sk_len)},
-             {DNNL_ARG_WEIGHTS, at(v, vp, (b * sk_len * heads + h) * dv_len)},
-             {DNNL_ARG_DST, at(y, yp, (b * s_len * heads + h) * dv_len)}},
-            pv_scratch);
+            {{DNNL_ARG_SRC, view(kScoresHead, scores_head, sp, (b * heads + h) * s_len * sk_len)},
+             {DNNL_ARG_WEIGHTS, view(kV, v, vp, (b * sk_len * heads + h) * dv_len)},
+             {DNNL_ARG_DST, view(kY, y, yp, (b * s_len * heads + h) * dv_len)}},
+            3, pv_scratch);
       });
     } else {
-      run(pv, {{DNNL_ARG_SRC, s}, {DNNL_ARG_WEIGHTS, at(v, vp)}, {DNNL_ARG_DST, at(y, yp)}},
-          pv_scratch);
+      run(pv, {{DNNL_ARG_SRC, s}, {DNNL_ARG_WEIGHTS, view(kV, v, vp)}, {DNNL_ARG_DST, view(kY, y, yp)}},
+          3, pv_scratch);
     }
     stream.wait();
   }
@@ -186,6 +202,10 @@ Lowered lower_attention(const ir::Node& node, const LoweringContext& cx,
   dnnl::softmax_v2_forward::primitive_desc sm_pd(sm, user_scratchpad(), *cx.engine);
   n.softmax = dnnl::softmax_v2_forward(sm_pd);
   n.softmax_scratch = sm_pd.scratchpad_desc();
+  const size_t pad = std::max({n.qk_scratch.get_size(), n.add_scratch.get_size(),
+                               n.softmax_scratch.get_size(), n.pv_scratch.get_size()});
+  n.scores_offset = (pad + 63) / 64 * 64;
+  n.scratch_bytes = n.scores_offset + n.scores.get_size();
 
   // Inputs and output as the plain tensors they are; execute() reads them through the strided
   // views above.
