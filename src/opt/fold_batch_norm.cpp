@@ -28,12 +28,6 @@ bool is_inference_batch_norm(const ir::Node& bn) {
   return true;
 }
 
-std::string unused_name(const ir::Graph& graph, const std::string& base) {
-  std::string name = base;
-  for (int i = 1; graph.initializers.count(name) > 0; ++i) name = base + "_" + std::to_string(i);
-  return name;
-}
-
 }  // namespace
 
 size_t fold_batch_norm(ir::Graph& graph) {

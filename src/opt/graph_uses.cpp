@@ -110,6 +110,24 @@ void splice_nodes(ir::Graph& graph, const std::vector<char>& removed,
   graph.nodes = std::move(nodes);
 }
 
+std::string unused_name(const ir::Graph& graph, const std::string& base) {
+  auto taken = [&](const std::string& name) {
+    if (graph.initializers.count(name) > 0) return true;
+    for (const ir::ValueInfo& in : graph.inputs) {
+      if (in.name == name) return true;
+    }
+    for (const ir::Node& node : graph.nodes) {
+      for (const std::string& out : node.outputs) {
+        if (out == name) return true;
+      }
+    }
+    return false;
+  };
+  std::string name = base;
+  for (int i = 1; taken(name); ++i) name = base + "_" + std::to_string(i);
+  return name;
+}
+
 ir::Node fused_node(const ir::Node& replaced, ir::Op op, const char* op_type, int64_t opset) {
   ir::Node node;
   const std::string& base = replaced.name.empty() ? replaced.outputs[0] : replaced.name;

@@ -69,6 +69,10 @@ size_t replace_patterns(ir::Graph& graph, ir::Op anchor,
 // A node of the default domain at `opset`, named after the node it replaces.
 ir::Node fused_node(const ir::Node& replaced, ir::Op op, const char* op_type, int64_t opset);
 
+// `base`, or `base` with a number appended, so that no value of `graph` (initializer, input or
+// node output) has that name yet.
+std::string unused_name(const ir::Graph& graph, const std::string& base);
+
 ir::Attribute float_attribute(const std::string& name, float value);
 ir::Attribute int_attribute(const std::string& name, int64_t value);
 

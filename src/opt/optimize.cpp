@@ -11,6 +11,7 @@
 #include "opt/fuse_swish.h"
 #include "opt/remove_dead_nodes.h"
 #include "opt/remove_identities.h"
+#include "opt/transposes_as_reshapes.h"
 
 namespace edgerun::opt {
 
@@ -30,6 +31,8 @@ void prepare_graph(ir::Graph& graph, bool optimize) {
   fuse_gelu(graph);
   fuse_hard_swish(graph);
   fuse_swish(graph);
+  // After the fusions, whose patterns name the transposes they take in.
+  transposes_as_reshapes(graph);
   // Last, what folding and fusion left unread.
   remove_dead_nodes(graph);
 }
