@@ -1,10 +1,13 @@
 // Attention (ai.edgerun) on oneDNN: a batched matmul Q Kᵀ with the scale as a post-op, the mask
-// added in place, softmax in place, and a batched matmul P V. Q, K and V are read where they
-// lie ([B, S, H, D], sequence-major) through strided descriptors whose batch dims are (B, H), and
+// added in place, softmax in place, and a batched matmul P V. Q, K and V are read where they lie
+// ([B, S, H, D], sequence-major) through strided descriptors whose batch dims are (B, H), and
 // P V is written the same way straight into Y [B, S, H, Dv]: no transpose copies. The scores
-// [B, H, S, Sk] are the only intermediate, allocated per run so concurrent runs never share it.
+// [B, H, S, Sk] are the only intermediate, in the running thread's scratch, so concurrent runs
+// never share them and a run allocates nothing.
+#include <algorithm>
+#include <array>
+#include <initializer_list>
 #include <tuple>
-#include <unordered_map>
 #include <utility>
 
 #include "backends/onednn/lower_ops.h"
@@ -90,7 +93,10 @@ class AttentionNode final : public PreparedNode {
             3, pv_scratch);
       });
     } else {
-      run(pv, {{DNNL_ARG_SRC, s}, {DNNL_ARG_WEIGHTS, view(kV, v, vp)}, {DNNL_ARG_DST, view(kY, y, yp)}},
+      run(pv,
+          {{DNNL_ARG_SRC, s},
+           {DNNL_ARG_WEIGHTS, view(kV, v, vp)},
+           {DNNL_ARG_DST, view(kY, y, yp)}},
           3, pv_scratch);
     }
     stream.wait();
