@@ -1,14 +1,16 @@
-// Our own swish kernel (backends/onednn/swish_kernel.h), each vector path this CPU runs, against
-// x * sigmoid(alpha * x) in double.
+// Our own vector kernels (backends/onednn/vector_kernels.h), each vector path this CPU runs,
+// against x * sigmoid(alpha * x) in double.
 #include <gtest/gtest.h>
 #include <omp.h>
 
+#include <algorithm>
 #include <cmath>
+#include <string>
 #include <limits>
 #include <stdexcept>
 #include <vector>
 
-#include "backends/onednn/swish_kernel.h"
+#include "backends/onednn/vector_kernels.h"
 
 namespace edgerun::onednn {
 namespace {
@@ -106,7 +108,7 @@ TEST(SwishKernel, SharingWithOpenMpThreadsGivesTheSameBits) {
   EXPECT_EQ(alone, shared);
 }
 
-TEST(SwishKernel, AskingForCodeThisCpuLacksIsAnError) {
+TEST(VectorKernels, AskingForCodeThisCpuLacksIsAnError) {
   std::vector<float> v(4, 1.0f);
   EXPECT_THROW(swish_in_place(v.data(), v.size(), 1.0f, VectorIsa::kNone), std::logic_error);
   if (best_vector_isa() != VectorIsa::kAvx512) {

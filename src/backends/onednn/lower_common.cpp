@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "backends/onednn/lower_ops.h"
-#include "backends/onednn/swish_kernel.h"
+#include "backends/onednn/vector_kernels.h"
 #include "memory/page_hints.h"
 
 namespace edgerun::onednn {

@@ -54,7 +54,7 @@ class PrimitiveNode final : public PreparedNode {
   void reserve_inputs(size_t count);
   // A primitive that runs after the main one on output 0, in place (SRC = DST).
   void then_in_place(dnnl::primitive primitive, memory::desc scratchpad);
-  // Swish with `alpha` over output 0, in place, by our own kernel (swish_kernel.h), last.
+  // Swish with `alpha` over output 0, in place, by our own kernel (vector_kernels.h), last.
   void then_swish(float alpha);
 
   void execute(dnnl::stream& stream, std::span<const memory> in,
@@ -147,7 +147,7 @@ struct FusedChain {
 //
 // A Swish that ends the chain is no post-op where this CPU runs our own kernel: `swish_after`
 // then holds its alpha, and the caller has the lowered node apply it (then_swish) after the
-// primitive (swish_kernel.h says why).
+// primitive (vector_kernels.h says why).
 struct ChainAddend {
   int arg = 0;
   size_t input = 0;

@@ -5,7 +5,7 @@
 #include <cstring>
 #include <stdexcept>
 
-#include "backends/onednn/swish_kernel.h"
+#include "backends/onednn/vector_kernels.h"
 #include "backends/onednn/team.h"
 
 namespace edgerun::onednn::lower {
@@ -21,7 +21,9 @@ char* at(const memory& m, size_t offset) {
 // output that the swish kernel may run over whole without reaching into another slice's.
 bool is_dense(const memory::desc& desc) {
   size_t elements = 1;
-  for (int i = 0; i < desc.data.ndims; ++i) elements *= static_cast<size_t>(desc.data.padded_dims[i]);
+  for (int i = 0; i < desc.data.ndims; ++i) {
+    elements *= static_cast<size_t>(desc.data.padded_dims[i]);
+  }
   return desc.get_size() == elements * sizeof(float);
 }
 

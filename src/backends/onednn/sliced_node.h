@@ -48,7 +48,7 @@ class SlicedNode final : public PreparedNode {
   void execute(dnnl::stream& stream, std::span<const memory> in,
                std::span<const memory> out) const override;
   // Swish with `alpha` over each slice's part of output 0 (its DST argument), in place, by our
-  // own kernel (swish_kernel.h) on the slice's thread after its primitive. False (and nothing
+  // own kernel (vector_kernels.h) on the slice's thread after its primitive. False (and nothing
   // set) when a part is not one dense piece: the kernel would reach into another slice's.
   bool then_swish(float alpha);
 

@@ -1,10 +1,12 @@
-#include "backends/onednn/swish_kernel.h"
+#include "backends/onednn/vector_kernels.h"
 
 #include <omp.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <stdexcept>
+#include <string>
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -34,13 +36,8 @@ constexpr float kExp0 = 1.000000119e+00f, kExp1 = 9.999996424e-01f, kExp2 = 4.99
 #define EDGERUN_AVX512 __attribute__((target("avx512f")))
 #define EDGERUN_AVX2 __attribute__((target("avx2,fma")))
 
-EDGERUN_AVX512 inline __m512 swish16(__m512 x, __m512 alpha) {
-  const __m512 z = _mm512_mul_ps(x, alpha);
-  // a = -z clamped; max and min return their second operand for NaN, so a NaN z gives a
-  // finite a and the NaN comes through x in the division.
-  const __m512 a = _mm512_min_ps(
-      _mm512_max_ps(_mm512_sub_ps(_mm512_setzero_ps(), z), _mm512_set1_ps(-kLimit)),
-      _mm512_set1_ps(kLimit));
+// e^a for a in [-kLimit, kLimit].
+EDGERUN_AVX512 inline __m512 exp16(__m512 a) {
   const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(a, _mm512_set1_ps(kLog2e)),
                                         _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
   __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(kLn2Hi), a);
@@ -50,8 +47,17 @@ EDGERUN_AVX512 inline __m512 swish16(__m512 x, __m512 alpha) {
   p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(kExp2));
   p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(kExp1));
   p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(kExp0));
-  const __m512 e = _mm512_scalef_ps(p, n);  // e^a = e^r * 2^n
-  const __m512 y = _mm512_div_ps(x, _mm512_add_ps(e, _mm512_set1_ps(1.0f)));
+  return _mm512_scalef_ps(p, n);  // e^r * 2^n
+}
+
+EDGERUN_AVX512 inline __m512 swish16(__m512 x, __m512 alpha) {
+  const __m512 z = _mm512_mul_ps(x, alpha);
+  // a = -z clamped; max and min return their second operand for NaN, so a NaN z gives a
+  // finite a and the NaN comes through x in the division.
+  const __m512 a = _mm512_min_ps(
+      _mm512_max_ps(_mm512_sub_ps(_mm512_setzero_ps(), z), _mm512_set1_ps(-kLimit)),
+      _mm512_set1_ps(kLimit));
+  const __m512 y = _mm512_div_ps(x, _mm512_add_ps(exp16(a), _mm512_set1_ps(1.0f)));
   const __mmask16 vanishing = _mm512_cmp_ps_mask(z, _mm512_set1_ps(-kLimit), _CMP_LT_OQ);
   const __m512 signed_zero = _mm512_castsi512_ps(
       _mm512_and_si512(_mm512_castps_si512(x), _mm512_set1_epi32(INT32_MIN)));
@@ -74,11 +80,9 @@ EDGERUN_AVX512 void swish_avx512(float* data, size_t count, float alpha_value) {
   }
 }
 
-EDGERUN_AVX2 inline __m256 swish8(__m256 x, __m256 alpha) {
-  const __m256 z = _mm256_mul_ps(x, alpha);
-  const __m256 a = _mm256_min_ps(
-      _mm256_max_ps(_mm256_sub_ps(_mm256_setzero_ps(), z), _mm256_set1_ps(-kLimit)),
-      _mm256_set1_ps(kLimit));
+// e^a for a in [-kLimit, kLimit]; 2^n is built in the exponent field (n in [-126, 126], so
+// the biased exponent is normal).
+EDGERUN_AVX2 inline __m256 exp8(__m256 a) {
   const __m256 n = _mm256_round_ps(_mm256_mul_ps(a, _mm256_set1_ps(kLog2e)),
                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
   __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(kLn2Hi), a);
@@ -88,10 +92,16 @@ EDGERUN_AVX2 inline __m256 swish8(__m256 x, __m256 alpha) {
   p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(kExp2));
   p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(kExp1));
   p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(kExp0));
-  // 2^n built in the exponent field: n is in [-126, 126], so the biased exponent is normal.
   const __m256i biased = _mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127));
-  const __m256 e = _mm256_mul_ps(p, _mm256_castsi256_ps(_mm256_slli_epi32(biased, 23)));
-  const __m256 y = _mm256_div_ps(x, _mm256_add_ps(e, _mm256_set1_ps(1.0f)));
+  return _mm256_mul_ps(p, _mm256_castsi256_ps(_mm256_slli_epi32(biased, 23)));
+}
+
+EDGERUN_AVX2 inline __m256 swish8(__m256 x, __m256 alpha) {
+  const __m256 z = _mm256_mul_ps(x, alpha);
+  const __m256 a = _mm256_min_ps(
+      _mm256_max_ps(_mm256_sub_ps(_mm256_setzero_ps(), z), _mm256_set1_ps(-kLimit)),
+      _mm256_set1_ps(kLimit));
+  const __m256 y = _mm256_div_ps(x, _mm256_add_ps(exp8(a), _mm256_set1_ps(1.0f)));
   const __m256 vanishing = _mm256_cmp_ps(z, _mm256_set1_ps(-kLimit), _CMP_LT_OQ);
   const __m256 signed_zero = _mm256_and_ps(x, _mm256_set1_ps(-0.0f));
   return _mm256_blendv_ps(y, signed_zero, vanishing);
@@ -130,6 +140,31 @@ VectorIsa detect_isa() {
 // (executable.cpp measures the wake-up at 25-110 us on a VM; this is some 35 us of work).
 constexpr size_t kPerThread = size_t{256} << 10;
 
+void check_isa(VectorIsa isa, const char* kernel) {
+  if (isa == VectorIsa::kNone || static_cast<int>(isa) > static_cast<int>(best_vector_isa())) {
+    throw std::logic_error(std::string(kernel) +
+                           ": this CPU does not run the vector code asked for");
+  }
+}
+
+// Runs body(first, last) over [0, items): on the calling thread, or in pieces of whole
+// `granule`s over its OpenMP threads when each gets kPerThread items.
+template <typename Body>
+void share(size_t items, size_t granule, Body body) {
+  const int threads = omp_in_parallel() ? 1 : omp_get_max_threads();
+  const int parts = static_cast<int>(std::min<size_t>(threads, items / kPerThread));
+  if (parts < 2) {
+    body(size_t{0}, items);
+    return;
+  }
+  const size_t step = (items / parts + granule - 1) / granule * granule;
+#pragma omp parallel for num_threads(parts) schedule(static)
+  for (int p = 0; p < parts; ++p) {
+    const size_t first = std::min(items, static_cast<size_t>(p) * step);
+    body(first, p + 1 == parts ? items : std::min(items, first + step));
+  }
+}
+
 }  // namespace
 
 VectorIsa best_vector_isa() {
@@ -138,9 +173,7 @@ VectorIsa best_vector_isa() {
 }
 
 void swish_in_place(float* data, size_t count, float alpha, VectorIsa isa) {
-  if (isa == VectorIsa::kNone || static_cast<int>(isa) > static_cast<int>(best_vector_isa())) {
-    throw std::logic_error("swish_in_place: this CPU does not run the vector code asked for");
-  }
+  check_isa(isa, "swish_in_place");
 #if defined(__x86_64__)
   if (isa == VectorIsa::kAvx512) {
     swish_avx512(data, count, alpha);
@@ -154,20 +187,10 @@ void swish_in_place(float* data, size_t count, float alpha, VectorIsa isa) {
 
 void swish_in_place(float* data, size_t count, float alpha) {
   const VectorIsa isa = best_vector_isa();
-  const int threads = omp_in_parallel() ? 1 : omp_get_max_threads();
-  const int parts = static_cast<int>(std::min<size_t>(threads, count / kPerThread));
-  if (parts < 2) {
-    swish_in_place(data, count, alpha, isa);
-    return;
-  }
   // Parts of whole vectors (whole cache lines where `data` is aligned).
-  const size_t step = (count / parts + 15) / 16 * 16;
-#pragma omp parallel for num_threads(parts) schedule(static)
-  for (int p = 0; p < parts; ++p) {
-    const size_t first = std::min(count, static_cast<size_t>(p) * step);
-    const size_t last = p + 1 == parts ? count : std::min(count, first + step);
+  share(count, 16, [&](size_t first, size_t last) {
     swish_in_place(data + first, last - first, alpha, isa);
-  }
+  });
 }
 
 }  // namespace edgerun::onednn

@@ -1,18 +1,19 @@
-// Swish, y = x * sigmoid(alpha * x) (SiLU at alpha 1), computed in place by edgerun's own vector
-// code: what a Conv, Gemm or MatMul whose chain ends in Swish runs after its primitive instead
-// of oneDNN's swish post-op.
+// edgerun's own vector kernels (AVX-512, or AVX2 with FMA), for exp-based steps where oneDNN
+// 2.6 is slow on this project's machines, computed in place over plain float32. One so far:
 //
-// Why our own: oneDNN 2.6's swish (post-op or primitive) adds about 0.28 ns per element on this
-// project's AVX-512 machine; a 1x1 convolution 16 -> 96 at 112x112 took 0.19 ms alone and
-// 0.53 ms with the post-op. This kernel, run right after the convolution over its result,
-// brings that to 0.34 ms (0.14 ns per element while the result is still in cache). ONNX
-// Runtime also runs SiLU as a separate pass after the convolution.
+// Swish, y = x * sigmoid(alpha * x) (SiLU at alpha 1): what a Conv, Gemm or MatMul whose chain
+// ends in Swish runs after its primitive instead of oneDNN's swish post-op. That post-op adds
+// about 0.28 ns per element on an AVX-512 core: a 1x1 convolution 16 -> 96 at 112x112 took
+// 0.19 ms alone and 0.53 ms with it. Run right after the convolution, over its result while it
+// is still in cache, this kernel makes that 0.34 ms (0.14 ns per element). ONNX Runtime also runs
+// SiLU as a separate pass after the convolution.
 //
-// Accuracy: e^-z by range reduction (n = round(z / ln 2), a two-part ln 2) and a degree-5
-// polynomial (relative error 1.5e-7), then one true division: within a few ulp of the
-// reference kernel for alpha * x in [-87, 87]. Below -87 the result is the product's limit, a
-// zero with x's sign (the reference gives the same for x = -inf, and values under 1.5e-36 in
-// magnitude for finite x); above 87 it is x. NaN stays NaN.
+// e^a comes from range reduction (n = round(a / ln 2), a two-part ln 2) and a degree-5
+// polynomial (relative error 1.5e-7), with a clamped to [-87, 87] (normal floats throughout);
+// then one true division: within a few ulp of the reference kernel for alpha * x in [-87, 87].
+// Below -87 the result is the product's limit, a zero with x's sign (the reference gives the
+// same for x = -inf, and values under 1.5e-36 in magnitude for finite x); above 87 it is x. NaN
+// stays NaN.
 #pragma once
 
 #include <cstddef>
@@ -21,8 +22,8 @@ namespace edgerun::onednn {
 
 enum class VectorIsa { kNone, kAvx2, kAvx512 };
 
-// The widest vector code this CPU runs (AVX2 needs FMA too). kNone: no swish_in_place here;
-// lowering then keeps oneDNN's post-op.
+// The widest vector code this CPU runs (AVX2 needs FMA too). kNone: these kernels do not run
+// here; lowering then keeps oneDNN's post-op.
 VectorIsa best_vector_isa();
 
 // data[0, count) = swish(data[0, count)) with `isa`'s code, which this CPU must run (tests
