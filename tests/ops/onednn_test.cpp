@@ -952,6 +952,29 @@ TEST(OneDnnExecutable, MeasuredThreadChoiceTimesMidSizedNodesAndKeepsTheResults)
   EXPECT_EQ(c.concurrent_mismatches(3, 4), 0);
 }
 
+TEST(OneDnnExecutable, MeasuredThreadChoiceKeepsAClassifierHeadOnAllThreads) {
+  // One row times an 8 MiB B (4.1 MFLOP, above the size rule's floor): bound by reading B,
+  // which timing on warm scratch memory cannot see, so it is not timed and keeps both threads.
+  // 17 rows times a 6.6 MiB B (56 MFLOP) are past the few rows and timed.
+  // Non-negative values: sums of 2048 terms that do not cancel stay within the fp32 tolerance.
+  auto positive = [](Tensor t) {
+    for (int64_t i = 0; i < t.size(); ++i) t.data<float>()[i] = std::fabs(t.data<float>()[i]);
+    return t;
+  };
+  FusionCase c(2, onednn::ThreadChoice::kMeasured);
+  c.input("features", positive(random({1, 2048}, 1)));
+  c.input("batch", positive(random({17, 2048}, 2)));
+  c.constant("fc", positive(random({1000, 2048}, 3)));
+  c.constant("fc2", positive(random({800, 2048}, 4)));
+  c.node("Gemm", {"features", "fc"}, "logits", {attr("transB", int64_t{1})});
+  c.node("Gemm", {"batch", "fc2"}, "batch_logits", {attr("transB", int64_t{1})});
+  c.output("logits");
+  c.output("batch_logits");
+  c.run_and_compare();
+  EXPECT_EQ(c.thread_choice_stats().timed, 1u);  // the 17 rows
+  EXPECT_LE(c.single_thread_nodes(), 1u);         // the head is not among them
+}
+
 TEST(OneDnnExecutable, MeasuredThreadChoiceLeavesNodesThatReadAtOffsetsAlone) {
   // A Slice reads its part of a larger tensor at an offset: timing it on scratch memory of its
   // own layout once read past that memory (ViT's query/key/value split crashed prepare).
