@@ -2,24 +2,14 @@
 
 #include <set>
 
-#include "runtime/value_types.h"
+#include "opt/graph_uses.h"
 
 namespace edgerun::opt {
 
 size_t fold_shape_values(ir::Graph& graph) {
   // No input shapes given: shape inference takes them from the declarations, and only fully
-  // known ones, which bind_inputs enforces on every run. An initializer that is also a graph
-  // input is only a default a caller may replace: nothing computed from it is known.
-  bool overridable = false;
-  for (const ir::ValueInfo& in : graph.inputs) overridable |= graph.initializers.count(in.name) > 0;
-  ValueTypes types;
-  if (overridable) {
-    ir::Graph fixed = graph;
-    for (const ir::ValueInfo& in : graph.inputs) fixed.initializers.erase(in.name);
-    types = runtime::infer_value_types(fixed, {});
-  } else {
-    types = runtime::infer_value_types(graph, {});
-  }
+  // known ones, which bind_inputs enforces on every run.
+  const ValueTypes types = declared_value_types(graph);
   std::set<std::string> graph_outputs;
   for (const ir::ValueInfo& out : graph.outputs) graph_outputs.insert(out.name);
   std::vector<ir::Node> kept;

@@ -1,8 +1,9 @@
 #include "opt/graph_uses.h"
 
 #include <algorithm>
-
 #include <cmath>
+
+#include "runtime/value_types.h"
 
 namespace edgerun::opt {
 
@@ -108,6 +109,15 @@ void splice_nodes(ir::Graph& graph, const std::vector<char>& removed,
     }
   }
   graph.nodes = std::move(nodes);
+}
+
+ValueTypes declared_value_types(const ir::Graph& graph) {
+  bool overridable = false;
+  for (const ir::ValueInfo& in : graph.inputs) overridable |= graph.initializers.count(in.name) > 0;
+  if (!overridable) return runtime::infer_value_types(graph, {});
+  ir::Graph fixed = graph;
+  for (const ir::ValueInfo& in : graph.inputs) fixed.initializers.erase(in.name);
+  return runtime::infer_value_types(fixed, {});
 }
 
 std::string unused_name(const ir::Graph& graph, const std::string& base) {

@@ -9,6 +9,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "backends/backend.h"
 #include "ir/graph.h"
 
 namespace edgerun::opt {
@@ -68,6 +69,11 @@ size_t replace_patterns(ir::Graph& graph, ir::Op anchor,
 
 // A node of the default domain at `opset`, named after the node it replaces.
 ir::Node fused_node(const ir::Node& replaced, ir::Op op, const char* op_type, int64_t opset);
+
+// What shape inference knows of `graph`'s values from its declared input shapes. An initializer
+// that is also a graph input is only a default a caller may replace (with another shape), so
+// nothing computed from it counts as known.
+ValueTypes declared_value_types(const ir::Graph& graph);
 
 // `base`, or `base` with a number appended, so that no value of `graph` (initializer, input or
 // node output) has that name yet.

@@ -5,7 +5,6 @@
 #include <vector>
 
 #include "opt/graph_uses.h"
-#include "runtime/value_types.h"
 
 namespace edgerun::opt {
 namespace {
@@ -29,12 +28,7 @@ bool moves_only_unit_dims(const Shape& shape, const std::vector<int64_t>& perm) 
 }  // namespace
 
 size_t transposes_as_reshapes(ir::Graph& graph) {
-  // An initializer that is also a graph input is a default a caller may replace, with another
-  // shape: nothing is known from it then.
-  for (const ir::ValueInfo& in : graph.inputs) {
-    if (graph.initializers.count(in.name) > 0) return 0;
-  }
-  const ValueTypes types = runtime::infer_value_types(graph, {});
+  const ValueTypes types = declared_value_types(graph);
   size_t rewritten = 0;
   for (ir::Node& node : graph.nodes) {
     if (!is_op(node, ir::Op::Transpose, 1)) continue;
