@@ -19,6 +19,7 @@
 #include "backends/onednn/team.h"
 #include "backends/onednn/thread_choice.h"
 #include "backends/reference/kernel.h"
+#include "backends/reference/shape_util.h"
 #include "memory/reloadable_copies.h"
 #include "runtime/core_budget.h"
 #include "runtime/flops.h"
@@ -122,15 +123,15 @@ bool single_thread_work(const ir::Node& node, const ValueTypes& types) {
 // reading B from memory.
 bool streams_large_operand(const ir::Node& node, const ValueTypes& types) {
   constexpr int64_t kMaxRows = 16, kLargeElements = int64_t{1} << 20;
-  if (node.inputs.size() < 2) return false;
+  if ((*node.op != ir::Op::Gemm && *node.op != ir::Op::MatMul) || node.inputs.size() < 2) {
+    return false;
+  }
   const Shape* a = types.shape(node.inputs[0]);
   const Shape* b = types.shape(node.inputs[1]);
   if (a == nullptr || b == nullptr || a->size() < 2 || b->size() != 2) return false;
+  // A's rows: all but its last dim, or its last for a transposed Gemm A ([K, M]).
   const bool trans_a = *node.op == ir::Op::Gemm && node.attr_int("transA", 0) != 0;
-  int64_t rows = trans_a ? (*a)[1] : 1;
-  if (!trans_a) {
-    for (size_t i = 0; i + 1 < a->size(); ++i) rows *= (*a)[i];
-  }
+  const int64_t rows = trans_a ? a->back() : reference::dims_product(*a, 0, a->size() - 1);
   return rows <= kMaxRows && (*b)[0] * (*b)[1] >= kLargeElements;
 }
 
@@ -151,7 +152,7 @@ bool worth_timing(const ir::Node& node, const ValueTypes& types) {
     case ir::Op::MatMul: break;
     default: return false;
   }
-  if (*node.op != ir::Op::Conv && streams_large_operand(node, types)) return false;
+  if (streams_large_operand(node, types)) return false;
   constexpr double kMaxTimedFlops = 60e6;
   const std::optional<double> flops = known_flops(node, types);
   return flops && *flops < kMaxTimedFlops;

@@ -250,9 +250,7 @@ void PrimitiveNode::execute(dnnl::stream& stream, std::span<const memory> in,
   }
   stream.wait();
   if (swish_alpha_) {
-    // Over the whole buffer: the zero padding of a blocked layout stays zero.
-    swish_in_place(static_cast<float*>(out[0].get_data_handle()),
-                   out[0].get_desc().get_size() / sizeof(float), *swish_alpha_);
+    swish_in_place(static_cast<float*>(out[0].get_data_handle()), swish_count_, *swish_alpha_);
   }
 }
 
@@ -260,7 +258,11 @@ void PrimitiveNode::then_in_place(dnnl::primitive primitive, memory::desc scratc
   in_place_.emplace_back(std::move(primitive), scratchpad);
 }
 
-void PrimitiveNode::then_swish(float alpha) { swish_alpha_ = alpha; }
+void PrimitiveNode::then_swish(float alpha) {
+  swish_alpha_ = alpha;
+  // Over the whole buffer: the zero padding of a blocked layout stays zero.
+  swish_count_ = outputs.at(0).desc.get_size() / sizeof(float);
+}
 
 dnnl::primitive_attr user_scratchpad() {
   dnnl::primitive_attr attr;

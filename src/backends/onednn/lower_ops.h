@@ -54,7 +54,8 @@ class PrimitiveNode final : public PreparedNode {
   void reserve_inputs(size_t count);
   // A primitive that runs after the main one on output 0, in place (SRC = DST).
   void then_in_place(dnnl::primitive primitive, memory::desc scratchpad);
-  // Swish with `alpha` over output 0, in place, by our own kernel (vector_kernels.h), last.
+  // Swish with `alpha` over output 0 (bound before), in place, by our own kernel
+  // (vector_kernels.h), last.
   void then_swish(float alpha);
 
   void execute(dnnl::stream& stream, std::span<const memory> in,
@@ -82,6 +83,7 @@ class PrimitiveNode final : public PreparedNode {
   std::vector<Binding> bindings_;
   std::vector<std::pair<dnnl::primitive, memory::desc>> in_place_;
   std::optional<float> swish_alpha_;
+  size_t swish_count_ = 0;  // floats of output 0
   dnnl::primitive sum_copy_;  // copies the sum input into output 0, built once
 };
 

@@ -77,21 +77,23 @@ void SlicedNode::run_slice(size_t k, std::span<const memory> in,
   execute_args(s.primitive, stream, std::span<const dnnl_exec_arg_t>(args.data(), n));
   stream.wait();
   if (swish_alpha_) {
-    for (const SliceArg& arg : s.args) {
-      if (arg.output != 0 || arg.arg != DNNL_ARG_DST) continue;
-      swish_in_place(reinterpret_cast<float*>(at(out[0], arg.offset)),
-                     arg.desc.get_size() / sizeof(float), *swish_alpha_);
-    }
+    const auto [offset, count] = swish_parts_[k];
+    swish_in_place(reinterpret_cast<float*>(at(out[0], offset)), count, *swish_alpha_);
   }
 }
 
 bool SlicedNode::then_swish(float alpha) {
+  std::vector<std::pair<size_t, size_t>> parts;
   for (const Slice& slice : slices_) {
     for (const SliceArg& arg : slice.args) {
-      if (arg.output == 0 && arg.arg == DNNL_ARG_DST && !is_dense(arg.desc)) return false;
+      if (arg.output != 0 || arg.arg != DNNL_ARG_DST) continue;
+      if (!is_dense(arg.desc)) return false;
+      parts.emplace_back(arg.offset, arg.desc.get_size() / sizeof(float));
     }
   }
+  if (parts.size() != slices_.size()) return false;
   swish_alpha_ = alpha;
+  swish_parts_ = std::move(parts);
   return true;
 }
 

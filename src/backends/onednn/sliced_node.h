@@ -58,6 +58,7 @@ class SlicedNode final : public PreparedNode {
   dnnl::engine engine_;
   std::vector<Slice> slices_;
   std::optional<float> swish_alpha_;
+  std::vector<std::pair<size_t, size_t>> swish_parts_;  // per slice: byte offset, floats
   uint64_t id_;  // names this node's per-thread memories (see run_slice)
 };
 
