@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cmath>
 #include <thread>
 
 #include "backends/onednn/executable.h"
@@ -1116,6 +1117,41 @@ TEST(OneDnnExecutable, TeamIsNotUsedWhereTheSplitNodesAreLarge) {
   c.run_and_compare();
   EXPECT_EQ(c.team_split_nodes(), 0u);
   EXPECT_EQ(c.single_thread_nodes(), 0u);
+}
+
+TEST(OneDnnExecutable, TeamSplitsWeightHeavyConvolutionsByOutputChannels) {
+  // Weights far larger than the activations (a CNN's late layers): over channels-last data each
+  // slice computes whole 16-channel blocks of every pixel (48 channels: 16 and 32), staged in
+  // its thread's scratch and copied into place, the residual's part copied in first, the swish
+  // run over the staged part. A slice that wrote or added the wrong channels differs from the
+  // reference.
+  // Weights scaled by 1 / sqrt(fan-in), so that values stay near 1 through the layers.
+  auto weights = [](Shape shape, uint32_t seed) {
+    Tensor t = random(shape, seed);
+    const float scale = 1.0f / std::sqrt(static_cast<float>(shape[1] * shape[2] * shape[3]));
+    for (int64_t i = 0; i < t.size(); ++i) t.data<float>()[i] *= scale;
+    return t;
+  };
+  FusionCase c(2, onednn::ThreadChoice::kTeam);
+  c.input("x", random({1, 64, 7, 7}, 1));
+  c.constant("w0", weights({64, 64, 1, 1}, 2));  // 0.4 MFLOP, 4096 weights: split by rows
+  c.constant("wa", weights({64, 64, 3, 3}, 3));  // 3.6 MFLOP, 36864 weights
+  c.constant("ba", random({64}, 4));
+  c.constant("wb", weights({48, 64, 3, 3}, 5));  // 2.7 MFLOP, 27648 weights
+  c.constant("wc", weights({64, 48, 3, 3}, 6));  // strided: 0.7 MFLOP
+  const Ints pads = {1, 1, 1, 1};
+  c.node("Conv", {"x", "w0"}, "h");
+  c.node("Conv", {"h", "wa", "ba"}, "conv_a", {attr("pads", pads)});
+  c.node("Add", {"conv_a", "h"}, "sum");
+  c.node("Relu", {"sum"}, "relu");
+  c.node("Conv", {"relu", "wb"}, "conv_b", {attr("pads", pads)});
+  c.node("Swish", {"conv_b"}, "swish", {}, 1, "ai.edgerun");
+  c.node("Conv", {"swish", "wc"}, "y", {attr("pads", Ints{0, 1, 2, 0}),
+                                        attr("strides", Ints{2, 1})});
+  c.output("y");
+  EXPECT_EQ(c.run_and_compare(), (Chains{{"conv_a", "sum", "relu"}, {"conv_b", "swish"}}));
+  EXPECT_EQ(c.team_split_nodes(), 4u);
+  EXPECT_EQ(c.concurrent_mismatches(2, 3), 0);
 }
 
 TEST(OneDnnExecutable, SizeRuleTimesNothing) {

@@ -56,18 +56,18 @@ namespace {
 
 constexpr size_t kScratchAlignment = 64;
 
-size_t aligned(size_t bytes) {
+}  // namespace
+
+size_t scratch_aligned(size_t bytes) {
   return (bytes + kScratchAlignment - 1) / kScratchAlignment * kScratchAlignment;
 }
-
-}  // namespace
 
 PrimitiveNode::PrimitiveNode(const dnnl::engine& engine, dnnl::primitive primitive,
                              memory::desc scratchpad)
     : engine_(engine),
       primitive_(std::move(primitive)),
       scratchpad_(scratchpad),
-      scratch_bytes_(aligned(scratchpad_.get_size())),
+      scratch_bytes_(scratch_aligned(scratchpad_.get_size())),
       key_(new_memory_key() << 24) {}
 
 void PrimitiveNode::reserve_inputs(size_t count) {
@@ -90,7 +90,7 @@ void PrimitiveNode::bind_transformed_input(int arg, size_t input, const memory::
   bindings_.push_back(Binding{arg, static_cast<int>(input), -1, std::nullopt,
                               Transform{std::move(transform), result, std::move(source),
                                         scratch_bytes_}});
-  scratch_bytes_ += aligned(result.get_size());
+  scratch_bytes_ += scratch_aligned(result.get_size());
 }
 
 void PrimitiveNode::bind_output(int arg, const memory::desc& desc, Shape shape) {
@@ -127,7 +127,7 @@ void* thread_scratchpad(size_t bytes) {
   };
   thread_local Buffer buffer;
   if (bytes > buffer.size) {
-    const size_t size = aligned(bytes);
+    const size_t size = scratch_aligned(bytes);
     void* grown = std::aligned_alloc(kScratchAlignment, size);
     if (grown == nullptr) throw std::bad_alloc();
     std::free(buffer.data);

@@ -130,11 +130,11 @@ std::optional<dnnl::convolution_forward::primitive_desc> slice_pd(
 }
 
 // A convolution slice: `pd` reading the node's input 0 from `src_offset` and its bias (input 2,
-// when `bias` is not empty) from `bias_offset`, with `weights` of its own, writing output 0
-// from `dst_offset`, where it also adds onto its part of a sum addend.
-Slice conv_slice(const dnnl::convolution_forward::primitive_desc& pd, const memory::desc& src,
-                 size_t src_offset, const memory& weights, const memory::desc& bias,
-                 size_t bias_offset, const memory::desc& dst, size_t dst_offset) {
+// when `bias` is not empty) from `bias_offset`, with `weights` of its own; its output is the
+// caller's to add.
+Slice conv_slice_inputs(const dnnl::convolution_forward::primitive_desc& pd,
+                        const memory::desc& src, size_t src_offset, const memory& weights,
+                        const memory::desc& bias, size_t bias_offset) {
   Slice slice;
   slice.primitive = dnnl::convolution_forward(pd);
   slice.scratchpad = pd.scratchpad_desc();
@@ -143,6 +143,15 @@ Slice conv_slice(const dnnl::convolution_forward::primitive_desc& pd, const memo
   if (bias.get_size() > 0) {
     slice.args.push_back(SliceArg{DNNL_ARG_BIAS, 2, -1, bias, bias_offset, {}});
   }
+  return slice;
+}
+
+// conv_slice_inputs writing output 0 from `dst_offset`, where it also adds onto its part of a
+// sum addend.
+Slice conv_slice(const dnnl::convolution_forward::primitive_desc& pd, const memory::desc& src,
+                 size_t src_offset, const memory& weights, const memory::desc& bias,
+                 size_t bias_offset, const memory::desc& dst, size_t dst_offset) {
+  Slice slice = conv_slice_inputs(pd, src, src_offset, weights, bias, bias_offset);
   slice.args.push_back(SliceArg{DNNL_ARG_DST, -1, 0, dst, dst_offset, {}});
   slice.sum_offset = dst_offset;
   slice.sum_bytes = dst.get_size();
@@ -161,7 +170,9 @@ std::shared_ptr<SlicedNode> slice_rows(const dnnl::engine& engine, const SliceRe
   const Window& w = *r.window;
   const int64_t stride = w.strides[0];
   const int64_t extent = (w.kernel[0] - 1) * (w.dilations[0] + 1) + 1;
-  const memory::desc weights_desc = r.whole->weights_desc();
+  // The slices' own choice of weights layout (a narrower output may take another blocking than
+  // the whole's), which must be one for all: they share one packed copy.
+  const memory::desc any_weights(r.whole->weights_desc().dims(), kF32, memory::format_tag::any);
   struct Part {
     dnnl::convolution_forward::primitive_desc pd;
     RowRange src, dst;
@@ -179,11 +190,14 @@ std::shared_ptr<SlicedNode> slice_rows(const dnnl::engine& engine, const SliceRe
     const memory::desc bias = r.has_bias ? plain({dd[1]}) : memory::desc();
     const Dims pad_begin = {in_first - top, w.pad_begin[1]};
     const Dims pad_end = {bottom - in_last, w.pad_end[1]};
-    auto pd = slice_pd(engine, r, src.desc, weights_desc, bias, dst.desc, pad_begin, pad_end);
-    if (!pd || pd->weights_desc() != weights_desc) return nullptr;
+    auto pd = slice_pd(engine, r, src.desc, any_weights, bias, dst.desc, pad_begin, pad_end);
+    if (!pd || (!planned.empty() && pd->weights_desc() != planned[0].pd.weights_desc())) {
+      return nullptr;
+    }
     planned.push_back(Part{*pd, src, dst});
   }
   // Every slice takes these shapes: the weights are packed once, for all of them.
+  const memory::desc weights_desc = planned[0].pd.weights_desc();
   const memory weights = reorder_now(engine, *r.weights, plain(weights_desc.dims()), weights_desc);
   const memory::desc bias = r.has_bias ? plain({dd[1]}) : memory::desc();
   std::vector<Slice> parts;
@@ -233,11 +247,70 @@ std::shared_ptr<SlicedNode> slice_channels(const dnnl::engine& engine, const Sli
   return std::make_shared<SlicedNode>(engine, std::move(parts));
 }
 
+// Channels last, by output channels: each slice computes a range of whole 16-channel blocks
+// (a cache line, so no two slices write into one) of every pixel from all of the input, with
+// its part of the weights, staged (StagedChannels) since its part is not contiguous.
+std::shared_ptr<SlicedNode> slice_channels_last(const dnnl::engine& engine,
+                                                const SliceRequest& r, int slices) {
+  constexpr int64_t kBlock = 16;
+  const memory::desc src_whole = r.whole->src_desc(), dst_whole = r.whole->dst_desc();
+  if (r.depthwise || !row_range(src_whole, 0, 1) || !row_range(dst_whole, 0, 1)) return nullptr;
+  const Dims dd = dst_whole.dims();
+  const auto ranges = block_ranges(dd[1], kBlock, slices);
+  if (ranges.size() < 2) return nullptr;
+  const Shape& ws = r.weights->shape();
+  const int64_t per_output = ws[1] * ws[2] * ws[3];
+  const float* weights = static_cast<const float*>(r.weights->raw_data());
+  std::vector<Slice> parts;
+  for (const auto& [first, last] : ranges) {
+    const int64_t n = last - first;
+    const memory::desc dst({1, n, dd[2], dd[3]}, kF32, memory::format_tag::nhwc);
+    const memory::desc bias = r.has_bias ? plain({n}) : memory::desc();
+    const Dims w_dims = {n, ws[1], ws[2], ws[3]};
+    auto pd = slice_pd(engine, r, src_whole, memory::desc(w_dims, kF32, memory::format_tag::any),
+                       bias, dst, r.window->pad_begin, r.window->pad_end);
+    if (!pd) return nullptr;
+    const memory packed =
+        pack(engine, weights + first * per_output, plain(w_dims), pd->weights_desc());
+    Slice slice = conv_slice_inputs(*pd, src_whole, 0, packed, bias,
+                                    static_cast<size_t>(first) * sizeof(float));
+    slice.staged = StagedChannels{dst, static_cast<size_t>(first), static_cast<size_t>(n),
+                                  static_cast<size_t>(dd[1]),
+                                  static_cast<size_t>(dd[2] * dd[3])};
+    parts.push_back(std::move(slice));
+  }
+  edgerun::memory::page_out(r.weights->raw_data(), r.weights->nbytes());
+  return std::make_shared<SlicedNode>(engine, std::move(parts));
+}
+
+// Whether splitting `r.whole` over output channels moves fewer bytes than splitting it over
+// rows. Over two slices, rows read the weights W twice and the input I and output O once (and
+// a sum addend once); channels read W once and I twice, and stage O: written, then read and
+// written into place (the addend's part staged too). So channels win where W > I + 2 O (+ O
+// with a sum): the weight-heavy late layers of a CNN (ResNet-50's 7x7 layers, 2-9 MB of
+// weights against 0.1-0.4 MB of activations), not its early ones.
+bool weights_outweigh_activations(const SliceRequest& r, bool sum) {
+  const auto elements = [](const memory::desc& d) {
+    const Dims dims = d.dims();
+    return std::accumulate(dims.begin(), dims.end(), int64_t{1}, std::multiplies<>());
+  };
+  const int64_t w = r.weights->size();
+  const int64_t i = elements(r.whole->src_desc()), o = elements(r.whole->dst_desc());
+  return w > i + (sum ? 3 : 2) * o;
+}
+
 // `r.whole` as `slices` one-thread primitives over parts of its output, or null when its
-// layouts do not split into contiguous parts.
+// layouts do not split into parts.
 std::shared_ptr<SlicedNode> slice_conv(const dnnl::engine& engine, const SliceRequest& r,
-                                       int slices) {
+                                       int slices, bool sum) {
+  const bool channels_first = weights_outweigh_activations(r, sum);
+  if (channels_first) {
+    if (auto by_channels = slice_channels_last(engine, r, slices)) return by_channels;
+  }
   if (std::shared_ptr<SlicedNode> by_rows = slice_rows(engine, r, slices)) return by_rows;
+  if (!channels_first) {
+    if (auto by_channels = slice_channels_last(engine, r, slices)) return by_channels;
+  }
   return slice_channels(engine, r, slices);
 }
 
@@ -411,7 +484,8 @@ Lowered lower_conv(const ir::Node& node, const LoweringContext& cx, std::span<co
   if (cx.slices > 1 && xs.size() == 4 && xs[0] == 1 && (group == 1 || depthwise) &&
       in[1].constant != nullptr && only_sums) {
     const SliceRequest request{&*pd, &attr, &w, in[1].constant, depthwise, has_bias};
-    std::shared_ptr<SlicedNode> sliced = slice_conv(*cx.engine, request, cx.slices);
+    std::shared_ptr<SlicedNode> sliced =
+        slice_conv(*cx.engine, request, cx.slices, !addends.empty());
     if (sliced && (!swish_after || sliced->then_swish(*swish_after))) {
       sliced->inputs.resize(in.size());
       sliced->inputs[0] = InputLayout{true, src_view, pd->src_desc()};

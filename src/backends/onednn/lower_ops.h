@@ -97,6 +97,8 @@ const memory& scratchpad_memory(const memory::desc& desc, const dnnl::engine& en
 // The calling thread's scratch buffer of at least `bytes` (the one scratchpad_memory uses),
 // valid until the thread asks for a larger one.
 void* thread_scratchpad(size_t bytes);
+// `bytes` rounded up to the alignment of places in the thread's scratch.
+size_t scratch_aligned(size_t bytes);
 // A number no other node has: its per-thread memories take keys (number << 24) + i, i < 2^24.
 uint64_t new_memory_key();
 // The calling thread's memory object for `key`, pointed at `data`. Making a dnnl::memory

@@ -11,7 +11,9 @@
 namespace edgerun::onednn::lower {
 namespace {
 
-constexpr size_t kMaxArgs = 16;  // per slice, besides the scratchpad
+// Per slice, besides a staged part (whose memory takes the last of a slice's 16 keys) and the
+// scratchpad.
+constexpr size_t kMaxArgs = 15;
 
 char* at(const memory& m, size_t offset) {
   return static_cast<char*>(m.get_data_handle()) + offset;
@@ -51,13 +53,22 @@ void SlicedNode::execute(dnnl::stream& /*stream*/, std::span<const memory> in,
 void SlicedNode::run_slice(size_t k, std::span<const memory> in,
                            std::span<const memory> out) const {
   const Slice& s = slices_[k];
-  if (sum_input && s.sum_bytes > 0) {
+  // A staged part lives in the thread's scratch after the primitive's scratchpad, sized once
+  // here so that nothing below moves it.
+  const size_t stage_at = scratch_aligned(s.scratchpad.get_size());
+  float* stage = s.staged ? reinterpret_cast<float*>(static_cast<char*>(thread_scratchpad(
+                                stage_at + s.staged->desc.get_size())) +
+                            stage_at)
+                          : nullptr;
+  if (sum_input && s.staged) {
+    gather(*s.staged, static_cast<const float*>(in[*sum_input].get_data_handle()), stage);
+  } else if (sum_input && s.sum_bytes > 0) {
     const char* addend = at(in[*sum_input], s.sum_offset);
     char* into = at(out[0], s.sum_offset);
     // The planner may have placed the output over the addend (which dies here).
     if (addend != into) std::memcpy(into, addend, s.sum_bytes);
   }
-  std::array<dnnl_exec_arg_t, kMaxArgs + 1> args;
+  std::array<dnnl_exec_arg_t, kMaxArgs + 2> args;
   size_t n = 0;
   const uint64_t key = id_ << 24 | static_cast<uint64_t>(k) << 4;  // + the argument's index
   for (size_t a = 0; a < s.args.size(); ++a) {
@@ -70,6 +81,9 @@ void SlicedNode::run_slice(size_t k, std::span<const memory> in,
                                          : out[static_cast<size_t>(arg.output)];
     args[n++] = {arg.arg, thread_memory(key + a, arg.desc, engine_, at(whole, arg.offset)).get()};
   }
+  if (s.staged) {
+    args[n++] = {DNNL_ARG_DST, thread_memory(key + kMaxArgs, s.staged->desc, engine_, stage).get()};
+  }
   if (s.scratchpad.get_size() > 0) {
     args[n++] = {DNNL_ARG_SCRATCHPAD, scratchpad_memory(s.scratchpad, engine_).get()};
   }
@@ -78,13 +92,33 @@ void SlicedNode::run_slice(size_t k, std::span<const memory> in,
   stream.wait();
   if (swish_alpha_) {
     const auto [offset, count] = swish_parts_[k];
-    swish_in_place(reinterpret_cast<float*>(at(out[0], offset)), count, *swish_alpha_);
+    swish_in_place(s.staged ? stage : reinterpret_cast<float*>(at(out[0], offset)), count,
+                   *swish_alpha_);
+  }
+  if (s.staged) scatter(*s.staged, stage, static_cast<float*>(out[0].get_data_handle()));
+}
+
+void SlicedNode::gather(const StagedChannels& part, const float* whole, float* stage) {
+  for (size_t p = 0; p < part.pixels; ++p) {
+    std::memcpy(stage + p * part.count, whole + p * part.channels + part.first,
+                part.count * sizeof(float));
+  }
+}
+
+void SlicedNode::scatter(const StagedChannels& part, const float* stage, float* whole) {
+  for (size_t p = 0; p < part.pixels; ++p) {
+    std::memcpy(whole + p * part.channels + part.first, stage + p * part.count,
+                part.count * sizeof(float));
   }
 }
 
 bool SlicedNode::then_swish(float alpha) {
   std::vector<std::pair<size_t, size_t>> parts;
   for (const Slice& slice : slices_) {
+    if (slice.staged) {
+      parts.emplace_back(0, slice.staged->count * slice.staged->pixels);
+      continue;
+    }
     for (const SliceArg& arg : slice.args) {
       if (arg.output != 0 || arg.arg != DNNL_ARG_DST) continue;
       if (!is_dense(arg.desc)) return false;

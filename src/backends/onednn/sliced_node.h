@@ -6,8 +6,9 @@
 // outputs keep the layouts (and arena places) of the unsplit node. Which parts are contiguous
 // depends on the layout: with batch 1, a range of rows in channels-last data (nhwc), a range of
 // channel blocks in plain or channel-blocked data (nchw, nChw8c, nChw16c), a range of columns
-// of a one-row product. Slices hold their own part of constant weights (packed at lowering),
-// so a split costs no weight memory.
+// of a one-row product. A range of channels of channels-last data is not contiguous; such a
+// slice is staged (StagedChannels). Slices hold their own part of constant weights (packed at
+// lowering), so a split costs no weight memory.
 #pragma once
 
 #include <cstdint>
@@ -30,14 +31,27 @@ struct SliceArg {
   memory held;
 };
 
+// A slice's part of channels-last output 0 that is a range of channels of every pixel, so not
+// one contiguous piece (oneDNN's optimised kernels write dense layouts only): the primitive
+// writes it dense into the thread's scratch as `desc`, from where it is copied into place after
+// (and, with a sum post-op, the addend's part copied in before).
+struct StagedChannels {
+  memory::desc desc;    // [1, count, H, W], nhwc
+  size_t first = 0;     // the part's first channel
+  size_t count = 0;     // its channels
+  size_t channels = 0;  // of the whole output
+  size_t pixels = 0;    // H * W
+};
+
 struct Slice {
   dnnl::primitive primitive;
   memory::desc scratchpad;
-  std::vector<SliceArg> args;
+  std::vector<SliceArg> args;  // a staged slice's DST is not among them
   // With a sum post-op (PreparedNode::sum_input), the part of the addend this slice adds onto:
   // copied into output 0 at the same offset first, unless the two are one memory.
   size_t sum_offset = 0;
   size_t sum_bytes = 0;
+  std::optional<StagedChannels> staged;
 };
 
 class SlicedNode final : public PreparedNode {
@@ -47,18 +61,23 @@ class SlicedNode final : public PreparedNode {
 
   void execute(dnnl::stream& stream, std::span<const memory> in,
                std::span<const memory> out) const override;
-  // Swish with `alpha` over each slice's part of output 0 (its DST argument), in place, by our
-  // own kernel (vector_kernels.h) on the slice's thread after its primitive. False (and nothing
-  // set) when a part is not one dense piece: the kernel would reach into another slice's.
+  // Swish with `alpha` over each slice's part of output 0 (its DST argument, or its staged
+  // part), in place, by our own kernel (vector_kernels.h) on the slice's thread after its
+  // primitive. False (and nothing set) when a part is not one dense piece: the kernel would
+  // reach into another slice's.
   bool then_swish(float alpha);
 
  private:
   void run_slice(size_t k, std::span<const memory> in, std::span<const memory> out) const;
+  // Copies between a staged part (dense, `stage`) and its channels of `whole`, both ways.
+  static void gather(const StagedChannels& part, const float* whole, float* stage);
+  static void scatter(const StagedChannels& part, const float* stage, float* whole);
 
   dnnl::engine engine_;
   std::vector<Slice> slices_;
   std::optional<float> swish_alpha_;
-  std::vector<std::pair<size_t, size_t>> swish_parts_;  // per slice: byte offset, floats
+  // Per slice: byte offset in output 0, floats; a staged slice's part is its whole stage.
+  std::vector<std::pair<size_t, size_t>> swish_parts_;
   uint64_t id_;  // names this node's per-thread memories (see run_slice)
 };
 
