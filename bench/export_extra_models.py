@@ -61,6 +61,8 @@ def _img(size):
 EXTRA_MODELS = {
     "efficientnet_b0": (lambda: torchvision.models.efficientnet_b0(weights=None), _img(224),
                         ["input"], ["logits"]),
+    "resnet18": (lambda: torchvision.models.resnet18(weights=None), _img(224), ["input"],
+                 ["logits"]),
     "convnext_tiny": (lambda: torchvision.models.convnext_tiny(weights=None), _img(224),
                       ["input"], ["logits"]),
     "ssdlite320_mobilenet_v3_large": (SsdliteRawOutputs, _img(320), ["images"],
