@@ -1120,11 +1120,11 @@ TEST(OneDnnExecutable, TeamSplitsLargeConvolutionsToo) {
 }
 
 TEST(OneDnnExecutable, TeamSplitsWeightHeavyConvolutionsByOutputChannels) {
-  // Weights far larger than the activations (a CNN's late layers): over channels-last data each
-  // slice computes whole 16-channel blocks of every pixel (48 channels: 16 and 32), staged in
-  // its thread's scratch and copied into place, the residual's part copied in first, the swish
-  // run over the staged part. A slice that wrote or added the wrong channels differs from the
-  // reference.
+  // Weights far larger than the activations and than a core's cache (a CNN's late layers):
+  // over channels-last data each slice computes whole 16-channel blocks of every pixel (120
+  // channels: 64 and 56), staged in its thread's scratch and copied into place, the residual's
+  // part copied in first, the swish run over the staged part. A slice that wrote or added the
+  // wrong channels differs from the reference.
   // Weights scaled by 1 / sqrt(fan-in), so that values stay near 1 through the layers.
   auto weights = [](Shape shape, uint32_t seed) {
     Tensor t = random(shape, seed);
@@ -1133,12 +1133,12 @@ TEST(OneDnnExecutable, TeamSplitsWeightHeavyConvolutionsByOutputChannels) {
     return t;
   };
   FusionCase c(2, onednn::ThreadChoice::kTeam);
-  c.input("x", random({1, 64, 7, 7}, 1));
-  c.constant("w0", weights({64, 64, 1, 1}, 2));  // 0.4 MFLOP, 4096 weights: split by rows
-  c.constant("wa", weights({64, 64, 3, 3}, 3));  // 3.6 MFLOP, 36864 weights
-  c.constant("ba", random({64}, 4));
-  c.constant("wb", weights({48, 64, 3, 3}, 5));  // 2.7 MFLOP, 27648 weights
-  c.constant("wc", weights({64, 48, 3, 3}, 6));  // strided: 0.7 MFLOP
+  c.input("x", random({1, 96, 3, 3}, 1));
+  c.constant("w0", weights({256, 96, 1, 1}, 2));   // 0.4 MFLOP, 24576 weights: split by rows
+  c.constant("wa", weights({256, 256, 3, 3}, 3));  // 10.6 MFLOP, 589824 weights
+  c.constant("ba", random({256}, 4));
+  c.constant("wb", weights({120, 256, 3, 3}, 5));  // 5.0 MFLOP, 276480 weights
+  c.constant("wc", weights({64, 120, 3, 3}, 6));   // strided: 0.6 MFLOP
   const Ints pads = {1, 1, 1, 1};
   c.node("Conv", {"x", "w0"}, "h");
   c.node("Conv", {"h", "wa", "ba"}, "conv_a", {attr("pads", pads)});

@@ -170,32 +170,41 @@ std::shared_ptr<SlicedNode> slice_rows(const dnnl::engine& engine, const SliceRe
   const Window& w = *r.window;
   const int64_t stride = w.strides[0];
   const int64_t extent = (w.kernel[0] - 1) * (w.dilations[0] + 1) + 1;
-  // The slices' own choice of weights layout (a narrower output may take another blocking than
-  // the whole's), which must be one for all: they share one packed copy.
-  const memory::desc any_weights(r.whole->weights_desc().dims(), kF32, memory::format_tag::any);
   struct Part {
     dnnl::convolution_forward::primitive_desc pd;
     RowRange src, dst;
   };
-  std::vector<Part> planned;
-  for (const auto& [first, last] : ranges) {
-    // The input rows the window covers for output rows [first, last), before clipping to the
-    // input; what lies outside is the slice's padding.
-    const int64_t top = first * stride - w.pad_begin[0];
-    const int64_t bottom = (last - 1) * stride - w.pad_begin[0] + extent;
-    const int64_t in_first = std::max<int64_t>(0, top), in_last = std::min(sd[2], bottom);
-    if (in_last <= in_first) return nullptr;  // a slice inside the padding alone
-    const RowRange src = *row_range(src_whole, in_first, in_last);
-    const RowRange dst = *row_range(dst_whole, first, last);
-    const memory::desc bias = r.has_bias ? plain({dd[1]}) : memory::desc();
-    const Dims pad_begin = {in_first - top, w.pad_begin[1]};
-    const Dims pad_end = {bottom - in_last, w.pad_end[1]};
-    auto pd = slice_pd(engine, r, src.desc, any_weights, bias, dst.desc, pad_begin, pad_end);
-    if (!pd || (!planned.empty() && pd->weights_desc() != planned[0].pd.weights_desc())) {
-      return nullptr;
+  // The slices with `weights` of one layout for all (they share one packed copy), or none.
+  auto plan = [&](const memory::desc& weights) {
+    std::vector<Part> planned;
+    for (const auto& [first, last] : ranges) {
+      // The input rows the window covers for output rows [first, last), before clipping to
+      // the input; what lies outside is the slice's padding.
+      const int64_t top = first * stride - w.pad_begin[0];
+      const int64_t bottom = (last - 1) * stride - w.pad_begin[0] + extent;
+      const int64_t in_first = std::max<int64_t>(0, top), in_last = std::min(sd[2], bottom);
+      if (in_last <= in_first) return std::vector<Part>{};  // a slice inside the padding alone
+      const RowRange src = *row_range(src_whole, in_first, in_last);
+      const RowRange dst = *row_range(dst_whole, first, last);
+      const memory::desc bias = r.has_bias ? plain({dd[1]}) : memory::desc();
+      const Dims pad_begin = {in_first - top, w.pad_begin[1]};
+      const Dims pad_end = {bottom - in_last, w.pad_end[1]};
+      auto pd = slice_pd(engine, r, src.desc, weights, bias, dst.desc, pad_begin, pad_end);
+      if (!pd || (!planned.empty() && pd->weights_desc() != planned[0].pd.weights_desc())) {
+        return std::vector<Part>{};
+      }
+      planned.push_back(Part{*pd, src, dst});
     }
-    planned.push_back(Part{*pd, src, dst});
+    return planned;
+  };
+  // The whole's weights layout where the slices take it (the kernel tuned for the whole's
+  // shape), else theirs: fewer output rows may want another blocking (ResNet-50's layer3
+  // downsample, whose slices refuse the whole's).
+  std::vector<Part> planned = plan(r.whole->weights_desc());
+  if (planned.empty()) {
+    planned = plan(memory::desc(r.whole->weights_desc().dims(), kF32, memory::format_tag::any));
   }
+  if (planned.empty()) return nullptr;
   // Every slice takes these shapes: the weights are packed once, for all of them.
   const memory::desc weights_desc = planned[0].pd.weights_desc();
   const memory weights = reorder_now(engine, *r.weights, plain(weights_desc.dims()), weights_desc);
@@ -287,16 +296,19 @@ std::shared_ptr<SlicedNode> slice_channels_last(const dnnl::engine& engine,
 // rows. Over two slices, rows read the weights W twice and the input I and output O once (and
 // a sum addend once); channels read W once and I twice, and stage O: written, then read and
 // written into place (the addend's part staged too). So channels win where W > I + 2 O (+ O
-// with a sum): the weight-heavy late layers of a CNN (ResNet-50's 7x7 layers, 2-9 MB of
-// weights against 0.1-0.4 MB of activations), not its early ones.
+// with a sum), and where W is more than one core's L2 cache holds (1 MiB on this project's
+// AMD EPYC; smaller weights are read twice from cache: MobileNetV3's 0.2 MiB 1x1 layers ran no
+// faster split by channels): the weight-heavy late layers of a CNN, like ResNet-50's 7x7 ones
+// (4-9 MiB of weights against 0.1-0.4 MiB of activations), not its early ones.
 bool weights_outweigh_activations(const SliceRequest& r, bool sum) {
+  constexpr int64_t kCacheFloats = int64_t{1} << 18;
   const auto elements = [](const memory::desc& d) {
     const Dims dims = d.dims();
     return std::accumulate(dims.begin(), dims.end(), int64_t{1}, std::multiplies<>());
   };
   const int64_t w = r.weights->size();
   const int64_t i = elements(r.whole->src_desc()), o = elements(r.whole->dst_desc());
-  return w > i + (sum ? 3 : 2) * o;
+  return w >= kCacheFloats && w > i + (sum ? 3 : 2) * o;
 }
 
 // `r.whole` as `slices` one-thread primitives over parts of its output, or null when its
