@@ -1054,6 +1054,30 @@ TEST(OneDnnExecutable, TeamSplitsScalingsSumsAndOneRowProducts) {
   EXPECT_EQ(c.concurrent_mismatches(2, 3), 0);
 }
 
+TEST(OneDnnExecutable, TeamSplitsPoolingsByRows) {
+  // Each slice reads the input rows its windows cover, padded only at the input's own edges:
+  // padding inside would add -inf rows to a max, or change an average's divisor.
+  FusionCase c(2, onednn::ThreadChoice::kTeam);
+  c.input("x", random({1, 8, 66, 66}, 1));
+  c.constant("w", random({32, 8, 3, 3}, 2));  // 20 MFLOP
+  c.node("Conv", {"x", "w"}, "conv", {attr("pads", Ints{1, 1, 1, 1})});
+  c.node("MaxPool", {"conv"}, "max",
+         {attr("kernel_shape", Ints{3, 3}), attr("strides", Ints{2, 2}),
+          attr("pads", Ints{1, 1, 1, 1})});
+  c.node("AveragePool", {"conv"}, "mean",
+         {attr("kernel_shape", Ints{3, 3}), attr("strides", Ints{2, 2}),
+          attr("pads", Ints{1, 1, 1, 1})});
+  c.node("AveragePool", {"conv"}, "mean_with_pads",
+         {attr("kernel_shape", Ints{3, 2}), attr("pads", Ints{2, 0, 1, 1}),
+          attr("count_include_pad", int64_t{1})});
+  c.output("max");
+  c.output("mean");
+  c.output("mean_with_pads");
+  c.run_and_compare();
+  EXPECT_EQ(c.team_split_nodes(), 4u);
+  EXPECT_EQ(c.concurrent_mismatches(2, 3), 0);
+}
+
 TEST(OneDnnExecutable, TeamSlicesEndingInSwishEachRunItOverTheirOwnPart) {
   // Our swish kernel runs after each slice's primitive over that slice's part of the result:
   // rows of channels-last data, channel blocks of blocked data (20 channels: the last block is

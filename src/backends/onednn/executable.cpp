@@ -162,27 +162,29 @@ bool worth_timing(const ir::Node& node, const ValueTypes& types) {
 // depthwise, or a one-row Gemm, with constant weights and enough work that halving it gains
 // more than handing out the halves costs (about a microsecond: on mobilenet_v3_small at 2
 // threads, a threshold of 0.3 MFLOP was faster than 1 or 3, and 0.1 no faster); or a binary op
-// over a 4-D result of batch 1 (a squeeze-excitation's scaling) of enough elements. Lowering
-// may still refuse a split (layouts that do not slice, a slower kernel for the narrower shape);
-// that node then runs on one thread.
+// (a squeeze-excitation's scaling) or a 2-D pooling (a CNN's stem) with a 4-D result of batch 1
+// of enough elements. Lowering may still refuse a split (layouts that do not slice, a slower
+// kernel for the narrower shape); that node then runs on one thread.
 bool team_splits(const ir::Node& node, const ValueTypes& types, bool constant_weights) {
   constexpr double kMinSplitFlops = 3e5;
   constexpr int64_t kMinSplitElements = 32768;
-  if (node.inputs.size() < 2) return false;
-  const Shape* x = types.shape(node.inputs[0]);
-  const Shape* w = types.shape(node.inputs[1]);
-  if (x == nullptr || w == nullptr) return false;
+  const Shape* x = node.inputs.empty() ? nullptr : types.shape(node.inputs[0]);
+  const Shape* w = node.inputs.size() < 2 ? nullptr : types.shape(node.inputs[1]);
+  const Shape* y = node.outputs.empty() ? nullptr : types.shape(node.outputs[0]);
   switch (*node.op) {
     case ir::Op::Add:
     case ir::Op::Sub:
     case ir::Op::Mul:
-    case ir::Op::Div: {
-      const Shape* y = node.outputs.empty() ? nullptr : types.shape(node.outputs[0]);
+    case ir::Op::Div:
+    case ir::Op::MaxPool:
+    case ir::Op::AveragePool: {
       if (y == nullptr || y->size() != 4 || (*y)[0] != 1) return false;
-      int64_t elements = 1;
-      for (int64_t d : *y) elements *= d;
-      return elements >= kMinSplitElements;
+      return reference::dims_product(*y, 0, y->size()) >= kMinSplitElements;
     }
+    default: break;
+  }
+  if (x == nullptr || w == nullptr) return false;
+  switch (*node.op) {
     case ir::Op::Conv: {
       if (!constant_weights || x->size() != 4 || w->size() != 4 || (*x)[0] != 1) return false;
       const int64_t group = node.attr_int("group", 1);

@@ -158,6 +158,24 @@ Slice conv_slice(const dnnl::convolution_forward::primitive_desc& pd, const memo
   return slice;
 }
 
+// The input rows a window reads for output rows [first, last) of an input of `rows` rows, and
+// the padding a slice over them needs: the whole's where its edges are the input's, none
+// inside.
+struct WindowRows {
+  int64_t first = 0, last = 0;
+  Dims pad_begin, pad_end;
+};
+std::optional<WindowRows> window_rows(const Window& w, int64_t rows, int64_t first, int64_t last) {
+  const int64_t extent = (w.kernel[0] - 1) * (w.dilations[0] + 1) + 1;
+  // Before clipping to the input; what lies outside is the slice's padding.
+  const int64_t top = first * w.strides[0] - w.pad_begin[0];
+  const int64_t bottom = (last - 1) * w.strides[0] - w.pad_begin[0] + extent;
+  const int64_t in_first = std::max<int64_t>(0, top), in_last = std::min(rows, bottom);
+  if (in_last <= in_first) return std::nullopt;  // a slice inside the padding alone
+  return WindowRows{in_first, in_last, {in_first - top, w.pad_begin[1]},
+                    {bottom - in_last, w.pad_end[1]}};
+}
+
 // Channels last: the output's rows split into `slices` ranges. A slice reads the input rows its
 // window covers, with the padding of its own edges, and shares the whole's packed weights.
 std::shared_ptr<SlicedNode> slice_rows(const dnnl::engine& engine, const SliceRequest& r,
@@ -167,9 +185,6 @@ std::shared_ptr<SlicedNode> slice_rows(const dnnl::engine& engine, const SliceRe
   if (!row_range(src_whole, 0, 1) || !row_range(dst_whole, 0, 1)) return nullptr;
   const auto ranges = block_ranges(dd[2], 1, slices);
   if (ranges.size() < 2) return nullptr;
-  const Window& w = *r.window;
-  const int64_t stride = w.strides[0];
-  const int64_t extent = (w.kernel[0] - 1) * (w.dilations[0] + 1) + 1;
   struct Part {
     dnnl::convolution_forward::primitive_desc pd;
     RowRange src, dst;
@@ -178,18 +193,13 @@ std::shared_ptr<SlicedNode> slice_rows(const dnnl::engine& engine, const SliceRe
   auto plan = [&](const memory::desc& weights) {
     std::vector<Part> planned;
     for (const auto& [first, last] : ranges) {
-      // The input rows the window covers for output rows [first, last), before clipping to
-      // the input; what lies outside is the slice's padding.
-      const int64_t top = first * stride - w.pad_begin[0];
-      const int64_t bottom = (last - 1) * stride - w.pad_begin[0] + extent;
-      const int64_t in_first = std::max<int64_t>(0, top), in_last = std::min(sd[2], bottom);
-      if (in_last <= in_first) return std::vector<Part>{};  // a slice inside the padding alone
-      const RowRange src = *row_range(src_whole, in_first, in_last);
+      const std::optional<WindowRows> rows = window_rows(*r.window, sd[2], first, last);
+      if (!rows) return std::vector<Part>{};
+      const RowRange src = *row_range(src_whole, rows->first, rows->last);
       const RowRange dst = *row_range(dst_whole, first, last);
       const memory::desc bias = r.has_bias ? plain({dd[1]}) : memory::desc();
-      const Dims pad_begin = {in_first - top, w.pad_begin[1]};
-      const Dims pad_end = {bottom - in_last, w.pad_end[1]};
-      auto pd = slice_pd(engine, r, src.desc, weights, bias, dst.desc, pad_begin, pad_end);
+      auto pd = slice_pd(engine, r, src.desc, weights, bias, dst.desc, rows->pad_begin,
+                         rows->pad_end);
       if (!pd || (!planned.empty() && pd->weights_desc() != planned[0].pd.weights_desc())) {
         return std::vector<Part>{};
       }
@@ -631,6 +641,43 @@ Lowered lower_conv_transpose(const ir::Node& node, const LoweringContext& cx,
   return std::shared_ptr<const PreparedNode>(std::move(result));
 }
 
+// Pooling over channels-last data of batch 1 as `slices` poolings over ranges of output rows,
+// each reading the input rows its windows cover; null where the layouts do not split by rows or
+// oneDNN would run a slice on another kernel than the whole's.
+std::shared_ptr<SlicedNode> slice_pool(const dnnl::engine& engine,
+                                       const dnnl::pooling_v2_forward::primitive_desc& whole,
+                                       dnnl::algorithm alg, const Window& w, int slices) {
+  const memory::desc src_whole = whole.src_desc(), dst_whole = whole.dst_desc();
+  if (!row_range(src_whole, 0, 1) || !row_range(dst_whole, 0, 1)) return nullptr;
+  const Dims sd = src_whole.dims(), dd = dst_whole.dims();
+  const auto ranges = block_ranges(dd[2], 1, slices);
+  if (ranges.size() < 2) return nullptr;
+  std::vector<Slice> parts;
+  for (const auto& [first, last] : ranges) {
+    const std::optional<WindowRows> rows = window_rows(w, sd[2], first, last);
+    if (!rows) return nullptr;
+    const RowRange src = *row_range(src_whole, rows->first, rows->last);
+    const RowRange dst = *row_range(dst_whole, first, last);
+    std::optional<dnnl::pooling_v2_forward::primitive_desc> pd;
+    try {
+      pd.emplace(dnnl::pooling_v2_forward::desc(dnnl::prop_kind::forward_inference, alg,
+                                                src.desc, dst.desc, w.strides, w.kernel,
+                                                w.dilations, rows->pad_begin, rows->pad_end),
+                 user_scratchpad(), engine);
+    } catch (const dnnl::error&) {
+      return nullptr;
+    }
+    if (std::string(pd->impl_info_str()) != whole.impl_info_str()) return nullptr;
+    Slice slice;
+    slice.primitive = dnnl::pooling_v2_forward(*pd);
+    slice.scratchpad = pd->scratchpad_desc();
+    slice.args.push_back(SliceArg{DNNL_ARG_SRC, 0, -1, src.desc, src.offset, {}});
+    slice.args.push_back(SliceArg{DNNL_ARG_DST, -1, 0, dst.desc, dst.offset, {}});
+    parts.push_back(std::move(slice));
+  }
+  return std::make_shared<SlicedNode>(engine, std::move(parts));
+}
+
 Lowered lower_pool(const ir::Node& node, const LoweringContext& cx,
                    std::span<const NodeInput> in) {
   const Shape& xs = in[0].shape;
@@ -663,6 +710,13 @@ Lowered lower_pool(const ir::Node& node, const LoweringContext& cx,
   dnnl::pooling_v2_forward::desc d(dnnl::prop_kind::forward_inference, alg, src, dst, w.strides,
                                    w.kernel, w.dilations, w.pad_begin, w.pad_end);
   dnnl::pooling_v2_forward::primitive_desc pd(d, user_scratchpad(), *cx.engine);
+  if (cx.slices > 1 && !global && xs.size() == 4 && xs[0] == 1) {
+    if (std::shared_ptr<SlicedNode> sliced = slice_pool(*cx.engine, pd, alg, w, cx.slices)) {
+      sliced->inputs.push_back(InputLayout{true, view, src});
+      sliced->outputs.push_back(OutputLayout{pd.dst_desc(), Shape(y_dims.begin(), y_dims.end())});
+      return std::shared_ptr<const PreparedNode>(std::move(sliced));
+    }
+  }
   auto result = std::make_shared<PrimitiveNode>(*cx.engine, dnnl::pooling_v2_forward(pd),
                                                 pd.scratchpad_desc());
   result->reserve_inputs(in.size());

@@ -75,9 +75,9 @@ class PreparedNode {
 // to convert back at once.
 // `plain_only` asks for plain layouts throughout (the retry when a blocked variant has no
 // oneDNN implementation).
-// `slices` > 1 asks for a Conv, a one-row Gemm or a binary op split into up to that many
-// one-thread primitives over parts of its output, which the calling thread's open Team runs
-// side by side (sliced_node.h); shapes, layouts or kernels that do not split run as one
+// `slices` > 1 asks for a Conv, a one-row Gemm, a binary op or a pooling split into up to that
+// many one-thread primitives over parts of its output, which the calling thread's open Team
+// runs side by side (sliced_node.h); shapes, layouts or kernels that do not split run as one
 // primitive.
 struct LoweringContext {
   const dnnl::engine* engine = nullptr;
