@@ -19,9 +19,9 @@ enum class ThreadChoice {
   kBySize,    // the size rule alone: the same choice on every machine and every prepare
   kMeasured,  // also times mid-sized nodes at 1 and at T threads and keeps the faster (see
               // choose_threads); needs the shapes at compile time
-  kTeam,      // kMeasured, except that a partition whose work is mostly convolutions that
-              // split by output channels runs on a Team of edgerun's own threads (team.h):
-              // those convolutions are split over it, every other node runs on one thread
+  kTeam,      // kMeasured, except that a partition whose work is mostly nodes the team
+              // splits (a CNN's convolutions) runs on a Team of edgerun's own threads
+              // (team.h): those nodes are split over it, every other node runs on one thread
 };
 
 
