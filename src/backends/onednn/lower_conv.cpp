@@ -227,6 +227,16 @@ std::shared_ptr<SlicedNode> slice_rows(const dnnl::engine& engine, const SliceRe
   return std::make_shared<SlicedNode>(engine, std::move(parts));
 }
 
+// The weights of output channels [first, ...) (contiguous in ONNX's layout), as many as `want`
+// holds, packed into `want`: a slice's own part.
+memory pack_output_channels(const dnnl::engine& engine, const Tensor& weights, int64_t first,
+                            const memory::desc& want) {
+  const Shape& ws = weights.shape();
+  const int64_t per_output = ws[1] * ws[2] * ws[3];
+  const float* data = static_cast<const float*>(weights.raw_data()) + first * per_output;
+  return pack(engine, data, plain(want.dims()), want);
+}
+
 // Plain or channel-blocked: the output channels split into `slices` ranges of whole blocks,
 // each slice with its part of the weights (and, depthwise, of the input).
 std::shared_ptr<SlicedNode> slice_channels(const dnnl::engine& engine, const SliceRequest& r,
@@ -240,8 +250,6 @@ std::shared_ptr<SlicedNode> slice_channels(const dnnl::engine& engine, const Sli
   const auto ranges = block_ranges(dd[1], block, slices);
   if (ranges.size() < 2) return nullptr;
   const Shape& ws = r.weights->shape();
-  const int64_t per_output = ws[1] * ws[2] * ws[3];
-  const float* weights = static_cast<const float*>(r.weights->raw_data());
   std::vector<Slice> parts;
   for (const auto& [first, last] : ranges) {
     const int64_t n = last - first;
@@ -253,8 +261,7 @@ std::shared_ptr<SlicedNode> slice_channels(const dnnl::engine& engine, const Sli
     auto pd = slice_pd(engine, r, src, memory::desc(w_dims, kF32, memory::format_tag::any), bias,
                        dst, r.window->pad_begin, r.window->pad_end);
     if (!pd) return nullptr;
-    const memory packed =
-        pack(engine, weights + first * per_output, plain(w_dims), pd->weights_desc());
+    const memory packed = pack_output_channels(engine, *r.weights, first, pd->weights_desc());
     const size_t src_offset =
         r.depthwise ? static_cast<size_t>(first * sd[2] * sd[3]) * sizeof(float) : 0;
     parts.push_back(conv_slice(*pd, src, src_offset, packed, bias,
@@ -278,8 +285,6 @@ std::shared_ptr<SlicedNode> slice_channels_last(const dnnl::engine& engine,
   const auto ranges = block_ranges(dd[1], kBlock, slices);
   if (ranges.size() < 2) return nullptr;
   const Shape& ws = r.weights->shape();
-  const int64_t per_output = ws[1] * ws[2] * ws[3];
-  const float* weights = static_cast<const float*>(r.weights->raw_data());
   std::vector<Slice> parts;
   for (const auto& [first, last] : ranges) {
     const int64_t n = last - first;
@@ -289,8 +294,7 @@ std::shared_ptr<SlicedNode> slice_channels_last(const dnnl::engine& engine,
     auto pd = slice_pd(engine, r, src_whole, memory::desc(w_dims, kF32, memory::format_tag::any),
                        bias, dst, r.window->pad_begin, r.window->pad_end);
     if (!pd) return nullptr;
-    const memory packed =
-        pack(engine, weights + first * per_output, plain(w_dims), pd->weights_desc());
+    const memory packed = pack_output_channels(engine, *r.weights, first, pd->weights_desc());
     Slice slice = conv_slice_inputs(*pd, src_whole, 0, packed, bias,
                                     static_cast<size_t>(first) * sizeof(float));
     slice.staged = StagedChannels{dst, static_cast<size_t>(first), static_cast<size_t>(n),
