@@ -13,6 +13,7 @@
 
 #include "backends/onednn/executable.h"
 #include "backends/onednn/onednn_backend.h"
+#include "backends/onednn/vector_kernels.h"
 #include "backends/reference/reference_backend.h"
 #include "ops/op_test.h"
 #include "runtime/program.h"
@@ -32,6 +33,15 @@ Tensor random(Shape shape, uint32_t seed = 1) {
     state = state * 1664525u + 1013904223u;
     t.data<float>()[i] = static_cast<float>(state >> 8) / static_cast<float>(1u << 23) - 1.0f;
   }
+  return t;
+}
+
+// Convolution weights [M, C, kH, kW] scaled by 1 / sqrt(C kH kW), so that values stay near 1
+// through layers of many channels (and absolute tolerances stay meaningful).
+Tensor scaled_weights(Shape shape, uint32_t seed) {
+  Tensor t = random(shape, seed);
+  const float scale = 1.0f / std::sqrt(static_cast<float>(shape[1] * shape[2] * shape[3]));
+  for (int64_t i = 0; i < t.size(); ++i) t.data<float>()[i] *= scale;
   return t;
 }
 
@@ -632,6 +642,13 @@ class FusionCase {
     }
     return count;
   }
+  size_t winograd_nodes() const {
+    size_t count = 0;
+    for (const runtime::Step& step : program_->steps()) {
+      count += onednn::winograd_nodes(*step.executable);
+    }
+    return count;
+  }
   size_t team_split_nodes() const {
     size_t count = 0;
     for (const runtime::Step& step : program_->steps()) {
@@ -996,6 +1013,44 @@ TEST(OneDnnExecutable, MeasuredThreadChoiceLeavesNodesThatReadAtOffsetsAlone) {
   EXPECT_EQ(c.concurrent_mismatches(2, 2), 0);
 }
 
+TEST(OneDnnFusion, WinogradRunsThreeByThreeConvolutionsWithTheirChains) {
+  // 3x3, stride 1, outputs of 14x14 or more: oneDNN's Winograd kernels (AVX-512 only) over
+  // channel-blocked data, with bias, a residual sum and Relu fused, within the tests'
+  // tolerance of the reference. A strided, a dilated and a 7x7-output one stay direct, as does
+  // every one the team splits.
+  FusionCase c(1, onednn::ThreadChoice::kMeasured);
+  c.input("x", random({1, 32, 16, 16}, 1));
+  c.constant("w1", scaled_weights({32, 32, 3, 3}, 2));
+  c.constant("b1", random({32}, 3));
+  c.constant("w2", scaled_weights({32, 32, 3, 3}, 4));
+  c.constant("w3", scaled_weights({48, 32, 3, 3}, 5));
+  c.constant("w4", scaled_weights({16, 32, 3, 3}, 6));
+  const Ints pads = {1, 1, 1, 1};
+  c.node("Conv", {"x", "w1", "b1"}, "conv1", {attr("pads", pads)});
+  c.node("Relu", {"conv1"}, "relu1");
+  c.node("Conv", {"relu1", "w2"}, "conv2", {attr("pads", pads)});
+  c.node("Add", {"conv2", "x"}, "sum");
+  c.node("Relu", {"sum"}, "relu2");
+  c.node("Conv", {"relu2", "w3"}, "strided", {attr("pads", pads), attr("strides", Ints{2, 2})});
+  c.node("Conv", {"relu2", "w4"}, "dilated", {attr("pads", Ints{2, 2, 2, 2}),
+                                              attr("dilations", Ints{2, 2})});
+  c.output("strided");
+  c.output("dilated");
+  EXPECT_EQ(c.run_and_compare(), (Chains{{"conv1", "relu1"}, {"conv2", "sum", "relu2"}}));
+  const bool has_winograd = onednn::best_vector_isa() == onednn::VectorIsa::kAvx512;
+  EXPECT_EQ(c.winograd_nodes(), has_winograd ? 2u : 0u);
+  EXPECT_EQ(c.concurrent_mismatches(2, 2), 0);
+
+  FusionCase team(2, onednn::ThreadChoice::kTeam);
+  team.input("x", random({1, 32, 16, 16}, 1));
+  team.constant("w1", scaled_weights({32, 32, 3, 3}, 2));
+  team.node("Conv", {"x", "w1"}, "y", {attr("pads", pads)});
+  team.output("y");
+  team.run_and_compare();
+  EXPECT_EQ(team.team_split_nodes(), 1u);
+  EXPECT_EQ(team.winograd_nodes(), 0u);
+}
+
 TEST(OneDnnExecutable, TeamSplitsConvolutionsAndKeepsTheResults) {
   FusionCase c(2, onednn::ThreadChoice::kTeam);
   // Channel counts (8, 12, 20) that are not whole oneDNN channel blocks, odd output heights
@@ -1149,20 +1204,13 @@ TEST(OneDnnExecutable, TeamSplitsWeightHeavyConvolutionsByOutputChannels) {
   // channels: 64 and 56), staged in its thread's scratch and copied into place, the residual's
   // part copied in first, the swish run over the staged part. A slice that wrote or added the
   // wrong channels differs from the reference.
-  // Weights scaled by 1 / sqrt(fan-in), so that values stay near 1 through the layers.
-  auto weights = [](Shape shape, uint32_t seed) {
-    Tensor t = random(shape, seed);
-    const float scale = 1.0f / std::sqrt(static_cast<float>(shape[1] * shape[2] * shape[3]));
-    for (int64_t i = 0; i < t.size(); ++i) t.data<float>()[i] *= scale;
-    return t;
-  };
   FusionCase c(2, onednn::ThreadChoice::kTeam);
   c.input("x", random({1, 96, 3, 3}, 1));
-  c.constant("w0", weights({256, 96, 1, 1}, 2));   // 0.4 MFLOP, 24576 weights: split by rows
-  c.constant("wa", weights({256, 256, 3, 3}, 3));  // 10.6 MFLOP, 589824 weights
+  c.constant("w0", scaled_weights({256, 96, 1, 1}, 2));   // 0.4 MFLOP, 24576: split by rows
+  c.constant("wa", scaled_weights({256, 256, 3, 3}, 3));  // 10.6 MFLOP, 589824 weights
   c.constant("ba", random({256}, 4));
-  c.constant("wb", weights({120, 256, 3, 3}, 5));  // 5.0 MFLOP, 276480 weights
-  c.constant("wc", weights({64, 120, 3, 3}, 6));   // strided: 0.6 MFLOP
+  c.constant("wb", scaled_weights({120, 256, 3, 3}, 5));  // 5.0 MFLOP, 276480 weights
+  c.constant("wc", scaled_weights({64, 120, 3, 3}, 6));   // strided: 0.6 MFLOP
   const Ints pads = {1, 1, 1, 1};
   c.node("Conv", {"x", "w0"}, "h");
   c.node("Conv", {"h", "wa", "ba"}, "conv_a", {attr("pads", pads)});

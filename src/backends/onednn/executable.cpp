@@ -571,6 +571,12 @@ class OneDnnExecutable final : public Executable {
         std::count_if(nodes_.begin(), nodes_.end(), [](const auto& n) { return n->slices > 1; }));
   }
 
+  size_t winograd_nodes() const {
+    return static_cast<size_t>(std::count_if(nodes_.begin(), nodes_.end(), [](const auto& n) {
+      return n->ahead != nullptr && n->ahead->winograd;
+    }));
+  }
+
   size_t single_thread_nodes() const {
     return static_cast<size_t>(
         std::count_if(nodes_.begin(), nodes_.end(), [](const auto& n) { return n->threads == 1; }));
@@ -1240,6 +1246,11 @@ size_t lowered_count(const Executable& executable) {
 size_t team_split_nodes(const Executable& executable) {
   const auto* e = dynamic_cast<const OneDnnExecutable*>(&executable);
   return e != nullptr ? e->team_split_nodes() : 0;
+}
+
+size_t winograd_nodes(const Executable& executable) {
+  const auto* e = dynamic_cast<const OneDnnExecutable*>(&executable);
+  return e != nullptr ? e->winograd_nodes() : 0;
 }
 
 size_t single_thread_nodes(const Executable& executable) {

@@ -52,6 +52,10 @@ size_t lowered_count(const Executable& executable);
 // over threads, so they run on the calling thread alone; 0 for any other executable.
 size_t single_thread_nodes(const Executable& executable);
 
+// How many of `executable`'s convolutions (fused chains count once) prepare lowered to oneDNN's
+// Winograd kernels; 0 for any other executable.
+size_t winograd_nodes(const Executable& executable);
+
 // How many of `executable`'s convolutions (fused chains count once) are split into slices that
 // a Team of edgerun's own threads shares (ThreadChoice::kTeam); 0 for any other executable.
 size_t team_split_nodes(const Executable& executable);

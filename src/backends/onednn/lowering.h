@@ -68,6 +68,9 @@ class PreparedNode {
   // it), read in output 0's layout. When the executable hands both the same memory, the node
   // adds in place instead of copying it first.
   std::optional<size_t> sum_input;
+  // A convolution by oneDNN's Winograd kernels (lower_conv.cpp), counted for the capability
+  // report: its results differ from the direct algorithm's in the last bits.
+  bool winograd = false;
 };
 
 // Whether `node` may write a blocked layout: its output is read only by oneDNN nodes of the same
