@@ -9,6 +9,7 @@
 
 #include "backends/onednn/lower_ops.h"
 #include "backends/onednn/sliced_node.h"
+#include "backends/reference/shape_util.h"
 #include "ir/conv_transpose_shape.h"
 #include "memory/page_hints.h"
 
@@ -353,7 +354,7 @@ bool weights_outweigh_activations(const SliceRequest& r, bool sum) {
   constexpr int64_t kCacheFloats = int64_t{1} << 18;
   const auto elements = [](const memory::desc& d) {
     const Dims dims = d.dims();
-    return std::accumulate(dims.begin(), dims.end(), int64_t{1}, std::multiplies<>());
+    return reference::dims_product(dims, 0, dims.size());
   };
   const int64_t w = r.weights->size();
   const int64_t i = elements(r.whole->src_desc()), o = elements(r.whole->dst_desc());
@@ -501,6 +502,7 @@ Lowered lower_conv(const ir::Node& node, const LoweringContext& cx, std::span<co
   std::optional<float> swish_after;
   std::optional<dnnl::convolution_forward::primitive_desc> pd;
   dnnl::primitive_attr attr;
+  bool by_winograd = false;
   // Winograd first where it may run (winograd_layouts), else or when it refuses the fusion,
   // the direct algorithm. Not for a team's split: oneDNN's Winograd kernels do not split into
   // one-thread slices of the same kernel, and a team runs an unsplit node on one thread
@@ -553,10 +555,12 @@ Lowered lower_conv(const ir::Node& node, const LoweringContext& cx, std::span<co
       if (chain == nullptr || !is_reference_impl(pd->impl_info_str())) break;
       pd.reset();
     }
-    if (pd) break;
+    if (pd) {
+      by_winograd = use_winograd;
+      break;
+    }
   }
   if (!pd) return unsupported_shapes("no optimised implementation of this fusion");
-  const bool by_winograd = std::string(pd->impl_info_str()).find("wino") != std::string::npos;
   const bool depthwise = group > 1 && group == channels && out_channels == channels;
   const bool only_sums = std::all_of(addends.begin(), addends.end(),
                                      [](const ChainAddend& a) { return a.sum; });
