@@ -512,7 +512,7 @@ class OneDnnExecutable final : public Executable {
     // A team serves a partition whose work is mostly in nodes it splits (a CNN). Where other
     // nodes do the work (the products of a transformer), oneDNN's own threads serve them better
     // than one thread each beside a team. Large convolutions gain from the team too: ResNet-50
-    // at two threads ran 3-7 % faster on it than on oneDNN's threads, which under passive
+    // at two threads ran 4-6 % faster on it than on oneDNN's threads, which under passive
     // waiting are woken at each of its 57 nodes (some 30 us each on a VM), once the weight-heavy
     // late layers were split by output channels (slice_channels_last in lower_conv.cpp).
     constexpr double kMinShare = 0.8;
