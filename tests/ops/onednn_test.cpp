@@ -1016,8 +1016,7 @@ TEST(OneDnnExecutable, MeasuredThreadChoiceLeavesNodesThatReadAtOffsetsAlone) {
 TEST(OneDnnFusion, WinogradRunsThreeByThreeConvolutionsWithTheirChains) {
   // 3x3, stride 1, outputs of 14x14 or more: oneDNN's Winograd kernels (AVX-512 only) over
   // channel-blocked data, with bias, a residual sum and Relu fused, within the tests'
-  // tolerance of the reference. A strided, a dilated and a 7x7-output one stay direct, as does
-  // every one the team splits.
+  // tolerance of the reference. A strided, a dilated and a 7x7-output one stay direct.
   FusionCase c(1, onednn::ThreadChoice::kMeasured);
   c.input("x", random({1, 32, 16, 16}, 1));
   c.constant("w1", scaled_weights({32, 32, 3, 3}, 2));
@@ -1041,14 +1040,24 @@ TEST(OneDnnFusion, WinogradRunsThreeByThreeConvolutionsWithTheirChains) {
   EXPECT_EQ(c.winograd_nodes(), has_winograd ? 2u : 0u);
   EXPECT_EQ(c.concurrent_mismatches(2, 2), 0);
 
+  // Split over a team by output channel blocks, each slice the whole's Winograd kernel with
+  // its part of the transformed weights: 48 channels (three blocks, split unevenly) with bias
+  // and Relu, then 32 with a residual sum.
   FusionCase team(2, onednn::ThreadChoice::kTeam);
   team.input("x", random({1, 32, 16, 16}, 1));
-  team.constant("w1", scaled_weights({32, 32, 3, 3}, 2));
-  team.node("Conv", {"x", "w1"}, "y", {attr("pads", pads)});
+  team.constant("w1", scaled_weights({48, 32, 3, 3}, 2));
+  team.constant("b1", random({48}, 3));
+  team.constant("w2", scaled_weights({32, 48, 3, 3}, 4));
+  team.node("Conv", {"x", "w1", "b1"}, "conv1", {attr("pads", pads)});
+  team.node("Relu", {"conv1"}, "relu1");
+  team.node("Conv", {"relu1", "w2"}, "conv2", {attr("pads", pads)});
+  team.node("Add", {"conv2", "x"}, "sum");
+  team.node("Relu", {"sum"}, "y");
   team.output("y");
-  team.run_and_compare();
-  EXPECT_EQ(team.team_split_nodes(), 1u);
-  EXPECT_EQ(team.winograd_nodes(), 0u);
+  EXPECT_EQ(team.run_and_compare(), (Chains{{"conv1", "relu1"}, {"conv2", "sum", "y"}}));
+  EXPECT_EQ(team.team_split_nodes(), 2u);
+  EXPECT_EQ(team.winograd_nodes(), has_winograd ? 2u : 0u);
+  EXPECT_EQ(team.concurrent_mismatches(2, 2), 0);
 }
 
 TEST(OneDnnExecutable, TeamSplitsConvolutionsAndKeepsTheResults) {
@@ -1114,8 +1123,9 @@ TEST(OneDnnExecutable, TeamSplitsPoolingsByRows) {
   // padding inside would add -inf rows to a max, or change an average's divisor.
   FusionCase c(2, onednn::ThreadChoice::kTeam);
   c.input("x", random({1, 8, 66, 66}, 1));
-  c.constant("w", random({32, 8, 3, 3}, 2));  // 20 MFLOP
-  c.node("Conv", {"x", "w"}, "conv", {attr("pads", Ints{1, 1, 1, 1})});
+  // 56 MFLOP, channels last (a 3x3 one would run by Winograd over channel blocks).
+  c.constant("w", random({32, 8, 5, 5}, 2));
+  c.node("Conv", {"x", "w"}, "conv", {attr("pads", Ints{2, 2, 2, 2})});
   c.node("MaxPool", {"conv"}, "max",
          {attr("kernel_shape", Ints{3, 3}), attr("strides", Ints{2, 2}),
           attr("pads", Ints{1, 1, 1, 1})});

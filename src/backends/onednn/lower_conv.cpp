@@ -100,6 +100,7 @@ struct SliceRequest {
   const Tensor* weights = nullptr;  // constant, ONNX layout [M, C/group, kH, kW]
   bool depthwise = false;           // one input channel per output channel
   bool has_bias = false;
+  dnnl::algorithm algorithm = dnnl::algorithm::convolution_direct;  // the whole's
 };
 
 // One slice's primitive descriptor over `src` -> `dst` with the whole's attributes, or nullopt
@@ -114,13 +115,13 @@ std::optional<dnnl::convolution_forward::primitive_desc> slice_pd(
   try {
     if (r.has_bias) {
       pd.emplace(dnnl::convolution_forward::desc(
-                     dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, src,
-                     weights, bias, dst, w.strides, w.dilations, pad_begin, pad_end),
+                     dnnl::prop_kind::forward_inference, r.algorithm, src, weights, bias, dst,
+                     w.strides, w.dilations, pad_begin, pad_end),
                  *r.attr, engine);
     } else {
       pd.emplace(dnnl::convolution_forward::desc(
-                     dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, src,
-                     weights, dst, w.strides, w.dilations, pad_begin, pad_end),
+                     dnnl::prop_kind::forward_inference, r.algorithm, src, weights, dst,
+                     w.strides, w.dilations, pad_begin, pad_end),
                  *r.attr, engine);
     }
   } catch (const dnnl::error&) {
@@ -503,16 +504,14 @@ Lowered lower_conv(const ir::Node& node, const LoweringContext& cx, std::span<co
   std::optional<dnnl::convolution_forward::primitive_desc> pd;
   dnnl::primitive_attr attr;
   bool by_winograd = false;
-  // Winograd first where it may run (winograd_layouts), else or when it refuses the fusion,
-  // the direct algorithm. Not for a team's split: oneDNN's Winograd kernels do not split into
-  // one-thread slices of the same kernel, and a team runs an unsplit node on one thread
-  // (ResNet-18 at two threads: 10.8 ms either way, the team splitting direct convolutions or
-  // oneDNN's threads running Winograd ones and waking at every node). Only for constant
-  // weights, which are transformed once here rather than on every run.
+  // Winograd first where it may run (winograd_layouts), else, or when it refuses the fusion or
+  // a team's split, the direct algorithm. Only for constant weights, which are transformed
+  // once here rather than on every run.
   const std::optional<WinogradLayouts> winograd =
-      choose_layout && cx.slices <= 1 && in[1].constant != nullptr
+      choose_layout && in[1].constant != nullptr
           ? winograd_layouts(*cx.engine, group, w, src_view.dims(), y_dims, any_w)
           : std::nullopt;
+  const bool depthwise = group > 1 && group == channels && out_channels == channels;
   for (const bool use_winograd : {true, false}) {
     if (use_winograd && !winograd) continue;
     const dnnl::algorithm alg = use_winograd ? dnnl::algorithm::convolution_winograd
@@ -555,34 +554,39 @@ Lowered lower_conv(const ir::Node& node, const LoweringContext& cx, std::span<co
       if (chain == nullptr || !is_reference_impl(pd->impl_info_str())) break;
       pd.reset();
     }
-    if (pd) {
-      by_winograd = use_winograd;
-      break;
+    if (!pd) continue;
+    const bool only_sums = std::all_of(addends.begin(), addends.end(),
+                                       [](const ChainAddend& a) { return a.sum; });
+    if (cx.slices > 1 && xs.size() == 4 && xs[0] == 1 && (group == 1 || depthwise) &&
+        in[1].constant != nullptr && only_sums) {
+      const SliceRequest request{&*pd, &attr, &w, in[1].constant, depthwise, has_bias, alg};
+      std::shared_ptr<SlicedNode> sliced =
+          slice_conv(*cx.engine, request, cx.slices, !addends.empty());
+      if (sliced && (!swish_after || sliced->then_swish(*swish_after))) {
+        sliced->inputs.resize(in.size());
+        sliced->inputs[0] = InputLayout{true, src_view, pd->src_desc()};
+        if (has_bias) sliced->inputs[2] = InputLayout{true, bias, bias};
+        for (const ChainAddend& a : addends) {
+          // The addend's index counts the chain's flat inputs, after the convolution's own.
+          if (a.input >= sliced->inputs.size()) sliced->inputs.resize(a.input + 1);
+          sliced->inputs[a.input] = InputLayout{true, a.view, a.want};
+          sliced->sum_input = a.input;
+        }
+        sliced->outputs.push_back(OutputLayout{pd->dst_desc(), std::move(out_shape)});
+        sliced->winograd = use_winograd;
+        return std::shared_ptr<const PreparedNode>(std::move(sliced));
+      }
+      // A team runs an unsplit node on one thread: direct slices beat a whole Winograd node
+      // (Winograd over channel blocks too narrow for its kernel, e.g.).
+      if (use_winograd) {
+        pd.reset();
+        continue;
+      }
     }
+    by_winograd = use_winograd;
+    break;
   }
   if (!pd) return unsupported_shapes("no optimised implementation of this fusion");
-  const bool depthwise = group > 1 && group == channels && out_channels == channels;
-  const bool only_sums = std::all_of(addends.begin(), addends.end(),
-                                     [](const ChainAddend& a) { return a.sum; });
-  if (cx.slices > 1 && xs.size() == 4 && xs[0] == 1 && (group == 1 || depthwise) &&
-      in[1].constant != nullptr && only_sums) {
-    const SliceRequest request{&*pd, &attr, &w, in[1].constant, depthwise, has_bias};
-    std::shared_ptr<SlicedNode> sliced =
-        slice_conv(*cx.engine, request, cx.slices, !addends.empty());
-    if (sliced && (!swish_after || sliced->then_swish(*swish_after))) {
-      sliced->inputs.resize(in.size());
-      sliced->inputs[0] = InputLayout{true, src_view, pd->src_desc()};
-      if (has_bias) sliced->inputs[2] = InputLayout{true, bias, bias};
-      for (const ChainAddend& a : addends) {
-        // The addend's index counts the chain's flat inputs, after the convolution's own.
-        if (a.input >= sliced->inputs.size()) sliced->inputs.resize(a.input + 1);
-        sliced->inputs[a.input] = InputLayout{true, a.view, a.want};
-        sliced->sum_input = a.input;
-      }
-      sliced->outputs.push_back(OutputLayout{pd->dst_desc(), std::move(out_shape)});
-      return std::shared_ptr<const PreparedNode>(std::move(sliced));
-    }
-  }
   if (addends.empty() && group == 1) {
     if (auto node = subsampled(*cx.engine, in, w, *pd, attr, user_w)) {
       if (swish_after) node->then_swish(*swish_after);
