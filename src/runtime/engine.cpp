@@ -186,6 +186,18 @@ std::optional<std::string> winograd_note(const runtime::Program& program) {
          "about 2e-6 of the largest output of the direct algorithm's)";
 }
 
+// How many one-row products (a classifier's head) run on edgerun's own kernel rather than a
+// oneDNN primitive: the placement says oneDNN, this says whose code.
+std::optional<std::string> one_row_note(const runtime::Program& program) {
+  size_t count = 0;
+  for (const runtime::Step& step : program.steps()) {
+    count += onednn::one_row_products(*step.executable);
+  }
+  if (count == 0) return std::nullopt;
+  return "onednn: " + std::to_string(count) +
+         " one-row products by edgerun's own kernel (B streamed in panels of 64 columns)";
+}
+
 double ms_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
       .count();
@@ -272,6 +284,9 @@ Result<std::shared_ptr<PreparedModel::Impl>> prepare_model(const EngineOptions& 
     report.notes.push_back(*note);
   }
   if (const std::optional<std::string> note = winograd_note(*program)) {
+    report.notes.push_back(*note);
+  }
+  if (const std::optional<std::string> note = one_row_note(*program)) {
     report.notes.push_back(*note);
   }
   if (!concrete) {

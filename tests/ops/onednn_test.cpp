@@ -649,6 +649,13 @@ class FusionCase {
     }
     return count;
   }
+  size_t one_row_products() const {
+    size_t count = 0;
+    for (const runtime::Step& step : program_->steps()) {
+      count += onednn::one_row_products(*step.executable);
+    }
+    return count;
+  }
   size_t team_split_nodes() const {
     size_t count = 0;
     for (const runtime::Step& step : program_->steps()) {
@@ -1116,6 +1123,48 @@ TEST(OneDnnExecutable, TeamSplitsScalingsSumsAndOneRowProducts) {
   EXPECT_EQ(c.run_and_compare(), (Chains{{"logits", "out"}}));
   EXPECT_EQ(c.team_split_nodes(), 4u);  // the Conv, Mul, Add and the Gemm chain
   EXPECT_EQ(c.concurrent_mismatches(2, 3), 0);
+}
+
+TEST(OneDnnFusion, OneRowProductsRunOnOurKernelWithTheirBiasAndActivations) {
+  // A classifier's head and a decoder's projections at one token: our kernel where B is large
+  // (256 KiB or more) and what follows is a bias and activations; oneDNN's matmul for a small
+  // B, a C that is an input, or a residual Add of another value.
+  for (const int threads : {1, 2}) {
+    SCOPED_TRACE(std::to_string(threads) + " threads");
+    FusionCase c(threads, onednn::ThreadChoice::kBySize);
+    c.input("features", random({1, 2048}, 1));
+    c.constant("fc", random({1000, 2048}, 2));  // transposed, 4.1 MFLOP: split over threads
+    c.constant("fc_bias", random({1000}, 3));
+    c.node("Gemm", {"features", "fc", "fc_bias"}, "logits",
+           {attr("transB", int64_t{1}), attr("alpha", 0.5f), attr("beta", 2.0f)});
+    c.node("HardSwish", {"logits"}, "head", {}, 14);
+    c.input("token", random({1, 1, 300}, 4));
+    c.constant("w_in", random({300, 257}, 5));  // a last panel of one column
+    c.constant("b_in", random({257}, 6));
+    c.node("MatMul", {"token", "w_in"}, "projected");
+    c.node("Add", {"projected", "b_in"}, "biased");
+    c.node("Relu", {"biased"}, "hidden");
+    c.constant("w_out", random({257, 300}, 7));
+    c.node("MatMul", {"hidden", "w_out"}, "back");
+    c.node("Swish", {"back"}, "silu", {}, 1, "ai.edgerun");  // by our swish kernel, last
+    c.constant("w_mix", random({300, 300}, 10));
+    c.node("MatMul", {"silu", "w_mix"}, "mixed");
+    c.node("Add", {"mixed", "token"}, "residual");  // another value: oneDNN's matmul
+    c.constant("small", random({300, 50}, 8));
+    c.node("MatMul", {"residual", "small"}, "narrow");  // 59 KiB of B: oneDNN's
+    c.input("c", random({1, 1000}, 9));
+    c.node("Gemm", {"features", "fc", "c"}, "with_input_c", {attr("transB", int64_t{1})});
+    c.output("head");
+    c.output("narrow");
+    c.output("with_input_c");
+    EXPECT_EQ(c.run_and_compare(), (Chains{{"logits", "head"},
+                                           {"projected", "biased", "hidden"},
+                                           {"back", "silu"},
+                                           {"mixed", "residual"}}));
+    const bool own = onednn::best_vector_isa() != onednn::VectorIsa::kNone;
+    EXPECT_EQ(c.one_row_products(), own ? 3u : 0u);  // the head, the first two projections
+    EXPECT_EQ(c.concurrent_mismatches(2, 3), 0);
+  }
 }
 
 TEST(OneDnnExecutable, TeamSplitsPoolingsByRows) {

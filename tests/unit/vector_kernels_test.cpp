@@ -1,10 +1,11 @@
 // Our own vector kernels (backends/onednn/vector_kernels.h), each vector path this CPU runs,
-// against x * sigmoid(alpha * x) in double.
+// against the exact values in double: x * sigmoid(alpha * x), and one row times a matrix.
 #include <gtest/gtest.h>
 #include <omp.h>
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <string>
 #include <limits>
 #include <stdexcept>
@@ -108,12 +109,81 @@ TEST(SwishKernel, SharingWithOpenMpThreadsGivesTheSameBits) {
   EXPECT_EQ(alone, shared);
 }
 
+// B of k x n (row-major, as the values of `b`) packed as one_row_product reads it: panels of
+// kProductPanel columns, each its k rows one after the other, zeros past column n; 64-byte
+// aligned as the kernel's loads need.
+struct Panels {
+  explicit Panels(const std::vector<float>& b, size_t k, size_t n)
+      : count((n + kProductPanel - 1) / kProductPanel),
+        storage(count * k * kProductPanel + 16, 0.0f) {
+    const size_t misalignment = reinterpret_cast<uintptr_t>(storage.data()) % 64 / sizeof(float);
+    data = storage.data() + (misalignment == 0 ? 0 : 16 - misalignment);
+    for (size_t p = 0; p < count; ++p) {
+      for (size_t r = 0; r < k; ++r) {
+        for (size_t j = 0; j < kProductPanel && p * kProductPanel + j < n; ++j) {
+          data[(p * k + r) * kProductPanel + j] = b[r * n + p * kProductPanel + j];
+        }
+      }
+    }
+  }
+  size_t count;
+  std::vector<float> storage;
+  float* data = nullptr;
+};
+
+TEST(OneRowProductKernel, MatchesExactSumsForEveryWidthDepthAndPanelRange) {
+  if (isas_here().empty()) GTEST_SKIP() << "no AVX2 or AVX-512 here: lowering keeps oneDNN's";
+  constexpr float kGuard = 12345.0f;
+  for (VectorIsa isa : isas_here()) {
+    // Depths odd and even (the AVX-512 code takes rows in pairs); widths of a whole panel,
+    // one column past it, and a classifier's 1000 (a last panel of 40).
+    for (size_t k : {1, 2, 7, 300}) {
+      for (size_t n : {64, 65, 1000}) {
+        std::vector<float> x(k), b(k * n), c(n);
+        for (size_t r = 0; r < k; ++r) x[r] = std::sin(static_cast<float>(r) * 0.7f);
+        for (size_t i = 0; i < b.size(); ++i) b[i] = std::cos(static_cast<float>(i) * 0.13f);
+        for (size_t j = 0; j < n; ++j) c[j] = static_cast<float>(j) * 0.01f - 3.0f;
+        const Panels panels(b, k, n);
+        for (const bool with_c : {false, true}) {
+          // The whole, and the middle panels alone (a team's part): columns outside stay.
+          const size_t first = panels.count > 2 ? 1 : 0;
+          const size_t last = panels.count > 2 ? panels.count - 1 : panels.count;
+          SCOPED_TRACE(std::string(name(isa)) + " k " + std::to_string(k) + " n " +
+                       std::to_string(n) + (with_c ? " with c" : ""));
+          std::vector<float> y(n + 1, kGuard);
+          one_row_product(x.data(), k, panels.data, first, last, n, -0.5f,
+                          with_c ? c.data() : nullptr, y.data(), isa);
+          EXPECT_EQ(y[n], kGuard);
+          for (size_t j = 0; j < n; ++j) {
+            const bool inside = j >= first * kProductPanel && j < last * kProductPanel;
+            if (!inside) {
+              EXPECT_EQ(y[j], kGuard) << "column " << j;
+              continue;
+            }
+            double sum = 0, magnitude = 0;
+            for (size_t r = 0; r < k; ++r) {
+              sum += static_cast<double>(x[r]) * b[r * n + j];
+              magnitude += std::fabs(static_cast<double>(x[r]) * b[r * n + j]);
+            }
+            const double want = -0.5 * sum + (with_c ? c[j] : 0.0);
+            EXPECT_NEAR(y[j], want, 1e-6 * (magnitude + std::fabs(want)) + 1e-30)
+                << "column " << j;
+          }
+        }
+      }
+    }
+  }
+}
+
 TEST(VectorKernels, AskingForCodeThisCpuLacksIsAnError) {
   std::vector<float> v(4, 1.0f);
   EXPECT_THROW(swish_in_place(v.data(), v.size(), 1.0f, VectorIsa::kNone), std::logic_error);
   if (best_vector_isa() != VectorIsa::kAvx512) {
     EXPECT_THROW(swish_in_place(v.data(), v.size(), 1.0f, VectorIsa::kAvx512), std::logic_error);
   }
+  EXPECT_THROW(one_row_product(v.data(), 1, v.data(), 0, 0, 1, 1.0f, nullptr, v.data(),
+                               VectorIsa::kNone),
+               std::logic_error);
 }
 
 }  // namespace

@@ -15,6 +15,7 @@
 
 #include "backends/onednn/claim.h"
 #include "backends/onednn/lower_ops.h"
+#include "backends/onednn/one_row_product.h"
 #include "backends/onednn/sliced_node.h"
 #include "backends/onednn/team.h"
 #include "backends/onednn/thread_choice.h"
@@ -577,6 +578,12 @@ class OneDnnExecutable final : public Executable {
     }));
   }
 
+  size_t one_row_products() const {
+    return static_cast<size_t>(std::count_if(nodes_.begin(), nodes_.end(), [](const auto& n) {
+      return dynamic_cast<const lower::OneRowProduct*>(n->ahead.get()) != nullptr;
+    }));
+  }
+
   size_t single_thread_nodes() const {
     return static_cast<size_t>(
         std::count_if(nodes_.begin(), nodes_.end(), [](const auto& n) { return n->threads == 1; }));
@@ -749,7 +756,7 @@ class OneDnnExecutable final : public Executable {
                                         edgerun::memory::reader_id(n.index, i));
       }
       ER_ASSIGN_OR_RETURN(prepared, lowered(n, inputs));
-      if (split && dynamic_cast<const lower::SlicedNode*>(prepared.get()) == nullptr) {
+      if (split && (prepared == nullptr || !prepared->shares_team)) {
         n.slices = 0;  // lowering would not split these layouts or shapes
         n.threads = 1;
       }
@@ -1251,6 +1258,11 @@ size_t team_split_nodes(const Executable& executable) {
 size_t winograd_nodes(const Executable& executable) {
   const auto* e = dynamic_cast<const OneDnnExecutable*>(&executable);
   return e != nullptr ? e->winograd_nodes() : 0;
+}
+
+size_t one_row_products(const Executable& executable) {
+  const auto* e = dynamic_cast<const OneDnnExecutable*>(&executable);
+  return e != nullptr ? e->one_row_products() : 0;
 }
 
 size_t single_thread_nodes(const Executable& executable) {

@@ -56,6 +56,10 @@ size_t single_thread_nodes(const Executable& executable);
 // Winograd kernels; 0 for any other executable.
 size_t winograd_nodes(const Executable& executable);
 
+// How many of `executable`'s one-row products (fused chains count once) prepare gave to
+// edgerun's own kernel (one_row_product.h); 0 for any other executable.
+size_t one_row_products(const Executable& executable);
+
 // How many of `executable`'s convolutions (fused chains count once) are split into slices that
 // a Team of edgerun's own threads shares (ThreadChoice::kTeam); 0 for any other executable.
 size_t team_split_nodes(const Executable& executable);

@@ -71,6 +71,10 @@ class PreparedNode {
   // A convolution by oneDNN's Winograd kernels (lower_conv.cpp), counted for the capability
   // report: its results differ from the direct algorithm's in the last bits.
   bool winograd = false;
+  // Whether execute() shares its work over the calling thread's open Team (team.h): a node
+  // split into slices (sliced_node.h), a one-row product (one_row_product.h). A team runs any
+  // other node on the calling thread alone.
+  bool shares_team = false;
 };
 
 // Whether `node` may write a blocked layout: its output is read only by oneDNN nodes of the same

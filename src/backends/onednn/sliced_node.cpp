@@ -35,6 +35,7 @@ SlicedNode::SlicedNode(const dnnl::engine& engine, std::vector<Slice> slices)
     : engine_(engine),
       slices_(std::move(slices)),
       id_(new_memory_key()) {
+  shares_team = true;
   for (const Slice& slice : slices_) {
     if (slice.args.size() > kMaxArgs) throw std::length_error("a slice with too many arguments");
   }

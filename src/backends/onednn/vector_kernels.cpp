@@ -124,6 +124,61 @@ EDGERUN_AVX2 void swish_avx2(float* data, size_t count, float alpha_value) {
   }
 }
 
+
+// One panel of one_row_product: acc[0, 64) = sum_k x[k] * panel[k][0, 64), then y[j] = alpha *
+// acc[j] + c[j] for the `width` columns that exist.
+EDGERUN_AVX512 void product_panel_avx512(const float* x, size_t k, const float* panel,
+                                         size_t width, float alpha, const float* c, float* y) {
+  // Two rows per step into two sets of accumulators: eight independent chains of FMAs, as
+  // many as two FMA units of four cycles' latency keep busy.
+  __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+  __m512 b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+  size_t r = 0;
+  for (; r + 2 <= k; r += 2, panel += 2 * kProductPanel) {
+    const __m512 x0 = _mm512_set1_ps(x[r]), x1 = _mm512_set1_ps(x[r + 1]);
+    a0 = _mm512_fmadd_ps(x0, _mm512_load_ps(panel), a0);
+    a1 = _mm512_fmadd_ps(x0, _mm512_load_ps(panel + 16), a1);
+    a2 = _mm512_fmadd_ps(x0, _mm512_load_ps(panel + 32), a2);
+    a3 = _mm512_fmadd_ps(x0, _mm512_load_ps(panel + 48), a3);
+    b0 = _mm512_fmadd_ps(x1, _mm512_load_ps(panel + 64), b0);
+    b1 = _mm512_fmadd_ps(x1, _mm512_load_ps(panel + 80), b1);
+    b2 = _mm512_fmadd_ps(x1, _mm512_load_ps(panel + 96), b2);
+    b3 = _mm512_fmadd_ps(x1, _mm512_load_ps(panel + 112), b3);
+  }
+  if (r < k) {
+    const __m512 x0 = _mm512_set1_ps(x[r]);
+    a0 = _mm512_fmadd_ps(x0, _mm512_load_ps(panel), a0);
+    a1 = _mm512_fmadd_ps(x0, _mm512_load_ps(panel + 16), a1);
+    a2 = _mm512_fmadd_ps(x0, _mm512_load_ps(panel + 32), a2);
+    a3 = _mm512_fmadd_ps(x0, _mm512_load_ps(panel + 48), a3);
+  }
+  const __m512 acc[4] = {_mm512_add_ps(a0, b0), _mm512_add_ps(a1, b1), _mm512_add_ps(a2, b2),
+                         _mm512_add_ps(a3, b3)};
+  const __m512 scale = _mm512_set1_ps(alpha);
+  for (size_t v = 0; v < 4 && 16 * v < width; ++v) {
+    const size_t left = std::min<size_t>(width - 16 * v, 16);
+    const __mmask16 mask = static_cast<__mmask16>((1u << left) - 1);
+    const __m512 add = c != nullptr ? _mm512_maskz_loadu_ps(mask, c + 16 * v) : _mm512_setzero_ps();
+    _mm512_mask_storeu_ps(y + 16 * v, mask, _mm512_fmadd_ps(acc[v], scale, add));
+  }
+}
+
+EDGERUN_AVX2 void product_panel_avx2(const float* x, size_t k, const float* panel, size_t width,
+                                     float alpha, const float* c, float* y) {
+  // One row per step: its 64 columns are eight vectors, eight independent chains.
+  __m256 acc[8];
+  for (__m256& a : acc) a = _mm256_setzero_ps();
+  for (size_t r = 0; r < k; ++r, panel += kProductPanel) {
+    const __m256 xr = _mm256_set1_ps(x[r]);
+    for (size_t v = 0; v < 8; ++v) {
+      acc[v] = _mm256_fmadd_ps(xr, _mm256_load_ps(panel + 8 * v), acc[v]);
+    }
+  }
+  alignas(32) float out[kProductPanel];
+  for (size_t v = 0; v < 8; ++v) _mm256_store_ps(out + 8 * v, acc[v]);
+  for (size_t j = 0; j < width; ++j) y[j] = alpha * out[j] + (c != nullptr ? c[j] : 0.0f);
+}
+
 #endif  // __x86_64__
 
 VectorIsa detect_isa() {
@@ -190,6 +245,28 @@ void swish_in_place(float* data, size_t count, float alpha) {
   share(count, 16, [&](size_t first, size_t last) {
     swish_in_place(data + first, last - first, alpha, isa);
   });
+}
+
+void one_row_product(const float* x, size_t k, const float* panels, size_t first_panel,
+                     size_t last_panel, size_t n, float alpha, const float* c, float* y,
+                     VectorIsa isa) {
+  check_isa(isa, "one_row_product");
+#if defined(__x86_64__)
+  for (size_t p = first_panel; p < last_panel; ++p) {
+    const size_t column = p * kProductPanel;
+    const size_t width = std::min(kProductPanel, n - column);
+    const float* panel = panels + column * k;
+    const float* add = c != nullptr ? c + column : nullptr;
+    if (isa == VectorIsa::kAvx512) {
+      product_panel_avx512(x, k, panel, width, alpha, add, y + column);
+    } else {
+      product_panel_avx2(x, k, panel, width, alpha, add, y + column);
+    }
+  }
+#else
+  (void)x, (void)k, (void)panels, (void)first_panel, (void)last_panel, (void)n, (void)alpha,
+      (void)c, (void)y;
+#endif
 }
 
 }  // namespace edgerun::onednn
