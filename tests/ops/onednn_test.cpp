@@ -895,6 +895,38 @@ TEST(OneDnnLayouts, ConvChainStaysBlockedBetweenItsNodes) {
   }
 }
 
+TEST(OneDnnLayouts, TransposesReadTheLayoutTheirInputArrivesIn) {
+  // A ConvNeXt block: channels-first data turned channels-last around a LayerNorm and a product,
+  // then back, scaled per channel and added to the block's input. The transposes read their
+  // input in its producer's layout, and the one back to channels-first writes channels-last
+  // bytes, which the scaling, the residual Add and the next convolution read as they are.
+  FusionCase c;
+  c.input("x", random({1, 24, 10, 12}, 1));
+  c.constant("dw", random({24, 1, 7, 7}, 2));
+  c.constant("dw2", random({24, 1, 7, 7}, 3));
+  c.constant("fc", random({24, 24}, 4));
+  c.constant("gamma", random({24}, 5));
+  c.constant("beta", random({24}, 6));
+  c.constant("scale", random({24, 1, 1}, 7));
+  const std::vector<ir::Attribute> depthwise = {attr("pads", Ints{3, 3, 3, 3}),
+                                                attr("group", int64_t{24})};
+  c.node("Conv", {"x", "dw"}, "conv", depthwise);
+  c.node("Transpose", {"conv"}, "nhwc", {attr("perm", Ints{0, 2, 3, 1})});
+  c.node("LayerNormalization", {"nhwc", "gamma", "beta"}, "normed", {attr("axis", int64_t{-1})});
+  c.node("MatMul", {"normed", "fc"}, "mixed");
+  c.node("Transpose", {"mixed"}, "nchw", {attr("perm", Ints{0, 3, 1, 2})});
+  c.node("Mul", {"nchw", "scale"}, "scaled");
+  c.node("Add", {"scaled", "x"}, "block");
+  c.node("Conv", {"block", "dw2"}, "next", depthwise);
+  // An arbitrary permutation of a convolution's (blocked or channels-last) result.
+  c.node("Transpose", {"next"}, "odd", {attr("perm", Ints{3, 1, 0, 2})});
+  c.output("odd");
+  c.run_and_compare();
+  // Per run: x into the first convolution's layout (read twice: there and by the Add) and
+  // "odd" (plain already) out; before, each transpose also converted to or from plain.
+  EXPECT_LE(c.layout_stats().conversions, 2u * 2u);
+}
+
 TEST(OneDnnLayouts, ValueReadOutsideThePartitionLeavesItPlain) {
   FusionCase c;
   c.input("x", random({2, 4, 6, 6}, 1));

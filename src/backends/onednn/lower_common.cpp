@@ -78,7 +78,15 @@ void PrimitiveNode::bind_input(int arg, size_t input, const memory::desc& view,
                                const memory::desc& want) {
   reserve_inputs(input + 1);
   inputs[input] = InputLayout{true, view, want};
-  bindings_.push_back(Binding{arg, static_cast<int>(input), -1, std::nullopt, std::nullopt});
+  bindings_.push_back(Binding{arg, static_cast<int>(input), -1, std::nullopt, std::nullopt, std::nullopt});
+}
+
+void PrimitiveNode::bind_input_read_as(int arg, size_t input, const memory::desc& view,
+                                       const memory::desc& want, const memory::desc& read_as) {
+  reserve_inputs(input + 1);
+  inputs[input] = InputLayout{true, view, want};
+  bindings_.push_back(
+      Binding{arg, static_cast<int>(input), -1, std::nullopt, std::nullopt, read_as});
 }
 
 void PrimitiveNode::bind_transformed_input(int arg, size_t input, const memory::desc& view,
@@ -89,13 +97,14 @@ void PrimitiveNode::bind_transformed_input(int arg, size_t input, const memory::
   inputs[input] = InputLayout{true, view, want};
   bindings_.push_back(Binding{arg, static_cast<int>(input), -1, std::nullopt,
                               Transform{std::move(transform), result, std::move(source),
-                                        scratch_bytes_}});
+                                        scratch_bytes_},
+                              std::nullopt});
   scratch_bytes_ += scratch_aligned(result.get_size());
 }
 
 void PrimitiveNode::bind_output(int arg, const memory::desc& desc, Shape shape) {
   bindings_.push_back(
-      Binding{arg, -1, static_cast<int>(outputs.size()), std::nullopt, std::nullopt});
+      Binding{arg, -1, static_cast<int>(outputs.size()), std::nullopt, std::nullopt, std::nullopt});
   outputs.push_back(OutputLayout{desc, std::move(shape)});
 }
 
@@ -108,7 +117,7 @@ void PrimitiveNode::bind_sum_input(size_t input, const memory::desc& view,
 }
 
 void PrimitiveNode::bind_held(int arg, memory held) {
-  bindings_.push_back(Binding{arg, -1, -1, std::move(held), std::nullopt});
+  bindings_.push_back(Binding{arg, -1, -1, std::move(held), std::nullopt, std::nullopt});
 }
 
 namespace {
@@ -218,6 +227,10 @@ void PrimitiveNode::execute(dnnl::stream& stream, std::span<const memory> in,
           {{DNNL_ARG_SRC, source.get()}, {DNNL_ARG_DST, result.get()}}};
       execute_args(t.primitive, stream, transform);
       m = result.get();
+    } else if (b.input >= 0 && b.read_as) {
+      m = thread_memory(key_ + 2 * k, *b.read_as, engine_,
+                        in[static_cast<size_t>(b.input)].get_data_handle())
+              .get();
     } else if (b.input >= 0) {
       m = in[static_cast<size_t>(b.input)].get();
     } else {

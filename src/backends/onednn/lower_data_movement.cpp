@@ -50,19 +50,38 @@ Lowered lower_transpose(const ir::Node& node, const LoweringContext& cx,
   }
   if (perm.size() != rank) return unsupported_shapes("perm does not match the rank");
   std::vector<bool> seen(rank, false);
-  const Dims in_strides = row_major_strides(dims_of(xs));
-  Dims out_dims, view_strides;
-  for (int64_t p : perm) {
+  std::vector<int> to_output(rank);  // input axis j is output axis to_output[j]
+  Dims out_dims;
+  for (size_t i = 0; i < rank; ++i) {
+    int64_t p = perm[i];
     if (p < 0) p += static_cast<int64_t>(rank);
     if (p < 0 || p >= static_cast<int64_t>(rank) || seen[static_cast<size_t>(p)]) {
       return unsupported_shapes("perm is not a permutation");  // the reference reports it
     }
     seen[static_cast<size_t>(p)] = true;
+    to_output[static_cast<size_t>(p)] = static_cast<int>(i);
     out_dims.push_back(xs[static_cast<size_t>(p)]);
-    view_strides.push_back(in_strides[static_cast<size_t>(p)]);
   }
-  const memory::desc view(out_dims, kF32, view_strides);
-  return strided_copy(cx, in.size(), view, Shape(out_dims.begin(), out_dims.end()));
+  const Shape out_shape(out_dims.begin(), out_dims.end());
+  // The input's bytes, in the layout they arrive in (a producer's blocked or channels-last one,
+  // read as it is rather than converted to plain first), seen with the output's axes.
+  const memory::desc arrival = cx.plain_only ? plain(dims_of(xs)) : arrival_layout(in[0]);
+  const memory::desc permuted = arrival.permute_axes(to_output);
+  // A 4-D result whose bytes are then in channels-last order (NHWC data turned NCHW, as models
+  // exported channels-first around channels-last ops do: ConvNeXt's blocks) stays in that
+  // layout where oneDNN nodes read it: the copy is a straight one, and the convolutions,
+  // binary ops and pools after it take channels-last data as it is.
+  const bool channels_last =
+      rank == 4 && permuted == memory::desc(out_dims, kF32, memory::format_tag::nhwc);
+  const memory::desc dst =
+      channels_last && cx.blocked_output_ok && !cx.plain_only ? permuted : plain(out_dims);
+  dnnl::reorder::primitive_desc pd(*cx.engine, permuted, *cx.engine, dst, user_scratchpad());
+  auto result =
+      std::make_shared<PrimitiveNode>(*cx.engine, dnnl::reorder(pd), pd.scratchpad_desc());
+  result->reserve_inputs(in.size());
+  result->bind_input_read_as(DNNL_ARG_FROM, 0, plain(dims_of(xs)), arrival, permuted);
+  result->bind_output(DNNL_ARG_TO, dst, out_shape);
+  return std::shared_ptr<const PreparedNode>(std::move(result));
 }
 
 Lowered lower_slice(const ir::Node& node, const LoweringContext& cx,

@@ -127,7 +127,7 @@ Lowered lower_binary(const ir::Node& node, const LoweringContext& cx,
     want0 = in[first].layout ? *in[first].layout
                              : (in[second].layout ? *in[second].layout : view0);
     want1 = want0;
-  } else if (!cx.plain_only && sa.size() == sb.size() && in[first].layout) {
+  } else if (!cx.plain_only && in[first].shape.size() == rank && in[first].layout) {
     want0 = *in[first].layout;
   }
   dnnl::binary::desc d(alg, want0, want1, memory::desc(y, kF32, memory::format_tag::any));

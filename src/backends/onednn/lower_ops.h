@@ -37,6 +37,10 @@ class PrimitiveNode final : public PreparedNode {
 
   // Input `input` (of the node's inputs) is read by the primitive as `arg`.
   void bind_input(int arg, size_t input, const memory::desc& view, const memory::desc& want);
+  // As bind_input, but the primitive reads the bytes of the input (in layout `want`) described
+  // as `read_as`: the same bytes seen with other dims (a Transpose's permuted axes).
+  void bind_input_read_as(int arg, size_t input, const memory::desc& view,
+                          const memory::desc& want, const memory::desc& read_as);
   // Input `input` (converted to `want`, as for bind_input) goes through `transform` (SRC ->
   // DST of layout `result`) each run, and the primitive reads that result as `arg`. `source`,
   // when given, is how the transform reads the input's bytes (a strided view of part of them);
@@ -74,6 +78,7 @@ class PrimitiveNode final : public PreparedNode {
     int output = -1;
     std::optional<memory> held;
     std::optional<Transform> transform;
+    std::optional<memory::desc> read_as;
   };
   dnnl::engine engine_;
   dnnl::primitive primitive_;
