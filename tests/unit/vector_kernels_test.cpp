@@ -1,5 +1,6 @@
 // Our own vector kernels (backends/onednn/vector_kernels.h), each vector path this CPU runs,
-// against the exact values in double: x * sigmoid(alpha * x), and one row times a matrix.
+// against the exact values in double: x * sigmoid(alpha * x), and one row times a matrix; and
+// 3-channel images turned channels-last.
 #include <gtest/gtest.h>
 #include <omp.h>
 
@@ -172,6 +173,29 @@ TEST(OneRowProductKernel, MatchesExactSumsForEveryWidthDepthAndPanelRange) {
         }
       }
     }
+  }
+}
+
+TEST(RgbToChannelsLast, InterleavesEveryPixelOfEveryImage) {
+  // Pixel counts around the 16-pixel blocks (the tails), two images of each.
+  for (size_t pixels : {1, 15, 16, 17, 48, 50, 224 * 224}) {
+    SCOPED_TRACE("pixels " + std::to_string(pixels));
+    std::vector<float> in(2 * 3 * pixels), out(2 * 3 * pixels + 1, -1.0f);
+    for (size_t i = 0; i < in.size(); ++i) in[i] = static_cast<float>(i) * 0.25f;
+    if (!rgb_to_channels_last(in.data(), out.data(), 2, pixels)) {
+      EXPECT_NE(best_vector_isa(), VectorIsa::kAvx512);
+      EXPECT_EQ(out.front(), -1.0f);  // nothing written: oneDNN's reorder converts instead
+      continue;
+    }
+    for (size_t image = 0; image < 2; ++image) {
+      for (size_t p = 0; p < pixels; ++p) {
+        for (size_t c = 0; c < 3; ++c) {
+          ASSERT_EQ(out[(image * pixels + p) * 3 + c], in[(image * 3 + c) * pixels + p])
+              << "image " << image << " pixel " << p << " channel " << c;
+        }
+      }
+    }
+    EXPECT_EQ(out.back(), -1.0f);
   }
 }
 

@@ -179,6 +179,41 @@ EDGERUN_AVX2 void product_panel_avx2(const float* x, size_t k, const float* pane
   for (size_t j = 0; j < width; ++j) y[j] = alpha * out[j] + (c != nullptr ? c[j] : 0.0f);
 }
 
+// 16 pixels of three planes into 48 interleaved floats: output vector k holds elements 16k to
+// 16k + 15 of the interleaved block, element j being channel j % 3 of pixel j / 3. Two
+// two-source permutes each: the first takes channels 0 and 1, the second puts channel 2 in.
+struct RgbPermutes {
+  alignas(64) int first[3][16];
+  alignas(64) int second[3][16];
+  RgbPermutes() {
+    for (int k = 0; k < 3; ++k) {
+      for (int l = 0; l < 16; ++l) {
+        const int j = 16 * k + l, pixel = j / 3, channel = j % 3;
+        first[k][l] = channel == 0 ? pixel : channel == 1 ? 16 + pixel : 0;
+        second[k][l] = channel == 2 ? 16 + pixel : l;
+      }
+    }
+  }
+};
+
+EDGERUN_AVX512 void rgb_to_channels_last_avx512(const float* in, float* out, size_t pixels) {
+  static const RgbPermutes permutes;
+  const float* planes[3] = {in, in + pixels, in + 2 * pixels};
+  size_t p = 0;
+  for (; p + 16 <= pixels; p += 16) {
+    const __m512 c0 = _mm512_loadu_ps(planes[0] + p), c1 = _mm512_loadu_ps(planes[1] + p);
+    const __m512 c2 = _mm512_loadu_ps(planes[2] + p);
+    for (int k = 0; k < 3; ++k) {
+      const __m512 two = _mm512_permutex2var_ps(c0, _mm512_load_si512(permutes.first[k]), c1);
+      _mm512_storeu_ps(out + 3 * p + 16 * k,
+                       _mm512_permutex2var_ps(two, _mm512_load_si512(permutes.second[k]), c2));
+    }
+  }
+  for (; p < pixels; ++p) {
+    for (size_t c = 0; c < 3; ++c) out[3 * p + c] = planes[c][p];
+  }
+}
+
 #endif  // __x86_64__
 
 VectorIsa detect_isa() {
@@ -266,6 +301,19 @@ void one_row_product(const float* x, size_t k, const float* panels, size_t first
 #else
   (void)x, (void)k, (void)panels, (void)first_panel, (void)last_panel, (void)n, (void)alpha,
       (void)c, (void)y;
+#endif
+}
+
+bool rgb_to_channels_last(const float* in, float* out, size_t images, size_t pixels) {
+#if defined(__x86_64__)
+  if (best_vector_isa() != VectorIsa::kAvx512) return false;
+  for (size_t i = 0; i < images; ++i) {
+    rgb_to_channels_last_avx512(in + i * 3 * pixels, out + i * 3 * pixels, pixels);
+  }
+  return true;
+#else
+  (void)in, (void)out, (void)images, (void)pixels;
+  return false;
 #endif
 }
 
