@@ -1,11 +1,11 @@
 #include "edgerun/tensor.hpp"
 
-#include <sys/mman.h>
-
 #include <cstdlib>
 #include <cstring>
 #include <new>
 #include <sstream>
+
+#include "memory/page_hints.h"
 
 namespace edgerun {
 
@@ -27,7 +27,6 @@ namespace {
 
 // 64-byte alignment keeps vector loads aligned for every dtype and every backend.
 constexpr size_t kAlignment = 64;
-constexpr size_t kHugePage = size_t{2} << 20;
 
 std::shared_ptr<const void> allocate(DType dtype, int64_t count, bool zero, void** data) {
   if (dtype == DType::kString) {
@@ -40,18 +39,8 @@ std::shared_ptr<const void> allocate(DType dtype, int64_t count, bool zero, void
   size_t bytes = static_cast<size_t>(count) * dtype_size(dtype);
   bytes = (bytes + kAlignment - 1) / kAlignment * kAlignment;
   if (bytes == 0) bytes = kAlignment;
-  void* p = nullptr;
-  if (bytes >= kHugePage) {
-    // Large tensors (weights, big activations) start on a huge-page boundary and ask for huge
-    // pages: filling them then takes one page fault per 2 MiB instead of 512, which on a
-    // virtual machine is most of the cost of loading a model's weights.
-    // aligned_alloc wants a multiple of the alignment; the tail past `bytes` is never touched,
-    // and only the huge pages wholly inside the tensor are asked for, so it costs no memory.
-    p = std::aligned_alloc(kHugePage, (bytes + kHugePage - 1) / kHugePage * kHugePage);
-    if (p != nullptr) ::madvise(p, bytes / kHugePage * kHugePage, MADV_HUGEPAGE);
-  } else {
-    p = std::aligned_alloc(kAlignment, bytes);
-  }
+  // Large tensors (weights, big activations) on huge pages (memory::allocate_hinted).
+  void* p = memory::allocate_hinted(bytes, kAlignment);
   if (p == nullptr) throw std::bad_alloc();
   if (zero) std::memset(p, 0, bytes);
   *data = p;

@@ -3,13 +3,14 @@
 #include <cstdlib>
 #include <new>
 
+#include "memory/page_hints.h"
 #include "memory/planner.h"
 
 namespace edgerun::memory {
 
 Arena::Arena(size_t bytes) : size_(bytes) {
   if (bytes == 0) return;
-  data_ = static_cast<std::byte*>(std::aligned_alloc(kAlignment, align_up(bytes)));
+  data_ = static_cast<std::byte*>(allocate_hinted(align_up(bytes), kAlignment));
   if (data_ == nullptr) throw std::bad_alloc();
 }
 

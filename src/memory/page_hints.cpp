@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cstdint>
+#include <cstdlib>
 
 namespace edgerun::memory {
 
@@ -13,6 +14,16 @@ void advise_whole_pages(const void* data, size_t bytes, int advice) {
   const uintptr_t first = (begin + page - 1) / page * page;
   const uintptr_t last = (begin + bytes) / page * page;
   if (last > first) ::madvise(reinterpret_cast<void*>(first), last - first, advice);
+}
+
+void* allocate_hinted(size_t bytes, size_t alignment) {
+  if (bytes < kHugePage) {
+    return std::aligned_alloc(alignment, (bytes + alignment - 1) / alignment * alignment);
+  }
+  // aligned_alloc wants a multiple of the alignment; the tail past `bytes` is never touched.
+  void* p = std::aligned_alloc(kHugePage, (bytes + kHugePage - 1) / kHugePage * kHugePage);
+  if (p != nullptr) ::madvise(p, bytes / kHugePage * kHugePage, MADV_HUGEPAGE);
+  return p;
 }
 
 void page_out(const void* data, size_t bytes) {

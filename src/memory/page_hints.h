@@ -16,4 +16,16 @@ void page_out(const void* data, size_t bytes);
 // its own; advice only, so a refusal is ignored.
 void advise_whole_pages(const void* data, size_t bytes, int advice);
 
+// Huge pages are 2 MiB here (x86-64, and what the kernels ask for where this matters).
+inline constexpr size_t kHugePage = size_t{2} << 20;
+
+// A buffer of `bytes` aligned to `alignment` (a power of two, at most kHugePage), released with
+// std::free; null when out of memory. One of kHugePage bytes or more starts on a huge-page
+// boundary and asks for huge pages before anything touches it: filling it then takes one page
+// fault per 2 MiB instead of 512 (on a virtual machine most of the cost of loading weights),
+// and reading it takes fewer TLB misses (on a VM a miss walks two page tables: MobileNet-V2 at
+// one thread ran 3.5 % faster with its run's arena so, ResNet-50 3 % with its packed weights).
+// Only the huge pages wholly inside the buffer are asked for, so it costs no memory.
+void* allocate_hinted(size_t bytes, size_t alignment);
+
 }  // namespace edgerun::memory

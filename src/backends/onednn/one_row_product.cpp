@@ -9,6 +9,7 @@
 
 #include "backends/onednn/team.h"
 #include "backends/onednn/vector_kernels.h"
+#include "memory/page_hints.h"
 
 namespace edgerun::onednn::lower {
 
@@ -24,7 +25,7 @@ OneRowProduct::OneRowProduct(const dnnl::engine& engine, const float* b, int64_t
       c_(std::move(c)) {
   shares_team = true;
   const size_t floats = panels_ * k_ * kProductPanel;
-  void* memory = std::aligned_alloc(64, floats * sizeof(float));  // a multiple of 64 bytes
+  void* memory = edgerun::memory::allocate_hinted(floats * sizeof(float), 64);
   if (memory == nullptr) throw std::bad_alloc();
   packed_.reset(static_cast<float*>(memory));
   float* to = packed_.get();
