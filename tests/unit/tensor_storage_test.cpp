@@ -1,9 +1,13 @@
-// Tensor storage: zero-filled or not, small or large enough for huge pages, always aligned.
+// Tensor storage: zero-filled or not, small or large enough for huge pages, always aligned; and
+// the allocation it shares with the arena and packed weights (memory::allocate_hinted).
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <cstdlib>
+#include <cstring>
 
 #include "edgerun/tensor.hpp"
+#include "memory/page_hints.h"
 
 namespace edgerun {
 namespace {
@@ -31,6 +35,19 @@ TEST(TensorStorage, UninitialisedTensorsHaveTheirShapeAndAlignment) {
   EXPECT_EQ(large.data<float>()[599999], 2.0f);
   Tensor strings = Tensor::uninitialized(DType::kString, {2});
   EXPECT_TRUE(strings.data<std::string>()[1].empty());
+}
+
+TEST(HintedAllocation, SmallBuffersTakeTheirAlignmentLargeOnesStartOnAHugePage) {
+  // Sizes not a multiple of the alignment: aligned_alloc needs them rounded up.
+  for (const size_t bytes : {size_t{1}, size_t{100}, memory::kHugePage - 1, memory::kHugePage,
+                             memory::kHugePage * 3 + 5}) {
+    void* p = memory::allocate_hinted(bytes, 64);
+    ASSERT_NE(p, nullptr) << bytes;
+    const size_t alignment = bytes >= memory::kHugePage ? memory::kHugePage : 64;
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(p) % alignment, 0u) << bytes;
+    std::memset(p, 0x5a, bytes);  // all of it is writable (ASan checks the bounds)
+    std::free(p);
+  }
 }
 
 }  // namespace
