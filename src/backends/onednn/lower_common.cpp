@@ -139,7 +139,7 @@ void* thread_scratchpad(size_t bytes) {
   thread_local Buffer buffer;
   if (bytes > buffer.size) {
     const size_t size = scratch_aligned(bytes);
-    void* grown = std::aligned_alloc(kScratchAlignment, size);
+    void* grown = edgerun::memory::allocate_hinted(size, kScratchAlignment);
     if (grown == nullptr) throw std::bad_alloc();
     std::free(buffer.data);
     buffer.data = grown;
