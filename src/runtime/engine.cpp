@@ -2,6 +2,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 
@@ -186,16 +187,23 @@ std::optional<std::string> winograd_note(const runtime::Program& program) {
          "about 2e-6 of the largest output of the direct algorithm's)";
 }
 
-// How many one-row products (a classifier's head) run on edgerun's own kernel rather than a
-// oneDNN primitive: the placement says oneDNN, this says whose code.
-std::optional<std::string> one_row_note(const runtime::Program& program) {
-  size_t count = 0;
+// Which nodes run on edgerun's own kernels rather than oneDNN primitives (a classifier's head,
+// a squeeze-excitation's scaling): the placement says oneDNN, this says whose code.
+std::optional<std::string> own_kernel_note(const runtime::Program& program) {
+  std::map<std::string, size_t> counts;
   for (const runtime::Step& step : program.steps()) {
-    count += onednn::one_row_products(*step.executable);
+    for (const auto& [what, count] : onednn::own_kernel_nodes(*step.executable)) {
+      counts[what] += count;
+    }
   }
-  if (count == 0) return std::nullopt;
-  return "onednn: " + std::to_string(count) +
-         " one-row products by edgerun's own kernel (B streamed in panels of 64 columns)";
+  if (counts.empty()) return std::nullopt;
+  std::string note = "onednn: edgerun's own kernels run";
+  const char* separator = " ";
+  for (const auto& [what, count] : counts) {
+    note += separator + std::to_string(count) + " " + what;
+    separator = ", ";
+  }
+  return note;
 }
 
 double ms_since(std::chrono::steady_clock::time_point start) {
@@ -286,7 +294,7 @@ Result<std::shared_ptr<PreparedModel::Impl>> prepare_model(const EngineOptions& 
   if (const std::optional<std::string> note = winograd_note(*program)) {
     report.notes.push_back(*note);
   }
-  if (const std::optional<std::string> note = one_row_note(*program)) {
+  if (const std::optional<std::string> note = own_kernel_note(*program)) {
     report.notes.push_back(*note);
   }
   if (!concrete) {

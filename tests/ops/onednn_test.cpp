@@ -649,10 +649,13 @@ class FusionCase {
     }
     return count;
   }
-  size_t one_row_products() const {
+  // How many nodes edgerun's own kernel computing `what` runs (PreparedNode::own_kernel).
+  size_t own_kernel_nodes(const std::string& what) const {
     size_t count = 0;
     for (const runtime::Step& step : program_->steps()) {
-      count += onednn::one_row_products(*step.executable);
+      const auto counts = onednn::own_kernel_nodes(*step.executable);
+      const auto found = counts.find(what);
+      count += found == counts.end() ? 0 : found->second;
     }
     return count;
   }
@@ -1194,8 +1197,38 @@ TEST(OneDnnFusion, OneRowProductsRunOnOurKernelWithTheirBiasAndActivations) {
                                            {"back", "silu"},
                                            {"mixed", "residual"}}));
     const bool own = onednn::best_vector_isa() != onednn::VectorIsa::kNone;
-    EXPECT_EQ(c.one_row_products(), own ? 3u : 0u);  // the head, the first two projections
+    EXPECT_EQ(c.own_kernel_nodes("one-row products"), own ? 3u : 0u);  // the head, the first two projections
     EXPECT_EQ(c.concurrent_mismatches(2, 3), 0);
+  }
+}
+
+TEST(OneDnnFusion, SqueezeExcitationScalingsRunOnOurKernel) {
+  // A channels-last convolution's result times a gate of one value per channel: 24 channels (a
+  // vector and a masked tail of 8), in place or not, on one thread, over OpenMP threads and
+  // over a team. A factor of another shape stays oneDNN's.
+  struct Mode {
+    int threads;
+    onednn::ThreadChoice choice;
+  };
+  for (const Mode mode : {Mode{1, onednn::ThreadChoice::kBySize},
+                          Mode{2, onednn::ThreadChoice::kBySize},
+                          Mode{2, onednn::ThreadChoice::kTeam}}) {
+    SCOPED_TRACE(std::to_string(mode.threads) + " threads");
+    FusionCase c(mode.threads, mode.choice);
+    c.input("x", random({1, 8, 90, 90}, 1));
+    c.constant("w", random({24, 8, 5, 5}, 2));  // not 3x3: channels last, not Winograd's nChw16c
+    c.node("Conv", {"x", "w"}, "conv", {attr("pads", Ints{2, 2, 2, 2})});
+    c.node("GlobalAveragePool", {"conv"}, "pooled");
+    c.node("Sigmoid", {"pooled"}, "gate");
+    c.node("Mul", {"conv", "gate"}, "scaled");    // conv dies here: may be scaled in place
+    c.node("Mul", {"gate", "scaled"}, "twice");   // the gate first: the operands swap
+    c.constant("rows", random({1, 1, 90, 1}, 3));
+    c.node("Mul", {"twice", "rows"}, "by_rows");  // not one value per channel
+    c.output("by_rows");
+    c.run_and_compare();
+    const bool own = onednn::best_vector_isa() != onednn::VectorIsa::kNone;
+    EXPECT_EQ(c.own_kernel_nodes("channel scalings"), own ? 2u : 0u);
+    EXPECT_EQ(c.concurrent_mismatches(2, 2), 0);
   }
 }
 

@@ -1,6 +1,6 @@
 // Our own vector kernels (backends/onednn/vector_kernels.h), each vector path this CPU runs,
 // against the exact values in double: x * sigmoid(alpha * x), and one row times a matrix; and
-// 3-channel images turned channels-last.
+// channels-last data scaled per channel, and 3-channel images turned channels-last.
 #include <gtest/gtest.h>
 #include <omp.h>
 
@@ -176,6 +176,28 @@ TEST(OneRowProductKernel, MatchesExactSumsForEveryWidthDepthAndPanelRange) {
   }
 }
 
+TEST(ScaleChannelsLast, ScalesEveryChannelOfEveryPixelInPlaceOrNot) {
+  if (isas_here().empty()) GTEST_SKIP() << "no vector code here: lowering keeps oneDNN's";
+  // Channel counts around the vector widths (8, 16): the masked and scalar tails.
+  for (VectorIsa isa : isas_here()) {
+    for (size_t channels : {1, 7, 8, 16, 17, 24, 40}) {
+      SCOPED_TRACE(std::string(name(isa)) + " channels " + std::to_string(channels));
+      const size_t pixels = 5;
+      std::vector<float> x(pixels * channels), scale(channels);
+      for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(i) * 0.5f - 3.0f;
+      for (size_t c = 0; c < channels; ++c) scale[c] = static_cast<float>(c) + 0.25f;
+      std::vector<float> y(x.size() + 1, 12345.0f), in_place = x;
+      scale_channels_last(x.data(), scale.data(), y.data(), pixels, channels, isa);
+      scale_channels_last(in_place.data(), scale.data(), in_place.data(), pixels, channels, isa);
+      EXPECT_EQ(y.back(), 12345.0f);
+      for (size_t i = 0; i < x.size(); ++i) {
+        ASSERT_EQ(y[i], x[i] * scale[i % channels]) << i;
+        ASSERT_EQ(in_place[i], y[i]) << i;
+      }
+    }
+  }
+}
+
 TEST(RgbToChannelsLast, InterleavesEveryPixelOfEveryImage) {
   // Pixel counts around the 16-pixel blocks (the tails), two images of each.
   for (size_t pixels : {1, 15, 16, 17, 48, 50, 224 * 224}) {
@@ -205,6 +227,8 @@ TEST(VectorKernels, AskingForCodeThisCpuLacksIsAnError) {
   if (best_vector_isa() != VectorIsa::kAvx512) {
     EXPECT_THROW(swish_in_place(v.data(), v.size(), 1.0f, VectorIsa::kAvx512), std::logic_error);
   }
+  EXPECT_THROW(scale_channels_last(v.data(), v.data(), v.data(), 1, 1, VectorIsa::kNone),
+               std::logic_error);
   EXPECT_THROW(one_row_product(v.data(), 1, v.data(), 0, 0, 1, 1.0f, nullptr, v.data(),
                                VectorIsa::kNone),
                std::logic_error);

@@ -15,7 +15,6 @@
 
 #include "backends/onednn/claim.h"
 #include "backends/onednn/lower_ops.h"
-#include "backends/onednn/one_row_product.h"
 #include "backends/onednn/sliced_node.h"
 #include "backends/onednn/team.h"
 #include "backends/onednn/vector_kernels.h"
@@ -589,10 +588,12 @@ class OneDnnExecutable final : public Executable {
     }));
   }
 
-  size_t one_row_products() const {
-    return static_cast<size_t>(std::count_if(nodes_.begin(), nodes_.end(), [](const auto& n) {
-      return dynamic_cast<const lower::OneRowProduct*>(n->ahead.get()) != nullptr;
-    }));
+  std::map<std::string, size_t> own_kernel_nodes() const {
+    std::map<std::string, size_t> counts;
+    for (const auto& n : nodes_) {
+      if (n->ahead != nullptr && n->ahead->own_kernel != nullptr) ++counts[n->ahead->own_kernel];
+    }
+    return counts;
   }
 
   size_t single_thread_nodes() const {
@@ -1278,9 +1279,9 @@ size_t winograd_nodes(const Executable& executable) {
   return e != nullptr ? e->winograd_nodes() : 0;
 }
 
-size_t one_row_products(const Executable& executable) {
+std::map<std::string, size_t> own_kernel_nodes(const Executable& executable) {
   const auto* e = dynamic_cast<const OneDnnExecutable*>(&executable);
-  return e != nullptr ? e->one_row_products() : 0;
+  return e != nullptr ? e->own_kernel_nodes() : std::map<std::string, size_t>{};
 }
 
 size_t single_thread_nodes(const Executable& executable) {

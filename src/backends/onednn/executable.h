@@ -16,7 +16,9 @@
 // last node was. Shapes for which the chain cannot be fused run its nodes one by one.
 #pragma once
 
+#include <map>
 #include <memory>
+#include <string>
 #include <vector>
 #include <oneapi/dnnl/dnnl.hpp>
 
@@ -56,9 +58,9 @@ size_t single_thread_nodes(const Executable& executable);
 // Winograd kernels; 0 for any other executable.
 size_t winograd_nodes(const Executable& executable);
 
-// How many of `executable`'s one-row products (fused chains count once) prepare gave to
-// edgerun's own kernel (one_row_product.h); 0 for any other executable.
-size_t one_row_products(const Executable& executable);
+// How many of `executable`'s nodes (fused chains count once) prepare gave to each of edgerun's
+// own kernels, by what they compute (PreparedNode::own_kernel); empty for any other executable.
+std::map<std::string, size_t> own_kernel_nodes(const Executable& executable);
 
 // How many of `executable`'s convolutions (fused chains count once) are split into slices that
 // a Team of edgerun's own threads shares (ThreadChoice::kTeam); 0 for any other executable.

@@ -4,6 +4,7 @@
 #include <optional>
 #include <string>
 
+#include "backends/onednn/channel_scale.h"
 #include "backends/onednn/lower_ops.h"
 #include "backends/onednn/sliced_node.h"
 
@@ -129,6 +130,17 @@ Lowered lower_binary(const ir::Node& node, const LoweringContext& cx,
     want1 = want0;
   } else if (!cx.plain_only && in[first].shape.size() == rank && in[first].layout) {
     want0 = *in[first].layout;
+  }
+  // Channels-last data times one value per channel: our own kernel.
+  const bool channels_last = y.size() == 4 && want0 == memory::desc(y, kF32, memory::format_tag::nhwc);
+  if (*node.op == ir::Op::Mul && channels_last && b == Dims{1, y[1], 1, 1} &&
+      ChannelScale::available()) {
+    auto scaled = std::make_shared<ChannelScale>(first, second, y);
+    scaled->inputs.resize(in.size());
+    scaled->inputs[first] = InputLayout{true, view0, want0};
+    scaled->inputs[second] = InputLayout{true, view1, want1};
+    scaled->outputs.push_back(OutputLayout{want0, std::move(out_shape)});
+    return std::shared_ptr<const PreparedNode>(std::move(scaled));
   }
   dnnl::binary::desc d(alg, want0, want1, memory::desc(y, kF32, memory::format_tag::any));
   dnnl::primitive_attr attr = user_scratchpad();

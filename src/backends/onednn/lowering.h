@@ -75,6 +75,9 @@ class PreparedNode {
   // split into slices (sliced_node.h), a one-row product (one_row_product.h). A team runs any
   // other node on the calling thread alone.
   bool shares_team = false;
+  // What edgerun's own kernel computes where one does instead of a oneDNN primitive ("one-row
+  // products", "channel scalings"; vector_kernels.h), for the capability report; null otherwise.
+  const char* own_kernel = nullptr;
 };
 
 // Whether `node` may write a blocked layout: its output is read only by oneDNN nodes of the same

@@ -1,13 +1,11 @@
 #include "backends/onednn/one_row_product.h"
 
-#include <omp.h>
-
 #include <algorithm>
 #include <array>
 #include <cstdlib>
 #include <new>
 
-#include "backends/onednn/team.h"
+#include "backends/onednn/split_work.h"
 #include "backends/onednn/vector_kernels.h"
 #include "memory/page_hints.h"
 
@@ -24,6 +22,7 @@ OneRowProduct::OneRowProduct(const dnnl::engine& engine, const float* b, int64_t
       alpha_(alpha),
       c_(std::move(c)) {
   shares_team = true;
+  own_kernel = "one-row products";
   const size_t floats = panels_ * k_ * kProductPanel;
   void* memory = edgerun::memory::allocate_hinted(floats * sizeof(float), 64);
   if (memory == nullptr) throw std::bad_alloc();
@@ -63,25 +62,10 @@ void OneRowProduct::execute(dnnl::stream& stream, std::span<const memory> in,
                             std::span<const memory> out) const {
   const float* x = static_cast<const float*>(in[0].get_data_handle());
   float* y = static_cast<float*>(out[0].get_data_handle());
-  Team* team = Team::open_on_calling_thread();
-  const int threads = team != nullptr   ? team->size()
-                      : omp_in_parallel() ? 1
-                                          : omp_get_max_threads();
-  const int parts = static_cast<int>(std::min<size_t>(std::max(threads, 1), panels_));
-  // Part p: panels [p * panels / parts, (p + 1) * panels / parts).
-  auto part = [&](int p) {
-    const size_t first = panels_ * static_cast<size_t>(p) / static_cast<size_t>(parts);
-    const size_t last = panels_ * static_cast<size_t>(p + 1) / static_cast<size_t>(parts);
+  split_over_threads(panels_, [&](int p, int parts) {
+    const auto [first, last] = part_range(panels_, p, parts);
     run_panels(x, y, first, last);
-  };
-  if (parts < 2) {
-    run_panels(x, y, 0, panels_);
-  } else if (team != nullptr) {
-    team->run(parts, part);
-  } else {
-#pragma omp parallel for num_threads(parts) schedule(static)
-    for (int p = 0; p < parts; ++p) part(p);
-  }
+  });
   for (const auto& [primitive, pad] : in_place_) {
     std::array<dnnl_exec_arg_t, 3> args = {{{DNNL_ARG_SRC, out[0].get()},
                                             {DNNL_ARG_DST, out[0].get()},

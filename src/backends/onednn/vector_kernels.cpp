@@ -179,6 +179,34 @@ EDGERUN_AVX2 void product_panel_avx2(const float* x, size_t k, const float* pane
   for (size_t j = 0; j < width; ++j) y[j] = alpha * out[j] + (c != nullptr ? c[j] : 0.0f);
 }
 
+EDGERUN_AVX512 void scale_channels_last_avx512(const float* x, const float* scale, float* y,
+                                               size_t pixels, size_t channels) {
+  const size_t whole = channels / 16 * 16;
+  const __mmask16 tail = static_cast<__mmask16>((1u << (channels - whole)) - 1);
+  for (size_t p = 0; p < pixels; ++p, x += channels, y += channels) {
+    size_t c = 0;
+    for (; c < whole; c += 16) {
+      _mm512_storeu_ps(y + c, _mm512_mul_ps(_mm512_loadu_ps(x + c), _mm512_loadu_ps(scale + c)));
+    }
+    if (tail != 0) {
+      _mm512_mask_storeu_ps(y + c, tail, _mm512_mul_ps(_mm512_maskz_loadu_ps(tail, x + c),
+                                                       _mm512_maskz_loadu_ps(tail, scale + c)));
+    }
+  }
+}
+
+EDGERUN_AVX2 void scale_channels_last_avx2(const float* x, const float* scale, float* y,
+                                           size_t pixels, size_t channels) {
+  const size_t whole = channels / 8 * 8;
+  for (size_t p = 0; p < pixels; ++p, x += channels, y += channels) {
+    size_t c = 0;
+    for (; c < whole; c += 8) {
+      _mm256_storeu_ps(y + c, _mm256_mul_ps(_mm256_loadu_ps(x + c), _mm256_loadu_ps(scale + c)));
+    }
+    for (; c < channels; ++c) y[c] = x[c] * scale[c];
+  }
+}
+
 // 16 pixels of three planes into 48 interleaved floats: output vector k holds elements 16k to
 // 16k + 15 of the interleaved block, element j being channel j % 3 of pixel j / 3. Two
 // two-source permutes each: the first takes channels 0 and 1, the second puts channel 2 in.
@@ -301,6 +329,20 @@ void one_row_product(const float* x, size_t k, const float* panels, size_t first
 #else
   (void)x, (void)k, (void)panels, (void)first_panel, (void)last_panel, (void)n, (void)alpha,
       (void)c, (void)y;
+#endif
+}
+
+void scale_channels_last(const float* x, const float* scale, float* y, size_t pixels,
+                         size_t channels, VectorIsa isa) {
+  check_isa(isa, "scale_channels_last");
+#if defined(__x86_64__)
+  if (isa == VectorIsa::kAvx512) {
+    scale_channels_last_avx512(x, scale, y, pixels, channels);
+  } else {
+    scale_channels_last_avx2(x, scale, y, pixels, channels);
+  }
+#else
+  (void)x, (void)scale, (void)y, (void)pixels, (void)channels;
 #endif
 }
 

@@ -1,0 +1,45 @@
+// How edgerun's own kernels (one_row_product.h, channel_scale.h) share a node's work: over the
+// calling thread's open Team when a team runs the partition, else over the calling thread's
+// OpenMP threads (as many as the executable set for the node; one inside a parallel region).
+#pragma once
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cstddef>
+#include <utility>
+
+#include "backends/onednn/team.h"
+
+namespace edgerun::onednn {
+
+// Calls part(p, parts) for every p in [0, parts), parts being the threads available, at most
+// `max_parts`: side by side, or in order on the calling thread when only one is.
+template <typename Part>
+void split_over_threads(size_t max_parts, Part&& part) {
+  Team* team = Team::open_on_calling_thread();
+  const int threads = team != nullptr   ? team->size()
+                      : omp_in_parallel() ? 1
+                                          : omp_get_max_threads();
+  const int parts = static_cast<int>(std::min<size_t>(static_cast<size_t>(std::max(threads, 1)),
+                                                      max_parts));
+  if (parts < 2) {
+    part(0, 1);
+    return;
+  }
+  auto task = [&](int p) { part(p, parts); };
+  if (team != nullptr) {
+    team->run(parts, task);
+    return;
+  }
+#pragma omp parallel for num_threads(parts) schedule(static)
+  for (int p = 0; p < parts; ++p) task(p);
+}
+
+// Items [first, last) of `count` for part p of `parts`.
+inline std::pair<size_t, size_t> part_range(size_t count, int p, int parts) {
+  return {count * static_cast<size_t>(p) / static_cast<size_t>(parts),
+          count * static_cast<size_t>(p + 1) / static_cast<size_t>(parts)};
+}
+
+}  // namespace edgerun::onednn
