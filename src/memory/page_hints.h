@@ -24,7 +24,7 @@ inline constexpr size_t kHugePage = size_t{2} << 20;
 // boundary and asks for huge pages before anything touches it: filling it then takes one page
 // fault per 2 MiB instead of 512 (on a virtual machine most of the cost of loading weights),
 // and reading it takes fewer TLB misses (on a VM a miss walks two page tables: MobileNet-V2 at
-// one thread ran 3.5 % faster with its run's arena so, ResNet-50 3 % with its packed weights).
+// one thread ran 3.5 % faster with its run's arena so).
 // Only the huge pages wholly inside the buffer are asked for, so it costs no memory.
 void* allocate_hinted(size_t bytes, size_t alignment);
 
