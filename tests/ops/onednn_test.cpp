@@ -1197,7 +1197,8 @@ TEST(OneDnnFusion, OneRowProductsRunOnOurKernelWithTheirBiasAndActivations) {
                                            {"back", "silu"},
                                            {"mixed", "residual"}}));
     const bool own = onednn::best_vector_isa() != onednn::VectorIsa::kNone;
-    EXPECT_EQ(c.own_kernel_nodes("one-row products"), own ? 3u : 0u);  // the head, the first two projections
+    // The head and the first two projections.
+    EXPECT_EQ(c.own_kernel_nodes("one-row products"), own ? 3u : 0u);
     EXPECT_EQ(c.concurrent_mismatches(2, 3), 0);
   }
 }

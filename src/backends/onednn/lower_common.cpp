@@ -78,7 +78,8 @@ void PrimitiveNode::bind_input(int arg, size_t input, const memory::desc& view,
                                const memory::desc& want) {
   reserve_inputs(input + 1);
   inputs[input] = InputLayout{true, view, want};
-  bindings_.push_back(Binding{arg, static_cast<int>(input), -1, std::nullopt, std::nullopt, std::nullopt});
+  bindings_.push_back(
+      Binding{arg, static_cast<int>(input), -1, std::nullopt, std::nullopt, std::nullopt});
 }
 
 void PrimitiveNode::bind_input_read_as(int arg, size_t input, const memory::desc& view,
@@ -103,8 +104,8 @@ void PrimitiveNode::bind_transformed_input(int arg, size_t input, const memory::
 }
 
 void PrimitiveNode::bind_output(int arg, const memory::desc& desc, Shape shape) {
-  bindings_.push_back(
-      Binding{arg, -1, static_cast<int>(outputs.size()), std::nullopt, std::nullopt, std::nullopt});
+  bindings_.push_back(Binding{arg, -1, static_cast<int>(outputs.size()), std::nullopt,
+                              std::nullopt, std::nullopt});
   outputs.push_back(OutputLayout{desc, std::move(shape)});
 }
 

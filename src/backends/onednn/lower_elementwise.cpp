@@ -132,7 +132,8 @@ Lowered lower_binary(const ir::Node& node, const LoweringContext& cx,
     want0 = *in[first].layout;
   }
   // Channels-last data times one value per channel: our own kernel.
-  const bool channels_last = y.size() == 4 && want0 == memory::desc(y, kF32, memory::format_tag::nhwc);
+  const bool channels_last =
+      y.size() == 4 && want0 == memory::desc(y, kF32, memory::format_tag::nhwc);
   if (*node.op == ir::Op::Mul && channels_last && b == Dims{1, y[1], 1, 1} &&
       ChannelScale::available()) {
     auto scaled = std::make_shared<ChannelScale>(first, second, y);

@@ -71,7 +71,9 @@ void OneRowProduct::execute(dnnl::stream& stream, std::span<const memory> in,
                                             {DNNL_ARG_DST, out[0].get()},
                                             {DNNL_ARG_SCRATCHPAD, nullptr}}};
     size_t count = 2;
-    if (pad.get_size() > 0) args[count++] = {DNNL_ARG_SCRATCHPAD, scratchpad_memory(pad, engine_).get()};
+    if (pad.get_size() > 0) {
+      args[count++] = {DNNL_ARG_SCRATCHPAD, scratchpad_memory(pad, engine_).get()};
+    }
     execute_args(primitive, stream, std::span<const dnnl_exec_arg_t>(args.data(), count));
   }
   if (!in_place_.empty()) stream.wait();

@@ -4,12 +4,12 @@
 // the result in place (Swish by our kernel); residual Adds are not taken (the caller keeps
 // oneDNN's matmul for those chains).
 //
-// The work is split by panels of B's columns: over the calling thread's open Team (team.h),
-// else over its OpenMP threads when it has more than one, as oneDNN would.
+// The work is split by panels of B's columns over the available threads (split_work.h).
 #pragma once
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <utility>
 #include <vector>
 
