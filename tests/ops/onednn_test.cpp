@@ -1189,9 +1189,14 @@ TEST(OneDnnFusion, OneRowProductsRunOnOurKernelWithTheirBiasAndActivations) {
     c.node("MatMul", {"residual", "small"}, "narrow");  // 59 KiB of B: oneDNN's
     c.input("c", random({1, 1000}, 9));
     c.node("Gemm", {"features", "fc", "c"}, "with_input_c", {attr("transB", int64_t{1})});
+    // Four rows with a C of one value per row: oneDNN's, and C is not read as a row of 1000.
+    c.input("rows", random({4, 2048}, 10));
+    c.constant("row_c", random({4, 1}, 11));
+    c.node("Gemm", {"rows", "fc", "row_c"}, "four_rows", {attr("transB", int64_t{1})});
     c.output("head");
     c.output("narrow");
     c.output("with_input_c");
+    c.output("four_rows");
     EXPECT_EQ(c.run_and_compare(), (Chains{{"logits", "head"},
                                            {"projected", "biased", "hidden"},
                                            {"back", "silu"},

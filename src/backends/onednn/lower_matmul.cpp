@@ -136,7 +136,6 @@ std::shared_ptr<SlicedNode> slice_gemm(const dnnl::engine& engine, const GemmSpl
   return std::make_shared<SlicedNode>(engine, std::move(parts));
 }
 
-
 // What a one-row product run by our own kernel needs (OneRowProduct).
 struct OneRow {
   int64_t m = 0, k = 0, n = 0;
@@ -243,7 +242,7 @@ Lowered lower_gemm(const ir::Node& node, const LoweringContext& cx, std::span<co
     for (int64_t i = 0; i < scaled.size(); ++i) scaled.data<float>()[i] *= beta;
   }
   // Our kernel adds C as a row (one row of C, or a scalar: all C can be for one row of A).
-  if (!has_c || scaled.defined()) {
+  if (m == 1 && (!has_c || scaled.defined())) {
     std::vector<float> c;
     if (has_c) {
       const float* values = scaled.data<float>();
