@@ -248,7 +248,9 @@ struct Conversion {
   dnnl::memory::desc from;
   dnnl::reorder reorder;
   dnnl::memory to;
-  bool rgb = false;  // a 3-channel image to channels last: our own kernel instead of `reorder`
+  // 3-channel images to channels last: our own kernel instead of `reorder`, over this many
+  // images of this many pixels (0 images: not such a conversion).
+  size_t rgb_images = 0, rgb_pixels = 0;
 };
 
 // Whether converting `from` into `to` turns 3-channel images from channels-first to channels
@@ -947,14 +949,16 @@ class OneDnnExecutable final : public Executable {
       if (!c.to || c.to.get_desc() != layout.want || c.from != from.get_desc()) {
         c.to = dnnl::memory(layout.want, engine_);
         c.from = from.get_desc();
-        c.rgb = is_rgb_to_channels_last(c.from, layout.want);
         c.reorder = dnnl::reorder(from, c.to);
+        const dnnl::memory::dims d = c.from.dims();
+        const bool rgb = is_rgb_to_channels_last(c.from, layout.want);
+        c.rgb_images = rgb ? static_cast<size_t>(d[0]) : 0;
+        c.rgb_pixels = rgb ? static_cast<size_t>(d[2] * d[3]) : 0;
       }
-      const dnnl::memory::dims d = c.from.dims();
-      if (!c.rgb || !rgb_to_channels_last(static_cast<const float*>(from.get_data_handle()),
-                                          static_cast<float*>(c.to.get_data_handle()),
-                                          static_cast<size_t>(d[0]),
-                                          static_cast<size_t>(d[2] * d[3]))) {
+      if (c.rgb_images == 0 ||
+          !rgb_to_channels_last(static_cast<const float*>(from.get_data_handle()),
+                                static_cast<float*>(c.to.get_data_handle()), c.rgb_images,
+                                c.rgb_pixels)) {
         c.reorder.execute(state.stream, from, c.to);
       }
       return c.to;

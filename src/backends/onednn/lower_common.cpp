@@ -198,6 +198,18 @@ void execute_args(const dnnl::primitive& primitive, dnnl::stream& stream,
                           "could not execute a primitive");
 }
 
+void run_in_place(const dnnl::primitive& primitive, const memory::desc& scratchpad,
+                  const memory& data, dnnl::stream& stream, const dnnl::engine& engine) {
+  std::array<dnnl_exec_arg_t, 3> args = {{{DNNL_ARG_SRC, data.get()},
+                                          {DNNL_ARG_DST, data.get()},
+                                          {DNNL_ARG_SCRATCHPAD, nullptr}}};
+  size_t count = 2;
+  if (scratchpad.get_size() > 0) {
+    args[count++] = {DNNL_ARG_SCRATCHPAD, scratchpad_memory(scratchpad, engine).get()};
+  }
+  execute_args(primitive, stream, std::span<const dnnl_exec_arg_t>(args.data(), count));
+}
+
 void PrimitiveNode::execute(dnnl::stream& stream, std::span<const memory> in,
                             std::span<const memory> out) const {
   constexpr size_t kFixed = 16;
@@ -253,14 +265,7 @@ void PrimitiveNode::execute(dnnl::stream& stream, std::span<const memory> in,
   }
   execute_args(primitive_, stream, std::span<const dnnl_exec_arg_t>(args, n));
   for (const auto& [primitive, pad] : in_place_) {
-    std::array<dnnl_exec_arg_t, 3> in_place = {{{DNNL_ARG_SRC, out[0].get()},
-                                                {DNNL_ARG_DST, out[0].get()},
-                                                {DNNL_ARG_SCRATCHPAD, nullptr}}};
-    size_t k = 2;
-    if (pad.get_size() > 0) {
-      in_place[k++] = {DNNL_ARG_SCRATCHPAD, scratchpad_memory(pad, engine_).get()};
-    }
-    execute_args(primitive, stream, std::span<const dnnl_exec_arg_t>(in_place.data(), k));
+    run_in_place(primitive, pad, out[0], stream, engine_);
   }
   stream.wait();
   if (swish_alpha_) {

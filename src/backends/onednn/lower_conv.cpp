@@ -518,9 +518,10 @@ Lowered lower_conv(const ir::Node& node, const LoweringContext& cx, std::span<co
                                              : dnnl::algorithm::convolution_direct;
     const memory::desc any(src_view.dims(), kF32, memory::format_tag::any);
     const memory::desc src = use_winograd ? winograd->src : choose_layout ? any : src_view;
-    const memory::desc dst_any = use_winograd  ? winograd->dst
-                                 : choose_layout ? memory::desc(y_dims, kF32, memory::format_tag::any)
-                                                 : plain(y_dims);
+    const memory::desc dst_any =
+        use_winograd    ? winograd->dst
+        : choose_layout ? memory::desc(y_dims, kF32, memory::format_tag::any)
+                        : plain(y_dims);
     auto conv_desc = [&](const memory::desc& dst) {
       return has_bias ? dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference, alg,
                                                         src, any_w, bias, dst, w.strides,

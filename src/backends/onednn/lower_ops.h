@@ -116,6 +116,10 @@ const memory& thread_memory(uint64_t key, const memory::desc& desc, const dnnl::
 // which allocates on every call.
 void execute_args(const dnnl::primitive& primitive, dnnl::stream& stream,
                   std::span<const dnnl_exec_arg_t> args);
+// Runs `primitive` (an eltwise) over `data` in place, SRC = DST, with the calling thread's
+// scratchpad of layout `scratchpad` when it needs one.
+void run_in_place(const dnnl::primitive& primitive, const memory::desc& scratchpad,
+                  const memory& data, dnnl::stream& stream, const dnnl::engine& engine);
 // The bytes at `data` (described by `view`) reordered now into a fresh memory of layout `to`.
 memory pack(const dnnl::engine& engine, const void* data, const memory::desc& view,
             const memory::desc& to);

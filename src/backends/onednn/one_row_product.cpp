@@ -1,7 +1,6 @@
 #include "backends/onednn/one_row_product.h"
 
 #include <algorithm>
-#include <array>
 #include <cstdlib>
 #include <new>
 
@@ -67,14 +66,7 @@ void OneRowProduct::execute(dnnl::stream& stream, std::span<const memory> in,
     run_panels(x, y, first, last);
   });
   for (const auto& [primitive, pad] : in_place_) {
-    std::array<dnnl_exec_arg_t, 3> args = {{{DNNL_ARG_SRC, out[0].get()},
-                                            {DNNL_ARG_DST, out[0].get()},
-                                            {DNNL_ARG_SCRATCHPAD, nullptr}}};
-    size_t count = 2;
-    if (pad.get_size() > 0) {
-      args[count++] = {DNNL_ARG_SCRATCHPAD, scratchpad_memory(pad, engine_).get()};
-    }
-    execute_args(primitive, stream, std::span<const dnnl_exec_arg_t>(args.data(), count));
+    run_in_place(primitive, pad, out[0], stream, engine_);
   }
   if (!in_place_.empty()) stream.wait();
   if (swish_alpha_) swish_in_place(y, n_, *swish_alpha_);

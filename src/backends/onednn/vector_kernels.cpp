@@ -124,7 +124,6 @@ EDGERUN_AVX2 void swish_avx2(float* data, size_t count, float alpha_value) {
   }
 }
 
-
 // One panel of one_row_product: acc[0, 64) = sum_k x[k] * panel[k][0, 64), then y[j] = alpha *
 // acc[j] + c[j] for the `width` columns that exist.
 EDGERUN_AVX512 void product_panel_avx512(const float* x, size_t k, const float* panel,
