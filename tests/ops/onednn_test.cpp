@@ -1238,6 +1238,43 @@ TEST(OneDnnFusion, SqueezeExcitationScalingsRunOnOurKernel) {
   }
 }
 
+TEST(OneDnnFusion, ConcatenationsOfPlainInputsRunOnOurCopies) {
+  // Plain inputs join by our own block copies: one round of long blocks (a detection head's
+  // join, split into ranges of each block at two threads), many rounds (split by rounds), a
+  // small join (one part), and blocks that are no whole number of cache lines. On one thread,
+  // over OpenMP threads and over a team.
+  struct Mode {
+    int threads;
+    onednn::ThreadChoice choice;
+  };
+  for (const Mode mode : {Mode{1, onednn::ThreadChoice::kBySize},
+                          Mode{2, onednn::ThreadChoice::kBySize},
+                          Mode{2, onednn::ThreadChoice::kTeam}}) {
+    SCOPED_TRACE(std::to_string(mode.threads) + " threads");
+    FusionCase c(mode.threads, mode.choice);
+    c.input("x", random({1, 8, 60, 60}, 1));
+    c.constant("w", random({24, 8, 5, 5}, 2));  // a team splits it, so the partition runs on one
+    c.node("Conv", {"x", "w"}, "conv", {attr("pads", Ints{2, 2, 2, 2})});
+    c.constant("shape", Tensor::from_vector<int64_t>({3}, {1, 3600, 24}));
+    c.node("Reshape", {"conv", "shape"}, "boxes");
+    c.input("more", random({1, 3001, 24}, 3));
+    c.node("Concat", {"boxes", "more"}, "joined", {attr("axis", int64_t{1})});
+    c.constant("rows_shape", Tensor::from_vector<int64_t>({2}, {480, 180}));
+    c.node("Reshape", {"conv", "rows_shape"}, "table");
+    c.input("b", random({480, 37}, 5));
+    c.node("Concat", {"table", "b"}, "rows", {attr("axis", int64_t{-1})});
+    c.node("GlobalAveragePool", {"conv"}, "pooled");
+    c.node("Flatten", {"pooled"}, "flat");
+    c.node("Concat", {"flat", "flat"}, "small", {attr("axis", int64_t{1})});
+    c.output("joined");
+    c.output("rows");
+    c.output("small");
+    c.run_and_compare();
+    EXPECT_EQ(c.own_kernel_nodes("concatenations"), 3u);
+    EXPECT_EQ(c.concurrent_mismatches(2, 2), 0);
+  }
+}
+
 TEST(OneDnnExecutable, TeamSplitsPoolingsByRows) {
   // Each slice reads the input rows its windows cover, padded only at the input's own edges:
   // padding inside would add -inf rows to a max, or change an average's divisor.

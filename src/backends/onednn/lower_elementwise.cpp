@@ -1,11 +1,15 @@
 // Lowerings that keep the data's layout: activations, binary ops, normalisations, softmax and
-// Concat. Those that work in any layout take their input's (so a blocked chain stays blocked).
+// Concat (of plain inputs by our own copies, plain_concat.h). Those that work in any layout
+// take their input's (so a blocked chain stays blocked).
 #include <algorithm>
+#include <functional>
+#include <numeric>
 #include <optional>
 #include <string>
 
 #include "backends/onednn/channel_scale.h"
 #include "backends/onednn/lower_ops.h"
+#include "backends/onednn/plain_concat.h"
 #include "backends/onednn/sliced_node.h"
 
 namespace edgerun::onednn::lower {
@@ -294,13 +298,28 @@ Lowered lower_concat(const ir::Node& node, const LoweringContext& cx,
     srcs.push_back(layout_for(cx, t));
     any_blocked |= !is_plain(srcs.back());
   }
-  // With blocked inputs oneDNN picks the result's layout; otherwise the result is plain.
-  const auto pd =
-      any_blocked ? dnnl::concat::primitive_desc(static_cast<int>(axis), srcs, *cx.engine,
-                                                 user_scratchpad())
-                  : dnnl::concat::primitive_desc(plain(dims_of(out_shape)),
-                                                 static_cast<int>(axis), srcs, *cx.engine,
-                                                 user_scratchpad());
+  if (!any_blocked) {
+    // Plain inputs: block copies of our own (plain_concat.h says why).
+    const size_t outer = static_cast<size_t>(
+        std::accumulate(first.begin(), first.begin() + axis, int64_t{1}, std::multiplies<>()));
+    std::vector<size_t> block_bytes;
+    for (const NodeInput& t : in) {
+      block_bytes.push_back(static_cast<size_t>(std::accumulate(
+                                t.shape.begin() + axis, t.shape.end(), int64_t{1},
+                                std::multiplies<>())) *
+                            sizeof(float));
+    }
+    auto joined = std::make_shared<PlainConcat>(outer, std::move(block_bytes));
+    for (size_t i = 0; i < in.size(); ++i) {
+      const memory::desc view = plain(dims_of(in[i].shape));
+      joined->inputs.push_back(InputLayout{true, view, view});
+    }
+    joined->outputs.push_back(OutputLayout{plain(dims_of(out_shape)), std::move(out_shape)});
+    return std::shared_ptr<const PreparedNode>(std::move(joined));
+  }
+  // With blocked inputs oneDNN picks the result's layout.
+  const dnnl::concat::primitive_desc pd(static_cast<int>(axis), srcs, *cx.engine,
+                                        user_scratchpad());
   auto result = make_node(cx, dnnl::concat(pd), pd.scratchpad_desc(), in.size());
   for (size_t i = 0; i < in.size(); ++i) {
     result->bind_input(DNNL_ARG_MULTIPLE_SRC + static_cast<int>(i), i,
