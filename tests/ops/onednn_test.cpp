@@ -1238,6 +1238,40 @@ TEST(OneDnnFusion, SqueezeExcitationScalingsRunOnOurKernel) {
   }
 }
 
+TEST(OneDnnFusion, GlobalAveragePoolsOfChannelsLastDataRunOnOurKernel) {
+  // A channels-last convolution's result averaged per channel: 40 channels (two vectors and a
+  // masked tail of 8), of one image large enough to split (two parts at two threads) and of a
+  // batch of three, each image split on its own. On one thread, over OpenMP threads and over a
+  // team. A plain input (the graph's own) stays oneDNN's.
+  struct Mode {
+    int threads;
+    onednn::ThreadChoice choice;
+  };
+  for (const Mode mode : {Mode{1, onednn::ThreadChoice::kBySize},
+                          Mode{2, onednn::ThreadChoice::kBySize},
+                          Mode{2, onednn::ThreadChoice::kTeam}}) {
+    SCOPED_TRACE(std::to_string(mode.threads) + " threads");
+    FusionCase c(mode.threads, mode.choice);
+    c.input("x", random({1, 8, 70, 70}, 1));
+    c.constant("w", random({40, 8, 5, 5}, 2));  // not 3x3: channels last, not Winograd's nChw16c
+    c.node("Conv", {"x", "w"}, "conv", {attr("pads", Ints{2, 2, 2, 2})});
+    c.node("GlobalAveragePool", {"conv"}, "pooled");
+    c.node("Sigmoid", {"pooled"}, "gate");
+    c.node("Mul", {"conv", "gate"}, "scaled");
+    c.output("scaled");
+    c.input("batch", random({3, 8, 30, 30}, 3));
+    c.node("Conv", {"batch", "w"}, "batch_conv", {attr("pads", Ints{2, 2, 2, 2})});
+    c.node("GlobalAveragePool", {"batch_conv"}, "batch_pooled");
+    c.output("batch_pooled");
+    c.node("GlobalAveragePool", {"x"}, "input_pooled");
+    c.output("input_pooled");
+    c.run_and_compare();
+    const bool own = onednn::best_vector_isa() != onednn::VectorIsa::kNone;
+    EXPECT_EQ(c.own_kernel_nodes("channel means"), own ? 2u : 0u);
+    EXPECT_EQ(c.concurrent_mismatches(2, 2), 0);
+  }
+}
+
 TEST(OneDnnFusion, ConcatenationsOfPlainInputsRunOnOurCopies) {
   // Plain inputs join by our own block copies: one round of long blocks (a detection head's
   // join, split into ranges of each block at two threads), many rounds (split by rounds), a

@@ -198,6 +198,31 @@ TEST(ScaleChannelsLast, ScalesEveryChannelOfEveryPixelInPlaceOrNot) {
   }
 }
 
+TEST(SumChannelsLast, SumsEveryChannelOverEveryPixelInPixelOrder) {
+  if (isas_here().empty()) GTEST_SKIP() << "no vector code here: lowering keeps oneDNN's";
+  // Channel counts for each register count of the AVX-512 code (1 to 8 vectors after whole
+  // chunks of 128) and the AVX2 code's 32, 8 and scalar steps, with and without tails. The
+  // last channel's 1e8 and -1e8 make its sum depend on the order of the small values between.
+  for (VectorIsa isa : isas_here()) {
+    for (size_t channels : {1, 7, 8, 16, 17, 33, 64, 100, 128, 129, 250, 256, 300, 383}) {
+      SCOPED_TRACE(std::string(name(isa)) + " channels " + std::to_string(channels));
+      const size_t pixels = 7;
+      std::vector<float> x(pixels * channels);
+      for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(i % 13) - 6.0f;
+      x[channels - 1] = 1e8f;
+      x[(pixels - 1) * channels + channels - 1] = -1e8f;
+      std::vector<float> sums(channels + 1, 12345.0f);
+      sum_channels_last(x.data(), pixels, channels, sums.data(), isa);
+      EXPECT_EQ(sums.back(), 12345.0f);
+      for (size_t c = 0; c < channels; ++c) {
+        float want = 0;
+        for (size_t p = 0; p < pixels; ++p) want += x[p * channels + c];
+        ASSERT_EQ(sums[c], want) << c;
+      }
+    }
+  }
+}
+
 TEST(RgbToChannelsLast, InterleavesEveryPixelOfEveryImage) {
   // Pixel counts around the 16-pixel blocks (the tails), two images of each.
   for (size_t pixels : {1, 15, 16, 17, 48, 50, 224 * 224}) {

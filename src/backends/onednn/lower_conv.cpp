@@ -7,6 +7,7 @@
 #include <optional>
 #include <utility>
 
+#include "backends/onednn/channel_mean.h"
 #include "backends/onednn/lower_ops.h"
 #include "backends/onednn/sliced_node.h"
 #include "backends/reference/shape_util.h"
@@ -774,6 +775,18 @@ Lowered lower_pool(const ir::Node& node, const LoweringContext& cx,
   // The result takes the input's layout family (oneDNN picks it from `any`).
   const memory::desc dst = src == view ? plain(y_dims)
                                        : memory::desc(y_dims, kF32, memory::format_tag::any);
+  const memory::desc channels_last =
+      xs.size() == 4 ? memory::desc(dims_of(xs), kF32, memory::format_tag::nhwc) : memory::desc();
+  if (*node.op == ir::Op::GlobalAveragePool && xs.size() == 4 && src == channels_last &&
+      ChannelMean::available()) {
+    // Our own kernel (channel_mean.h says why); its result is written channels-last, as
+    // oneDNN's would be.
+    auto mean = std::make_shared<ChannelMean>(dims_of(xs));
+    mean->inputs.push_back(InputLayout{true, view, src});
+    mean->outputs.push_back(OutputLayout{memory::desc(y_dims, kF32, memory::format_tag::nhwc),
+                                         Shape(y_dims.begin(), y_dims.end())});
+    return std::shared_ptr<const PreparedNode>(std::move(mean));
+  }
   dnnl::pooling_v2_forward::desc d(dnnl::prop_kind::forward_inference, alg, src, dst, w.strides,
                                    w.kernel, w.dilations, w.pad_begin, w.pad_end);
   dnnl::pooling_v2_forward::primitive_desc pd(d, user_scratchpad(), *cx.engine);

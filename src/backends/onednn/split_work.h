@@ -13,16 +13,23 @@
 
 namespace edgerun::onednn {
 
-// Calls part(p, parts) for every p in [0, parts), parts being the threads available, at most
-// `max_parts`: side by side, or in order on the calling thread when only one is.
-template <typename Part>
-void split_over_threads(size_t max_parts, Part&& part) {
-  Team* team = Team::open_on_calling_thread();
+// How many parts split_over_threads(max_parts, ...) makes on the calling thread now: the
+// threads available, at most `max_parts` (and at least 1).
+inline int parts_over_threads(size_t max_parts) {
+  const Team* team = Team::open_on_calling_thread();
   const int threads = team != nullptr   ? team->size()
                       : omp_in_parallel() ? 1
                                           : omp_get_max_threads();
-  const int parts = static_cast<int>(std::min<size_t>(static_cast<size_t>(std::max(threads, 1)),
-                                                      max_parts));
+  return static_cast<int>(
+      std::max<size_t>(1, std::min(static_cast<size_t>(std::max(threads, 1)), max_parts)));
+}
+
+// Calls part(p, parts) for every p in [0, parts), parts = parts_over_threads(max_parts): side
+// by side, or in order on the calling thread when there is one part.
+template <typename Part>
+void split_over_threads(size_t max_parts, Part&& part) {
+  Team* team = Team::open_on_calling_thread();
+  const int parts = parts_over_threads(max_parts);
   if (parts < 2) {
     part(0, 1);
     return;

@@ -206,6 +206,74 @@ EDGERUN_AVX2 void scale_channels_last_avx2(const float* x, const float* scale, f
   }
 }
 
+// sums[c] = the sum over pixels of x[p * channels + c] for channels [c, c + 16 * V) (the last
+// vector masked by `tail`): V accumulators held in registers over all pixels.
+template <int V>
+EDGERUN_AVX512 void sum_pixels_avx512(const float* x, size_t pixels, size_t channels,
+                                      __mmask16 tail, float* sums) {
+  __m512 acc[V];
+  for (int v = 0; v < V; ++v) acc[v] = _mm512_setzero_ps();
+  for (size_t p = 0; p < pixels; ++p, x += channels) {
+    for (int v = 0; v + 1 < V; ++v) acc[v] = _mm512_add_ps(acc[v], _mm512_loadu_ps(x + 16 * v));
+    acc[V - 1] = _mm512_add_ps(acc[V - 1], _mm512_maskz_loadu_ps(tail, x + 16 * (V - 1)));
+  }
+  for (int v = 0; v + 1 < V; ++v) _mm512_storeu_ps(sums + 16 * v, acc[v]);
+  _mm512_mask_storeu_ps(sums + 16 * (V - 1), tail, acc[V - 1]);
+}
+
+EDGERUN_AVX512 void sum_channels_last_avx512(const float* x, size_t pixels, size_t channels,
+                                             float* sums) {
+  constexpr size_t kChunk = 128;  // 8 accumulators
+  size_t c = 0;
+  for (; c + kChunk <= channels; c += kChunk) {
+    sum_pixels_avx512<8>(x + c, pixels, channels, 0xFFFF, sums + c);
+  }
+  const size_t rest = channels - c;
+  if (rest == 0) return;
+  const __mmask16 tail = static_cast<__mmask16>(rest % 16 == 0 ? 0xFFFF : (1u << rest % 16) - 1);
+  switch ((rest + 15) / 16) {
+    case 1: sum_pixels_avx512<1>(x + c, pixels, channels, tail, sums + c); break;
+    case 2: sum_pixels_avx512<2>(x + c, pixels, channels, tail, sums + c); break;
+    case 3: sum_pixels_avx512<3>(x + c, pixels, channels, tail, sums + c); break;
+    case 4: sum_pixels_avx512<4>(x + c, pixels, channels, tail, sums + c); break;
+    case 5: sum_pixels_avx512<5>(x + c, pixels, channels, tail, sums + c); break;
+    case 6: sum_pixels_avx512<6>(x + c, pixels, channels, tail, sums + c); break;
+    case 7: sum_pixels_avx512<7>(x + c, pixels, channels, tail, sums + c); break;
+    default: sum_pixels_avx512<8>(x + c, pixels, channels, tail, sums + c); break;
+  }
+}
+
+EDGERUN_AVX2 void sum_channels_last_avx2(const float* x, size_t pixels, size_t channels,
+                                         float* sums) {
+  // Four accumulators of 8 channels each, then one vector, then channels one by one.
+  size_t c = 0;
+  for (; c + 32 <= channels; c += 32) {
+    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    const float* row = x + c;
+    for (size_t p = 0; p < pixels; ++p, row += channels) {
+      a0 = _mm256_add_ps(a0, _mm256_loadu_ps(row));
+      a1 = _mm256_add_ps(a1, _mm256_loadu_ps(row + 8));
+      a2 = _mm256_add_ps(a2, _mm256_loadu_ps(row + 16));
+      a3 = _mm256_add_ps(a3, _mm256_loadu_ps(row + 24));
+    }
+    _mm256_storeu_ps(sums + c, a0);
+    _mm256_storeu_ps(sums + c + 8, a1);
+    _mm256_storeu_ps(sums + c + 16, a2);
+    _mm256_storeu_ps(sums + c + 24, a3);
+  }
+  for (; c + 8 <= channels; c += 8) {
+    __m256 a = _mm256_setzero_ps();
+    const float* row = x + c;
+    for (size_t p = 0; p < pixels; ++p, row += channels) a = _mm256_add_ps(a, _mm256_loadu_ps(row));
+    _mm256_storeu_ps(sums + c, a);
+  }
+  for (; c < channels; ++c) {
+    float a = 0;
+    for (size_t p = 0; p < pixels; ++p) a += x[p * channels + c];
+    sums[c] = a;
+  }
+}
+
 // 16 pixels of three planes into 48 interleaved floats: output vector k holds elements 16k to
 // 16k + 15 of the interleaved block, element j being channel j % 3 of pixel j / 3. Two
 // two-source permutes each: the first takes channels 0 and 1, the second puts channel 2 in.
@@ -342,6 +410,20 @@ void scale_channels_last(const float* x, const float* scale, float* y, size_t pi
   }
 #else
   (void)x, (void)scale, (void)y, (void)pixels, (void)channels;
+#endif
+}
+
+void sum_channels_last(const float* x, size_t pixels, size_t channels, float* sums,
+                       VectorIsa isa) {
+  check_isa(isa, "sum_channels_last");
+#if defined(__x86_64__)
+  if (isa == VectorIsa::kAvx512) {
+    sum_channels_last_avx512(x, pixels, channels, sums);
+  } else {
+    sum_channels_last_avx2(x, pixels, channels, sums);
+  }
+#else
+  (void)x, (void)pixels, (void)channels, (void)sums;
 #endif
 }
 

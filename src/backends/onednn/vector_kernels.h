@@ -62,6 +62,12 @@ void one_row_product(const float* x, size_t k, const float* panels, size_t first
 void scale_channels_last(const float* x, const float* scale, float* y, size_t pixels,
                          size_t channels, VectorIsa isa);
 
+// sums[c] = the sum of x[p * channels + c] over pixels [0, pixels) of channels-last data, in
+// pixel order, with `isa`'s code, which this CPU must run, on the calling thread: part of a
+// squeeze-excitation's global average pooling (channel_mean.h).
+void sum_channels_last(const float* x, size_t pixels, size_t channels, float* sums,
+                       VectorIsa isa);
+
 // Three-channel images from channels-first to channels-last, out[p * 3 + c] = in[c * pixels +
 // p] for each of `images` images, where this CPU runs the AVX-512 code; false (nothing written)
 // elsewhere. The channels-last convolutions of a CNN read the image so: oneDNN 2.6's reorder
