@@ -1208,6 +1208,61 @@ TEST(OneDnnFusion, OneRowProductsRunOnOurKernelWithTheirBiasAndActivations) {
   }
 }
 
+TEST(OneDnnFusion, OnePixelConvolutionsRunAsOneRowProducts) {
+  // A squeeze-excitation block: 1x1 convolutions of the pooled pixel, with bias and Relu, then
+  // bias and HardSigmoid, on our kernel (256 x 320 weights: 320 KiB) reading the pooling's
+  // channels-last result as it is. A padded one (a 3x3 result), one with weights that are an
+  // input and a small one (64 x 64) stay oneDNN's. On one thread, over OpenMP threads and over
+  // a team. The layers' weights are small, as trained ones are: with weights of magnitude 1
+  // the gate of a channel whose sum cancels differs from the reference's by more than the
+  // tolerance whenever the sums run in another order.
+  const auto small_weights = [](Shape shape, uint32_t seed) {
+    Tensor t = random(std::move(shape), seed);
+    for (int64_t i = 0; i < t.size(); ++i) t.data<float>()[i] *= 0.1f;
+    return t;
+  };
+  struct Mode {
+    int threads;
+    onednn::ThreadChoice choice;
+  };
+  for (const Mode mode : {Mode{1, onednn::ThreadChoice::kBySize},
+                          Mode{2, onednn::ThreadChoice::kBySize},
+                          Mode{2, onednn::ThreadChoice::kTeam}}) {
+    SCOPED_TRACE(std::to_string(mode.threads) + " threads");
+    FusionCase c(mode.threads, mode.choice);
+    c.input("x", random({1, 8, 40, 40}, 1));
+    c.constant("w", random({256, 8, 5, 5}, 2));  // not 3x3: channels last, not Winograd's
+    c.node("Conv", {"x", "w"}, "conv", {attr("pads", Ints{2, 2, 2, 2})});
+    c.node("GlobalAveragePool", {"conv"}, "pooled");
+    c.constant("w1", small_weights({320, 256, 1, 1}, 3));
+    c.constant("b1", random({320}, 4));
+    c.node("Conv", {"pooled", "w1", "b1"}, "fc1");
+    c.node("Relu", {"fc1"}, "act1");
+    c.constant("w2", small_weights({256, 320, 1, 1}, 5));
+    c.constant("b2", random({256}, 6));
+    c.node("Conv", {"act1", "w2", "b2"}, "fc2");
+    c.node("HardSigmoid", {"fc2"}, "gate");
+    c.node("Mul", {"conv", "gate"}, "scaled");
+    c.output("scaled");
+    c.node("Conv", {"pooled", "w1"}, "padded", {attr("pads", Ints{1, 1, 1, 1})});
+    c.output("padded");
+    c.input("w_input", random({320, 256, 1, 1}, 7));
+    c.node("Conv", {"pooled", "w_input"}, "from_input");
+    c.output("from_input");
+    c.constant("w_small", random({64, 64, 1, 1}, 8));
+    c.constant("first_64", Tensor::from_vector<int64_t>({1}, {64}));
+    c.constant("zero", Tensor::from_vector<int64_t>({1}, {0}));
+    c.constant("axis", Tensor::from_vector<int64_t>({1}, {1}));
+    c.node("Slice", {"pooled", "zero", "first_64", "axis"}, "narrow");
+    c.node("Conv", {"narrow", "w_small"}, "small");
+    c.output("small");
+    EXPECT_EQ(c.run_and_compare(), (Chains{{"fc1", "act1"}, {"fc2", "gate"}}));
+    const bool own = onednn::best_vector_isa() != onednn::VectorIsa::kNone;
+    EXPECT_EQ(c.own_kernel_nodes("one-row products"), own ? 2u : 0u);
+    EXPECT_EQ(c.concurrent_mismatches(2, 2), 0);
+  }
+}
+
 TEST(OneDnnFusion, SqueezeExcitationScalingsRunOnOurKernel) {
   // A channels-last convolution's result times a gate of one value per channel: 24 channels (a
   // vector and a masked tail of 8), in place or not, on one thread, over OpenMP threads and

@@ -40,6 +40,24 @@ memory::desc plain(const Dims& dims) { return memory::desc(dims, kF32, row_major
 
 bool is_plain(const memory::desc& md) { return md == plain(md.dims()); }
 
+bool same_bytes(const memory::desc& a, const memory::desc& b) {
+  if (a == b) return true;
+  const dnnl_memory_desc_t& x = a.data;
+  const dnnl_memory_desc_t& y = b.data;
+  if (x.ndims != y.ndims || x.data_type != y.data_type || x.offset0 != y.offset0 ||
+      x.format_kind != dnnl_blocked || y.format_kind != dnnl_blocked ||
+      x.format_desc.blocking.inner_nblks != 0 || y.format_desc.blocking.inner_nblks != 0) {
+    return false;
+  }
+  for (int d = 0; d < x.ndims; ++d) {
+    if (x.dims[d] != y.dims[d] || x.padded_dims[d] != y.padded_dims[d]) return false;
+    if (x.dims[d] != 1 && x.format_desc.blocking.strides[d] != y.format_desc.blocking.strides[d]) {
+      return false;
+    }
+  }
+  return true;
+}
+
 Dims pad_left(const Shape& shape, size_t rank) {
   Dims d(rank - shape.size(), 1);
   d.insert(d.end(), shape.begin(), shape.end());

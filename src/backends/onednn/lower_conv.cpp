@@ -9,6 +9,7 @@
 
 #include "backends/onednn/channel_mean.h"
 #include "backends/onednn/lower_ops.h"
+#include "backends/onednn/one_row_product.h"
 #include "backends/onednn/sliced_node.h"
 #include "backends/reference/shape_util.h"
 #include "ir/conv_transpose_shape.h"
@@ -463,6 +464,52 @@ std::shared_ptr<PrimitiveNode> subsampled(
   return node;
 }
 
+// A 1x1 convolution of one pixel with constant weights (a squeeze-excitation's fully connected
+// layers, a head after global pooling) is y = W x + b: a one-row product on our own kernel
+// (one_row_product.h) where it pays, split over the team by panels of W's rows. Null otherwise.
+std::shared_ptr<OneRowProduct> one_pixel_product(const LoweringContext& cx,
+                                                 std::span<const NodeInput> in, const Window& w,
+                                                 int64_t group, const FusedChain* chain,
+                                                 const Shape& out_shape) {
+  const Shape& xs = in[0].shape;
+  const Shape& ws = in[1].shape;
+  const auto all_ones = [](auto first, auto last) {
+    return std::all_of(first, last, [](int64_t v) { return v == 1; });
+  };
+  const auto all_zeros = [](const Dims& d) {
+    return std::all_of(d.begin(), d.end(), [](int64_t v) { return v == 0; });
+  };
+  const bool has_bias = in.size() > 2 && in[2].present;
+  if (group != 1 || xs[0] != 1 || !all_ones(xs.begin() + 2, xs.end()) ||
+      !all_ones(ws.begin() + 2, ws.end()) || !all_zeros(w.pad_begin) || !all_zeros(w.pad_end) ||
+      in[1].constant == nullptr || (has_bias && in[2].constant == nullptr)) {
+    return nullptr;
+  }
+  const memory::desc dst = plain(dims_of(out_shape));
+  dnnl::post_ops ops;
+  std::vector<ChainAddend> addends;
+  std::optional<float> swish_after;
+  if (!append_chain(chain, out_shape, dims_of(out_shape), dst, false, ops, addends, swish_after)
+           .is_ok()) {
+    return nullptr;
+  }
+  std::vector<float> bias;
+  if (has_bias) bias = in[2].constant->to_vector<float>();
+  // W is [N, K] row-major: B = W transposed.
+  const OneRow r{1, ws[1], ws[0], true, 1.0f, std::move(bias), &ops, 0, &addends, swish_after};
+  auto own =
+      own_one_row_product(cx, in[1].constant, chain != nullptr ? chain->inputs : in, r, dst);
+  if (own == nullptr) return nullptr;
+  // The kernel reads the pixel's channels in order: any layout of the same bytes will do (a
+  // channels-last pooling's result, say), so none is converted.
+  const memory::desc view = plain(dims_of(xs));
+  const memory::desc want = in[0].layout && same_bytes(*in[0].layout, view) ? *in[0].layout : view;
+  own->inputs.resize(in.size());
+  own->inputs[0] = InputLayout{true, view, want};
+  own->outputs.push_back(OutputLayout{dst, out_shape});
+  return own;
+}
+
 }  // namespace
 
 Lowered lower_conv(const ir::Node& node, const LoweringContext& cx, std::span<const NodeInput> in,
@@ -489,6 +536,9 @@ Lowered lower_conv(const ir::Node& node, const LoweringContext& cx, std::span<co
 
   Dims y_dims = {xs[0], out_channels};
   y_dims.insert(y_dims.end(), w.out.begin(), w.out.end());
+  if (auto own = one_pixel_product(cx, in, w, group, chain, Shape(y_dims.begin(), y_dims.end()))) {
+    return std::shared_ptr<const PreparedNode>(std::move(own));
+  }
   Dims w_dims;
   if (group > 1)
     w_dims = {group, out_channels / group, ws[1]};

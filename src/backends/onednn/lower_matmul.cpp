@@ -136,67 +136,6 @@ std::shared_ptr<SlicedNode> slice_gemm(const dnnl::engine& engine, const GemmSpl
   return std::make_shared<SlicedNode>(engine, std::move(parts));
 }
 
-// What a one-row product run by our own kernel needs (OneRowProduct).
-struct OneRow {
-  int64_t m = 0, k = 0, n = 0;
-  bool trans_b = false;
-  float alpha = 1.0f;
-  std::vector<float> c;  // n values added to the result, or empty
-  // The chain's post-ops are ops[chain_start, ops.len()), their operands `addends`.
-  const dnnl::post_ops* ops = nullptr;
-  int chain_start = 0;
-  const std::vector<ChainAddend>* addends = nullptr;
-  std::optional<float> swish_after;
-};
-
-// The product as a OneRowProduct where A is one row and B constant and large enough, and the
-// chain is constant rows added (a bias) and then activations; null otherwise (oneDNN's matmul
-// runs it, with residual Adds and the like as post-ops).
-std::shared_ptr<OneRowProduct> own_one_row_product(const LoweringContext& cx,
-                                                   std::span<const NodeInput> in, OneRow r,
-                                                   const memory::desc& dst) {
-  if (r.m != 1 || in[1].constant == nullptr || !OneRowProduct::pays(r.k, r.n)) return nullptr;
-  std::vector<std::pair<dnnl::primitive, memory::desc>> activations;
-  for (int i = r.chain_start; i < r.ops->len(); ++i) {
-    if (r.ops->kind(i) == dnnl::primitive::kind::binary) {
-      dnnl::algorithm alg;
-      memory::desc operand;
-      r.ops->get_params_binary(i, alg, operand);
-      const int arg = DNNL_ARG_ATTR_MULTIPLE_POST_OP(i) | DNNL_ARG_SRC_1;
-      const auto addend = std::find_if(r.addends->begin(), r.addends->end(),
-                                       [&](const ChainAddend& a) { return a.arg == arg; });
-      if (!activations.empty() || alg != dnnl::algorithm::binary_add ||
-          addend == r.addends->end()) {
-        return nullptr;
-      }
-      const Tensor* row = in[addend->input].constant;
-      if (row == nullptr || row->dtype() != DType::kFloat32 ||
-          (row->size() != r.n && row->size() != 1)) {
-        return nullptr;
-      }
-      if (r.c.empty()) r.c.assign(static_cast<size_t>(r.n), 0.0f);
-      const float* values = row->data<float>();
-      for (int64_t j = 0; j < r.n; ++j) {
-        r.c[static_cast<size_t>(j)] += values[row->size() == 1 ? 0 : j];
-      }
-      continue;
-    }
-    float scale = 0, alpha = 0, beta = 0;
-    dnnl::algorithm alg;
-    r.ops->get_params_eltwise(i, scale, alg, alpha, beta);
-    if (scale != 1.0f) return nullptr;
-    const dnnl::eltwise_forward::primitive_desc pd(
-        dnnl::eltwise_forward::desc(dnnl::prop_kind::forward_inference, alg, dst, alpha, beta),
-        user_scratchpad(), *cx.engine);
-    activations.emplace_back(dnnl::eltwise_forward(pd), pd.scratchpad_desc());
-  }
-  auto node = std::make_shared<OneRowProduct>(*cx.engine, in[1].constant->data<float>(), r.k,
-                                              r.n, r.trans_b, r.alpha, std::move(r.c));
-  for (auto& [primitive, scratchpad] : activations) node->then_in_place(primitive, scratchpad);
-  if (r.swish_after) node->then_swish(*r.swish_after);
-  return node;
-}
-
 }  // namespace
 
 Lowered lower_gemm(const ir::Node& node, const LoweringContext& cx, std::span<const NodeInput> in,
@@ -250,7 +189,8 @@ Lowered lower_gemm(const ir::Node& node, const LoweringContext& cx, std::span<co
     }
     const OneRow one_row{m, k, n, trans_b, alpha, std::move(c), &ops, chain_start, &addends,
                          swish_after};
-    if (auto own = own_one_row_product(cx, in, one_row, dst)) {
+    if (auto own = own_one_row_product(cx, in[1].constant, chain != nullptr ? chain->inputs : in,
+                                           one_row, dst)) {
       own->inputs.resize(in.size());
       own->inputs[0] = InputLayout{true, src, src};
       own->outputs.push_back(OutputLayout{dst, Shape{m, n}});
@@ -339,7 +279,8 @@ Lowered lower_matmul(const ir::Node&, const LoweringContext& cx, std::span<const
   ER_RETURN_IF_ERROR(append_chain(chain, out_shape, yd, dst, false, ops, addends, swish_after));
   if (bd.size() == 2) {
     const OneRow one_row{ad[0], ad[1], bd[1], false, 1.0f, {}, &ops, 0, &addends, swish_after};
-    if (auto own = own_one_row_product(cx, in, one_row, dst)) {
+    if (auto own = own_one_row_product(cx, in[1].constant, chain != nullptr ? chain->inputs : in,
+                                           one_row, dst)) {
       own->inputs.resize(in.size());
       own->inputs[0] = InputLayout{true, src, src};
       own->outputs.push_back(OutputLayout{dst, std::move(out_shape)});

@@ -21,6 +21,10 @@ Dims row_major_strides(const Dims& dims);
 // Plain (row-major, dense) float32: the layout of edgerun tensors.
 memory::desc plain(const Dims& dims);
 bool is_plain(const memory::desc& md);
+// Whether `a` and `b` put every element at the same byte: equal, or strided layouts of the same
+// dims and type that differ only in the strides of dims of size 1 (channels-last and plain
+// [N, C, 1, 1], say). Either then reads the other's memory as it is.
+bool same_bytes(const memory::desc& a, const memory::desc& b);
 // `shape` padded with leading 1s to `rank`.
 Dims pad_left(const Shape& shape, size_t rank);
 Status unsupported_shapes(const std::string& why);

@@ -72,4 +72,49 @@ void OneRowProduct::execute(dnnl::stream& stream, std::span<const memory> in,
   if (swish_alpha_) swish_in_place(y, n_, *swish_alpha_);
 }
 
+std::shared_ptr<OneRowProduct> own_one_row_product(const LoweringContext& cx, const Tensor* b,
+                                                   std::span<const NodeInput> flat, OneRow r,
+                                                   const memory::desc& dst) {
+  if (r.m != 1 || b == nullptr || !OneRowProduct::pays(r.k, r.n)) return nullptr;
+  std::vector<std::pair<dnnl::primitive, memory::desc>> activations;
+  for (int i = r.chain_start; i < r.ops->len(); ++i) {
+    if (r.ops->kind(i) == dnnl::primitive::kind::binary) {
+      dnnl::algorithm alg;
+      memory::desc operand;
+      r.ops->get_params_binary(i, alg, operand);
+      const int arg = DNNL_ARG_ATTR_MULTIPLE_POST_OP(i) | DNNL_ARG_SRC_1;
+      const auto addend = std::find_if(r.addends->begin(), r.addends->end(),
+                                       [&](const ChainAddend& a) { return a.arg == arg; });
+      if (!activations.empty() || alg != dnnl::algorithm::binary_add ||
+          addend == r.addends->end()) {
+        return nullptr;
+      }
+      const Tensor* row = flat[addend->input].constant;
+      if (row == nullptr || row->dtype() != DType::kFloat32 ||
+          (row->size() != r.n && row->size() != 1)) {
+        return nullptr;
+      }
+      if (r.c.empty()) r.c.assign(static_cast<size_t>(r.n), 0.0f);
+      const float* values = row->data<float>();
+      for (int64_t j = 0; j < r.n; ++j) {
+        r.c[static_cast<size_t>(j)] += values[row->size() == 1 ? 0 : j];
+      }
+      continue;
+    }
+    float scale = 0, alpha = 0, beta = 0;
+    dnnl::algorithm alg;
+    r.ops->get_params_eltwise(i, scale, alg, alpha, beta);
+    if (scale != 1.0f) return nullptr;
+    const dnnl::eltwise_forward::primitive_desc pd(
+        dnnl::eltwise_forward::desc(dnnl::prop_kind::forward_inference, alg, dst, alpha, beta),
+        user_scratchpad(), *cx.engine);
+    activations.emplace_back(dnnl::eltwise_forward(pd), pd.scratchpad_desc());
+  }
+  auto node = std::make_shared<OneRowProduct>(*cx.engine, b->data<float>(), r.k, r.n, r.trans_b,
+                                              r.alpha, std::move(r.c));
+  for (auto& [primitive, scratchpad] : activations) node->then_in_place(primitive, scratchpad);
+  if (r.swish_after) node->then_swish(*r.swish_after);
+  return node;
+}
+
 }  // namespace edgerun::onednn::lower

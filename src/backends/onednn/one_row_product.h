@@ -52,4 +52,26 @@ class OneRowProduct final : public PreparedNode {
   std::optional<float> swish_alpha_;
 };
 
+// What a one-row product run by our own kernel needs (OneRowProduct).
+struct OneRow {
+  int64_t m = 0, k = 0, n = 0;
+  bool trans_b = false;
+  float alpha = 1.0f;
+  std::vector<float> c;  // n values added to the result, or empty
+  // The chain's post-ops are ops[chain_start, ops.len()), their operands `addends`.
+  const dnnl::post_ops* ops = nullptr;
+  int chain_start = 0;
+  const std::vector<ChainAddend>* addends = nullptr;
+  std::optional<float> swish_after;
+};
+
+// The product as a OneRowProduct where A is one row and B (`b`, laid out as r.trans_b says) is
+// constant and large enough, and the chain is constant rows added (a bias) and then
+// activations; null otherwise (oneDNN's primitive runs it, with residual Adds and the like as
+// post-ops). `flat`: the inputs the chain's addends index (FusedChain::inputs, or the node's own
+// without a chain).
+std::shared_ptr<OneRowProduct> own_one_row_product(const LoweringContext& cx, const Tensor* b,
+                                                   std::span<const NodeInput> flat, OneRow r,
+                                                   const memory::desc& dst);
+
 }  // namespace edgerun::onednn::lower
