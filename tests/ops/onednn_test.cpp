@@ -930,6 +930,42 @@ TEST(OneDnnLayouts, TransposesReadTheLayoutTheirInputArrivesIn) {
   EXPECT_LE(c.layout_stats().conversions, 2u * 2u);
 }
 
+TEST(OneDnnLayouts, ViewsKeepTheLayoutWhereOnlyATransposeReadsThem) {
+  // Two detection heads: a convolution's channels-last scores [1, A * K, H, W], seen as
+  // [1, A, K, H, W], turned to [1, H, W, A, K] and flattened to [1, H * W * A, K], then joined.
+  // The first view reads the convolution's bytes as they are (no conversion to plain), and the
+  // transpose then reads plain data. A view that an elementwise op reads converts as before.
+  FusionCase c;
+  c.input("x", random({1, 8, 12, 10}, 1));
+  c.constant("w", random({24, 8, 5, 5}, 2));  // 5x5: channels last, not Winograd's blocks
+  c.node("Conv", {"x", "w"}, "scores", {attr("pads", Ints{2, 2, 2, 2})});
+  c.constant("split", Tensor::from_vector<int64_t>({5}, {1, 4, 6, 12, 10}));
+  c.node("Reshape", {"scores", "split"}, "split_scores");
+  c.node("Transpose", {"split_scores"}, "per_pixel", {attr("perm", Ints{0, 3, 4, 1, 2})});
+  c.constant("rows", Tensor::from_vector<int64_t>({3}, {1, -1, 6}));
+  c.node("Reshape", {"per_pixel", "rows"}, "head_a");
+  c.constant("w2", random({12, 8, 5, 5}, 3));
+  c.node("Conv", {"x", "w2"}, "scores2",
+         {attr("pads", Ints{2, 2, 2, 2}), attr("strides", Ints{2, 2})});
+  c.constant("split2", Tensor::from_vector<int64_t>({5}, {1, 2, 6, 6, 5}));
+  c.node("Reshape", {"scores2", "split2"}, "split_scores2");
+  c.node("Transpose", {"split_scores2"}, "per_pixel2", {attr("perm", Ints{0, 3, 4, 1, 2})});
+  c.node("Reshape", {"per_pixel2", "rows"}, "head_b");
+  c.node("Concat", {"head_a", "head_b"}, "joined", {attr("axis", int64_t{1})});
+  c.output("joined");
+  c.constant("flat_shape", Tensor::from_vector<int64_t>({2}, {1, -1}));
+  c.constant("w3", random({16, 8, 5, 5}, 4));
+  c.node("Conv", {"x", "w3"}, "features", {attr("pads", Ints{2, 2, 2, 2})});
+  c.node("Reshape", {"features", "flat_shape"}, "flat");
+  c.node("Relu", {"flat"}, "flat_relu");
+  c.output("flat_relu");
+  c.run_and_compare();
+  // Per run: x into each convolution's layout, and "features" to plain for the Relu's view;
+  // before, both heads' scores were converted to plain too.
+  EXPECT_LE(c.layout_stats().conversions, 2u * 4u);
+  EXPECT_EQ(c.concurrent_mismatches(2, 2), 0);
+}
+
 TEST(OneDnnLayouts, ValueReadOutsideThePartitionLeavesItPlain) {
   FusionCase c;
   c.input("x", random({2, 4, 6, 6}, 1));

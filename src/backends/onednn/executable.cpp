@@ -41,6 +41,10 @@ struct CompiledNode {
   std::vector<const Tensor*> constants;  // per input: the initializer's value, or null
   reference::KernelFn fallback = nullptr;
   bool view = false;               // a shape-only op, run by its (zero-copy) reference kernel
+  // A view whose result may keep its input's strided layout (lower::reshaped_layout): every
+  // node that reads it in the partition reads any strided layout as cheaply as plain data (a
+  // Transpose, or another such view), so the conversion to plain is left out.
+  bool relayout = false;
   bool blocked_output_ok = false;  // every output is read only inside the partition
 
   // A fused chain: `node` with `post` fused after it. `inputs` are then flat (see
@@ -237,6 +241,9 @@ void record_unit(Profile& profile, double start_us, const CompiledNode& n) {
 struct BlockedValue {
   dnnl::memory memory;
   Shape shape;
+  // The memory a view's value reads (`memory` then only points into it), held so its bytes
+  // stay while the view is read even where its own slot is released first.
+  dnnl::memory owner;
 };
 
 // The dnnl::memory objects of one run, kept for a later one: a run points them at its own
@@ -507,6 +514,33 @@ class OneDnnExecutable final : public Executable {
     return Status::ok();
   }
 
+  // Marks the views whose results may keep a strided layout (CompiledNode::relayout), last
+  // first, so a view read by another view knows whether that one does.
+  void mark_relayout_views() {
+    std::unordered_map<int, std::vector<const CompiledNode*>> readers;
+    for (const auto& n : nodes_) {
+      for (int slot : n->inputs) {
+        if (slot >= 0) readers[slot].push_back(n.get());
+      }
+    }
+    for (auto it = nodes_.rbegin(); it != nodes_.rend(); ++it) {
+      CompiledNode& n = **it;
+      if (!n.view || n.inputs.empty() || n.inputs[0] < 0 || n.outputs.size() != 1 ||
+          n.outputs[0] < 0 || exported(n.outputs[0])) {
+        continue;
+      }
+      const int slot = n.outputs[0];
+      const auto found = readers.find(slot);
+      if (found == readers.end()) continue;
+      n.relayout = std::all_of(found->second.begin(), found->second.end(), [&](const auto* r) {
+        const bool transpose = r->post.empty() && *r->node->op == ir::Op::Transpose;
+        const bool view = r->relayout && r->inputs[0] == slot &&
+                          std::count(r->inputs.begin(), r->inputs.end(), slot) == 1;
+        return transpose || view;
+      });
+    }
+  }
+
   // Builds every node's primitives now, for the shapes `types` knows, following the layouts
   // the nodes before it will write; constant weights are reordered here, once. Nodes whose
   // input shapes are not known are built on their first run instead.
@@ -739,6 +773,21 @@ class OneDnnExecutable final : public Executable {
   // The prepare-time twin of run_node: what the node's inputs will look like, lowered now, and
   // what its outputs will then look like. Unknown inputs make the outputs unknown.
   Status prepare_ahead(CompiledNode& n, std::vector<std::optional<NodeInput>>& known) {
+    if (n.relayout) {
+      // The view's result keeps its input's layout, as view_in_layout will give it.
+      const auto& k = known[static_cast<size_t>(n.inputs[0])];
+      const Shape* shape = k && k->layout ? view_result_shape(n, k->shape) : nullptr;
+      const std::optional<dnnl::memory::desc> desc =
+          shape != nullptr ? lower::reshaped_layout(*k->layout, lower::dims_of(*shape))
+                           : std::nullopt;
+      if (desc) {
+        NodeInput out = *k;
+        out.shape = *shape;
+        out.layout = *desc;
+        known[static_cast<size_t>(n.outputs[0])] = out;
+        return Status::ok();
+      }
+    }
     std::vector<NodeInput> inputs(n.inputs.size());
     bool all_known = !n.view;
     for (size_t i = 0; i < n.inputs.size() && all_known; ++i) {
@@ -1046,7 +1095,7 @@ class OneDnnExecutable final : public Executable {
         continue;
       }
       v = Value();
-      blocked = BlockedValue{out[o], prepared.outputs[o].shape};
+      blocked = BlockedValue{out[o], prepared.outputs[o].shape, dnnl::memory()};
       // A value read outside the partition leaves it as a plain tensor.
       if (exported(slot)) ER_RETURN_IF_ERROR(materialize(state, slot));
     }
@@ -1103,9 +1152,56 @@ class OneDnnExecutable final : public Executable {
     return true;
   }
 
+  // The shape of view `n`'s result when its input has `input_shape`: the one prepare knew,
+  // when the input has the shape prepare knew and every other input is a constant (so the
+  // result cannot differ); null otherwise.
+  const Shape* view_result_shape(const CompiledNode& n, const Shape& input_shape) const {
+    if (types_ == nullptr) return nullptr;
+    const Shape* known_in = types_->shape(n.node->inputs[0]);
+    if (known_in == nullptr || *known_in != input_shape) return nullptr;
+    for (size_t i = 1; i < n.inputs.size(); ++i) {
+      if (n.inputs[i] >= 0 && n.constants[i] == nullptr) return nullptr;
+    }
+    return types_->shape(n.node->outputs[0]);
+  }
+
+  // Runs view `n` over its blocked input's bytes (n.relayout): its result is a blocked value
+  // of the same memory in the reshaped layout. False (nothing done) where the input is plain or
+  // no strides read it so.
+  bool view_in_layout(const CompiledNode& n, RunState& state) const {
+    const auto& blocked = state.blocked[static_cast<size_t>(n.inputs[0])];
+    if (!blocked) return false;
+    const Shape* shape = view_result_shape(n, blocked->shape);
+    if (shape == nullptr) return false;
+    const std::optional<dnnl::memory::desc> desc =
+        lower::reshaped_layout(blocked->memory.get_desc(), lower::dims_of(*shape));
+    if (!desc) return false;
+    void* data = blocked->memory.get_data_handle();
+    dnnl::memory fresh;
+    dnnl::memory* result = &fresh;
+    if (state.cache != nullptr && n.id < state.cache->entries.size()) {
+      auto& outputs = state.cache->entries[n.id].outputs;
+      if (outputs.empty() || !outputs[0] || outputs[0].get_desc() != *desc) {
+        outputs.assign(1, dnnl::memory(*desc, engine_, data));
+      }
+      result = &point(outputs[0], *desc, engine_, data);
+    } else {
+      fresh = dnnl::memory(*desc, engine_, data);
+    }
+    const int out = n.outputs[0];
+    state.frame.values[static_cast<size_t>(out)] = Value();
+    state.blocked[static_cast<size_t>(out)] =
+        BlockedValue{*result, *shape, blocked->owner ? blocked->owner : blocked->memory};
+    return true;
+  }
+
   Status run_node(const CompiledNode& n, RunState& state) const {
-    // Shape-only ops run as views of their plain input.
-    if (n.view) return run_reference(n, state);
+    // Shape-only ops run as views of their input: of its bytes as they are where the result
+    // can keep a strided layout, else of its plain tensor.
+    if (n.view) {
+      if (n.relayout && view_in_layout(n, state)) return Status::ok();
+      return run_reference(n, state);
+    }
     if (matches_ahead(n, state)) return execute(n, n.ahead, state);
     std::vector<NodeInput> inputs(n.inputs.size());
     bool all_tensors = true;
@@ -1240,6 +1336,7 @@ Result<std::unique_ptr<Executable>> compile_partition(const Partition& partition
     ER_RETURN_IF_ERROR(
         executable->add_chain(units[u], graph, *partition.slots, std::move(releases[u])));
   }
+  executable->mark_relayout_views();
   if (partition.types != nullptr) {
     // oneDNN plans a primitive's work split for the thread count in force when it is created.
     const ThreadCountScope thread_count(threads);

@@ -3,8 +3,11 @@
 #include <atomic>
 #include <cfloat>
 #include <cstdlib>
+#include <functional>
 #include <new>
+#include <numeric>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "backends/onednn/lower_ops.h"
@@ -56,6 +59,66 @@ bool same_bytes(const memory::desc& a, const memory::desc& b) {
     }
   }
   return true;
+}
+
+std::optional<memory::desc> reshaped_layout(const memory::desc& from, const Dims& to) {
+  const dnnl_memory_desc_t& d = from.data;
+  if (d.format_kind != dnnl_blocked || d.format_desc.blocking.inner_nblks != 0 ||
+      d.offset0 != 0) {
+    return std::nullopt;
+  }
+  // The source's dims of extent above 1 (extent, stride), outermost first: the others address
+  // no bytes of their own.
+  std::vector<std::pair<int64_t, int64_t>> source;
+  for (int i = 0; i < d.ndims; ++i) {
+    if (d.padded_dims[i] != d.dims[i]) return std::nullopt;
+    if (d.dims[i] != 1) source.emplace_back(d.dims[i], d.format_desc.blocking.strides[i]);
+  }
+  const size_t rank = to.size();
+  Dims strides(rank, 0);
+  const auto next_above_one = [&](size_t t) {
+    while (t < rank && to[t] == 1) ++t;
+    return t;
+  };
+  size_t s = 0, t = next_above_one(0);
+  // Matches runs of source dims with runs of target dims of the same element count; a run of
+  // source dims must be one block of memory (each dim's stride its inner neighbour's stride
+  // times extent), which the target dims then split in row-major order.
+  while (t < rank) {
+    if (s == source.size()) return std::nullopt;
+    size_t source_end = s + 1, target_end = t + 1;
+    int64_t source_count = source[s].first, target_count = to[t];
+    while (source_count != target_count) {
+      if (source_count < target_count) {
+        if (source_end == source.size()) return std::nullopt;
+        source_count *= source[source_end++].first;
+      } else {
+        target_end = next_above_one(target_end);
+        if (target_end == rank) return std::nullopt;
+        target_count *= to[target_end++];
+      }
+    }
+    for (size_t k = s; k + 1 < source_end; ++k) {
+      if (source[k].second != source[k + 1].second * source[k + 1].first) return std::nullopt;
+    }
+    int64_t stride = source[source_end - 1].second;
+    for (size_t k = target_end; k-- > t;) {
+      if (to[k] == 1) continue;
+      strides[k] = stride;
+      stride *= to[k];
+    }
+    s = source_end;
+    t = next_above_one(target_end);
+  }
+  if (s != source.size()) return std::nullopt;
+  // Extent-1 dims address no bytes: they take the whole tensor's span, as the outermost dim of
+  // a dense layout does, so that a permutation of such data that is plain compares plain (and
+  // oneDNN picks its fast copy).
+  const int64_t span = std::accumulate(to.begin(), to.end(), int64_t{1}, std::multiplies<>());
+  for (size_t k = 0; k < rank; ++k) {
+    if (to[k] == 1) strides[k] = span;
+  }
+  return memory::desc(to, kF32, strides);
 }
 
 Dims pad_left(const Shape& shape, size_t rank) {

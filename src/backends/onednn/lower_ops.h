@@ -25,6 +25,11 @@ bool is_plain(const memory::desc& md);
 // dims and type that differ only in the strides of dims of size 1 (channels-last and plain
 // [N, C, 1, 1], say). Either then reads the other's memory as it is.
 bool same_bytes(const memory::desc& a, const memory::desc& b);
+// The layout that reads the bytes of `from` (a strided layout, such as channels-last) as a
+// tensor of dims `to` with the same elements in the same row-major order: what a Reshape of
+// data in that layout is without a copy. nullopt where no strides do that (merging dims that
+// are not adjacent in memory, such as channels-last's H and C).
+std::optional<memory::desc> reshaped_layout(const memory::desc& from, const Dims& to);
 // `shape` padded with leading 1s to `rank`.
 Dims pad_left(const Shape& shape, size_t rank);
 Status unsupported_shapes(const std::string& why);
