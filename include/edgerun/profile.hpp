@@ -6,9 +6,13 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <mutex>
+#include <span>
 #include <string>
+#include <string_view>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 namespace edgerun {
@@ -32,6 +36,13 @@ class Profile {
   double now_us() const;
   // Safe to call from several runs at once; runs sharing a profile interleave their events.
   void record(ProfileEvent event);
+  // The same for an event whose name is `names` joined with "+" and whose op is `ops` joined
+  // so (a node event's nodes are `names`), as the runtime records its steps and nodes. Each
+  // distinct string is stored once, so recording many runs allocates nothing per event: a
+  // profiled run's heap behaves as an unprofiled one's (per-event strings had left the heap
+  // too fragmented for a run's large buffers, which then came from fresh pages every run).
+  void record(ProfileEvent::Kind kind, std::span<const std::string_view> names,
+              std::span<const std::string_view> ops, double start_us, double duration_us);
   std::vector<ProfileEvent> events() const;
 
   // The events in Chrome's trace event format (a JSON object with "traceEvents" of complete
@@ -39,9 +50,29 @@ class Profile {
   std::string chrome_trace_json() const;
 
  private:
+  // An event in recording order: one given whole (`whole` indexes wholes_), or one of interned
+  // strings (ids_[first, first + names) its names, the next `ops` its ops).
+  struct Entry {
+    ProfileEvent::Kind kind;
+    int thread;
+    double start_us, duration_us;
+    int64_t whole;  // -1: interned
+    uint32_t first, names, ops;
+  };
+  struct StringHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  int thread_index();  // of the calling thread; under mutex_
+  uint32_t intern(std::string_view s);  // under mutex_
+
   std::chrono::steady_clock::time_point origin_;
   mutable std::mutex mutex_;
-  std::vector<ProfileEvent> events_;
+  std::vector<Entry> entries_;
+  std::vector<ProfileEvent> wholes_;
+  std::vector<uint32_t> ids_;
+  std::vector<std::string> strings_;  // by id
+  std::unordered_map<std::string, uint32_t, StringHash, std::equal_to<>> string_ids_;
   std::vector<std::thread::id> threads_;  // index = ProfileEvent::thread
 };
 
