@@ -224,8 +224,14 @@ TEST(SumChannelsLast, SumsEveryChannelOverEveryPixelInPixelOrder) {
 }
 
 TEST(RgbToChannelsLast, InterleavesEveryPixelOfEveryImage) {
-  // Pixel counts around the 16-pixel blocks (the tails), two images of each.
-  for (size_t pixels : {1, 15, 16, 17, 48, 50, 224 * 224}) {
+  // Pixel counts around the 16-pixel blocks (the tails), two images of each; the large ones
+  // split over two OpenMP threads, one with a tail in its last part.
+  struct RestoreThreads {
+    int threads = omp_get_max_threads();
+    ~RestoreThreads() { omp_set_num_threads(threads); }
+  } restore;
+  omp_set_num_threads(2);
+  for (size_t pixels : {1, 15, 16, 17, 48, 50, 100 * 181, 224 * 224}) {
     SCOPED_TRACE("pixels " + std::to_string(pixels));
     std::vector<float> in(2 * 3 * pixels), out(2 * 3 * pixels + 1, -1.0f);
     for (size_t i = 0; i < in.size(); ++i) in[i] = static_cast<float>(i) * 0.25f;

@@ -72,7 +72,8 @@ void sum_channels_last(const float* x, size_t pixels, size_t channels, float* su
 // p] for each of `images` images, where this CPU runs the AVX-512 code; false (nothing written)
 // elsewhere. The channels-last convolutions of a CNN read the image so: oneDNN 2.6's reorder
 // took 51-59 us for a 224 x 224 image on this project's AVX-512 machine (as long as a mobile
-// CNN's first convolution), this 15.
+// CNN's first convolution), this 15. Each image's pixels are split over the calling thread's
+// team or OpenMP threads (split_work.h) where there are 8K or more.
 bool rgb_to_channels_last(const float* in, float* out, size_t images, size_t pixels);
 
 }  // namespace edgerun::onednn
