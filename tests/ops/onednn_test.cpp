@@ -1244,6 +1244,16 @@ TEST(OneDnnFusion, OneRowProductsRunOnOurKernelWithTheirBiasAndActivations) {
   }
 }
 
+// The ways edgerun's own kernels share a node's work: one thread, two OpenMP threads, a team of
+// two.
+struct ThreadMode {
+  int threads;
+  onednn::ThreadChoice choice;
+};
+constexpr ThreadMode kThreadModes[] = {{1, onednn::ThreadChoice::kBySize},
+                                       {2, onednn::ThreadChoice::kBySize},
+                                       {2, onednn::ThreadChoice::kTeam}};
+
 TEST(OneDnnFusion, OnePixelConvolutionsRunAsOneRowProducts) {
   // A squeeze-excitation block: 1x1 convolutions of the pooled pixel, with bias and Relu, then
   // bias and HardSigmoid, on our kernel (256 x 320 weights: 320 KiB) reading the pooling's
@@ -1257,13 +1267,7 @@ TEST(OneDnnFusion, OnePixelConvolutionsRunAsOneRowProducts) {
     for (int64_t i = 0; i < t.size(); ++i) t.data<float>()[i] *= 0.1f;
     return t;
   };
-  struct Mode {
-    int threads;
-    onednn::ThreadChoice choice;
-  };
-  for (const Mode mode : {Mode{1, onednn::ThreadChoice::kBySize},
-                          Mode{2, onednn::ThreadChoice::kBySize},
-                          Mode{2, onednn::ThreadChoice::kTeam}}) {
+  for (const ThreadMode mode : kThreadModes) {
     SCOPED_TRACE(std::to_string(mode.threads) + " threads");
     FusionCase c(mode.threads, mode.choice);
     c.input("x", random({1, 8, 40, 40}, 1));
@@ -1303,13 +1307,7 @@ TEST(OneDnnFusion, SqueezeExcitationScalingsRunOnOurKernel) {
   // A channels-last convolution's result times a gate of one value per channel: 24 channels (a
   // vector and a masked tail of 8), in place or not, on one thread, over OpenMP threads and
   // over a team. A factor of another shape stays oneDNN's.
-  struct Mode {
-    int threads;
-    onednn::ThreadChoice choice;
-  };
-  for (const Mode mode : {Mode{1, onednn::ThreadChoice::kBySize},
-                          Mode{2, onednn::ThreadChoice::kBySize},
-                          Mode{2, onednn::ThreadChoice::kTeam}}) {
+  for (const ThreadMode mode : kThreadModes) {
     SCOPED_TRACE(std::to_string(mode.threads) + " threads");
     FusionCase c(mode.threads, mode.choice);
     c.input("x", random({1, 8, 90, 90}, 1));
@@ -1334,13 +1332,7 @@ TEST(OneDnnFusion, GlobalAveragePoolsOfChannelsLastDataRunOnOurKernel) {
   // masked tail of 8), of one image large enough to split (two parts at two threads) and of a
   // batch of three, each image split on its own. On one thread, over OpenMP threads and over a
   // team. A plain input (the graph's own) stays oneDNN's.
-  struct Mode {
-    int threads;
-    onednn::ThreadChoice choice;
-  };
-  for (const Mode mode : {Mode{1, onednn::ThreadChoice::kBySize},
-                          Mode{2, onednn::ThreadChoice::kBySize},
-                          Mode{2, onednn::ThreadChoice::kTeam}}) {
+  for (const ThreadMode mode : kThreadModes) {
     SCOPED_TRACE(std::to_string(mode.threads) + " threads");
     FusionCase c(mode.threads, mode.choice);
     c.input("x", random({1, 8, 70, 70}, 1));
@@ -1368,13 +1360,7 @@ TEST(OneDnnFusion, ConcatenationsOfPlainInputsRunOnOurCopies) {
   // join, split into ranges of each block at two threads), many rounds (split by rounds), a
   // small join (one part), and blocks that are no whole number of cache lines. On one thread,
   // over OpenMP threads and over a team.
-  struct Mode {
-    int threads;
-    onednn::ThreadChoice choice;
-  };
-  for (const Mode mode : {Mode{1, onednn::ThreadChoice::kBySize},
-                          Mode{2, onednn::ThreadChoice::kBySize},
-                          Mode{2, onednn::ThreadChoice::kTeam}}) {
+  for (const ThreadMode mode : kThreadModes) {
     SCOPED_TRACE(std::to_string(mode.threads) + " threads");
     FusionCase c(mode.threads, mode.choice);
     c.input("x", random({1, 8, 60, 60}, 1));
