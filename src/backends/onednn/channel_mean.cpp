@@ -1,8 +1,8 @@
 #include "backends/onednn/channel_mean.h"
 
 #include "backends/onednn/split_work.h"
-#include "backends/reference/shape_util.h"
 #include "backends/onednn/vector_kernels.h"
+#include "backends/reference/shape_util.h"
 
 namespace edgerun::onednn::lower {
 

@@ -2,6 +2,7 @@
 
 #include <cstring>
 #include <numeric>
+#include <utility>
 
 #include "backends/onednn/split_work.h"
 
@@ -17,10 +18,6 @@ PlainConcat::PlainConcat(size_t outer, std::vector<size_t> block_bytes)
 
 void PlainConcat::execute(dnnl::stream& /*stream*/, std::span<const memory> in,
                           std::span<const memory> out) const {
-  std::vector<const char*> src(block_bytes_.size());
-  for (size_t i = 0; i < src.size(); ++i) {
-    src[i] = static_cast<const char*>(in[i].get_data_handle());
-  }
   char* dst = static_cast<char*>(out[0].get_data_handle());
   // Parts of at least 256 KiB: a copy that size takes about 10 us, well above what handing out
   // a part costs. Many rounds split by rounds; fewer rounds than parts (a detection head's join
@@ -28,29 +25,26 @@ void PlainConcat::execute(dnnl::stream& /*stream*/, std::span<const memory> in,
   constexpr size_t kMinPart = size_t{256} << 10, kLine = 64;
   const size_t max_parts = std::max<size_t>(1, outer_ * row_bytes_ / kMinPart);
   split_over_threads(max_parts, [&](int p, int parts) {
-    if (outer_ >= static_cast<size_t>(parts)) {
-      const auto [first, last] = part_range(outer_, p, parts);
-      for (size_t o = first; o < last; ++o) {
-        char* row = dst + o * row_bytes_;
-        for (size_t i = 0; i < src.size(); ++i) {
-          if (block_bytes_[i] == 0) continue;
-          std::memcpy(row, src[i] + o * block_bytes_[i], block_bytes_[i]);
-          row += block_bytes_[i];
-        }
-      }
-      return;
-    }
-    for (size_t o = 0; o < outer_; ++o) {
-      size_t offset = o * row_bytes_;
-      for (size_t i = 0; i < src.size(); ++i) {
-        const size_t bytes = block_bytes_[i];
+    const bool by_rounds = outer_ >= static_cast<size_t>(parts);
+    const auto [first_round, last_round] =
+        by_rounds ? part_range(outer_, p, parts) : std::pair<size_t, size_t>{0, outer_};
+    size_t offset = 0;  // of input i's block in a round of the output
+    for (size_t i = 0; i < block_bytes_.size(); ++i) {
+      const size_t bytes = block_bytes_[i];
+      const char* src = static_cast<const char*>(in[i].get_data_handle());
+      size_t begin = 0, end = bytes;  // the part of each block this part copies
+      if (!by_rounds) {
         const auto [first, last] = part_range(bytes / kLine, p, parts);
-        const size_t begin = first * kLine, end = p + 1 == parts ? bytes : last * kLine;
-        if (end > begin) {
-          std::memcpy(dst + offset + begin, src[i] + o * bytes + begin, end - begin);
-        }
-        offset += bytes;
+        begin = first * kLine;
+        end = p + 1 == parts ? bytes : last * kLine;
       }
+      if (end > begin) {
+        for (size_t o = first_round; o < last_round; ++o) {
+          std::memcpy(dst + o * row_bytes_ + offset + begin, src + o * bytes + begin,
+                      end - begin);
+        }
+      }
+      offset += bytes;
     }
   });
 }
