@@ -45,6 +45,16 @@ struct CompiledNode {
   // node that reads it in the partition reads any strided layout as cheaply as plain data (a
   // Transpose, or another such view), so the conversion to plain is left out.
   bool relayout = false;
+  // What prepare found such a view to read and give (prepare_ahead), so a run compares
+  // descriptors instead of working the layout out again: the input's layout and shape, and
+  // the result's.
+  struct Relayout {
+    dnnl::memory::desc from;
+    Shape from_shape;
+    dnnl::memory::desc to;
+    Shape to_shape;
+  };
+  std::optional<Relayout> relayout_ahead;
   bool blocked_output_ok = false;  // every output is read only inside the partition
 
   // A fused chain: `node` with `post` fused after it. `inputs` are then flat (see
@@ -774,13 +784,15 @@ class OneDnnExecutable final : public Executable {
   // what its outputs will then look like. Unknown inputs make the outputs unknown.
   Status prepare_ahead(CompiledNode& n, std::vector<std::optional<NodeInput>>& known) {
     if (n.relayout) {
-      // The view's result keeps its input's layout, as view_in_layout will give it.
+      // The view's result keeps its input's layout (view_in_layout).
+      n.relayout_ahead.reset();
       const auto& k = known[static_cast<size_t>(n.inputs[0])];
       const Shape* shape = k && k->layout ? view_result_shape(n, k->shape) : nullptr;
       const std::optional<dnnl::memory::desc> desc =
           shape != nullptr ? lower::reshaped_layout(*k->layout, lower::dims_of(*shape))
                            : std::nullopt;
       if (desc) {
+        n.relayout_ahead = CompiledNode::Relayout{*k->layout, k->shape, *desc, *shape};
         NodeInput out = *k;
         out.shape = *shape;
         out.layout = *desc;
@@ -1165,33 +1177,32 @@ class OneDnnExecutable final : public Executable {
     return types_->shape(n.node->outputs[0]);
   }
 
-  // Runs view `n` over its blocked input's bytes (n.relayout): its result is a blocked value
-  // of the same memory in the reshaped layout. False (nothing done) where the input is plain or
-  // no strides read it so.
+  // Runs view `n` over its blocked input's bytes where that input arrives as prepare foresaw
+  // (CompiledNode::relayout_ahead): its result is a blocked value of the same memory in the
+  // reshaped layout. False (nothing done) otherwise.
   bool view_in_layout(const CompiledNode& n, RunState& state) const {
     const auto& blocked = state.blocked[static_cast<size_t>(n.inputs[0])];
-    if (!blocked) return false;
-    const Shape* shape = view_result_shape(n, blocked->shape);
-    if (shape == nullptr) return false;
-    const std::optional<dnnl::memory::desc> desc =
-        lower::reshaped_layout(blocked->memory.get_desc(), lower::dims_of(*shape));
-    if (!desc) return false;
+    const auto& ahead = n.relayout_ahead;
+    if (!blocked || !ahead || blocked->shape != ahead->from_shape ||
+        blocked->memory.get_desc() != ahead->from) {
+      return false;
+    }
     void* data = blocked->memory.get_data_handle();
     dnnl::memory fresh;
     dnnl::memory* result = &fresh;
     if (state.cache != nullptr && n.id < state.cache->entries.size()) {
       auto& outputs = state.cache->entries[n.id].outputs;
-      if (outputs.empty() || !outputs[0] || outputs[0].get_desc() != *desc) {
-        outputs.assign(1, dnnl::memory(*desc, engine_, data));
+      if (outputs.empty() || outputs[0].get_desc() != ahead->to) {
+        outputs.assign(1, dnnl::memory(ahead->to, engine_, data));
       }
-      result = &point(outputs[0], *desc, engine_, data);
+      result = &point(outputs[0], ahead->to, engine_, data);
     } else {
-      fresh = dnnl::memory(*desc, engine_, data);
+      fresh = dnnl::memory(ahead->to, engine_, data);
     }
     const int out = n.outputs[0];
     state.frame.values[static_cast<size_t>(out)] = Value();
     state.blocked[static_cast<size_t>(out)] =
-        BlockedValue{*result, *shape, blocked->owner ? blocked->owner : blocked->memory};
+        BlockedValue{*result, ahead->to_shape, blocked->owner ? blocked->owner : blocked->memory};
     return true;
   }
 
