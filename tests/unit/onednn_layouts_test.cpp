@@ -24,6 +24,23 @@ TEST(SameBytes, IgnoresTheStridesOfDimsOfOneOnly) {
   EXPECT_FALSE(same_bytes(memory::desc({1, 32, 1, 1}, kF32, Tag::nChw16c), plain({1, 32, 1, 1})));
 }
 
+TEST(SameBytes, OneBlockThatSpansItsDimIsChannelsLast) {
+  const memory::desc nhwc({1, 16, 5, 7}, kF32, Tag::nhwc);
+  EXPECT_TRUE(same_bytes(memory::desc({1, 16, 5, 7}, kF32, Tag::nChw16c), nhwc));
+  EXPECT_TRUE(same_bytes(nhwc, memory::desc({1, 16, 5, 7}, kF32, Tag::nChw16c)));
+  EXPECT_TRUE(same_bytes(memory::desc({1, 8, 5, 7}, kF32, Tag::nChw8c),
+                         memory::desc({1, 8, 5, 7}, kF32, Tag::nhwc)));
+  // Two blocks, a padded block, or a block of 8 over 16 channels are other orders.
+  EXPECT_FALSE(same_bytes(memory::desc({1, 32, 5, 7}, kF32, Tag::nChw16c),
+                          memory::desc({1, 32, 5, 7}, kF32, Tag::nhwc)));
+  EXPECT_FALSE(same_bytes(memory::desc({1, 12, 5, 7}, kF32, Tag::nChw16c),
+                          memory::desc({1, 12, 5, 7}, kF32, Tag::nhwc)));
+  EXPECT_FALSE(same_bytes(memory::desc({1, 16, 5, 7}, kF32, Tag::nChw8c), nhwc));
+  // A batch: both put the images 16 * H * W apart.
+  EXPECT_TRUE(same_bytes(memory::desc({2, 16, 5, 7}, kF32, Tag::nChw16c),
+                         memory::desc({2, 16, 5, 7}, kF32, Tag::nhwc)));
+}
+
 TEST(ReshapedLayout, SplitsAndMergesDimsThatAreOneBlockOfMemory) {
   // A detection head's scores: channels-last [1, 546, 20, 20] seen as [1, 6, 91, 20, 20]
   // splits the channels, which stay innermost.

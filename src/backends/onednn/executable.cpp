@@ -268,6 +268,9 @@ struct Conversion {
   // 3-channel images to channels last: our own kernel instead of `reorder`, over this many
   // images of this many pixels (0 images: not such a conversion).
   size_t rgb_images = 0, rgb_pixels = 0;
+  // An input whose layout puts every element where the wanted one does (lower::same_bytes):
+  // its memory read under the wanted descriptor, nothing converted.
+  dnnl::memory alias;
 };
 
 // Whether converting `from` into `to` turns 3-channel images from channels-first to channels
@@ -1028,6 +1031,12 @@ class OneDnnExecutable final : public Executable {
       if (blocked->memory.get_desc() == layout.want) {
         blocked_reads_.fetch_add(1, std::memory_order_relaxed);
         return blocked->memory;
+      }
+      if (lower::same_bytes(blocked->memory.get_desc(), layout.want)) {
+        blocked_reads_.fetch_add(1, std::memory_order_relaxed);
+        void* data = blocked->memory.get_data_handle();
+        if (converted == nullptr) return dnnl::memory(layout.want, engine_, data);
+        return point(converted->alias, layout.want, engine_, data);
       }
       if (layout.want.dims() == blocked->memory.get_desc().dims() && !lower::is_plain(layout.want)) {
         return reorder_into(blocked->memory);

@@ -43,20 +43,38 @@ memory::desc plain(const Dims& dims) { return memory::desc(dims, kF32, row_major
 
 bool is_plain(const memory::desc& md) { return md == plain(md.dims()); }
 
+namespace {
+
+// The stride of every dim in elements, where `md` places element (i0, i1, ...) at
+// sum(i_d * stride_d): strided layouts, and blocked ones whose one inner block spans its whole
+// dim (16 channels in blocks of 16 are channels-last). Nullopt for any other layout.
+std::optional<Dims> element_strides(const dnnl_memory_desc_t& md) {
+  if (md.format_kind != dnnl_blocked) return std::nullopt;
+  const dnnl_blocking_desc_t& blocking = md.format_desc.blocking;
+  Dims strides(blocking.strides, blocking.strides + md.ndims);
+  if (blocking.inner_nblks == 0) return strides;
+  const int d = blocking.inner_idxs[0];
+  if (blocking.inner_nblks != 1 || md.dims[d] != blocking.inner_blks[0] ||
+      md.padded_dims[d] != md.dims[d]) {
+    return std::nullopt;
+  }
+  strides[d] = 1;  // the block is innermost; the dim's outer index is always 0
+  return strides;
+}
+
+}  // namespace
+
 bool same_bytes(const memory::desc& a, const memory::desc& b) {
   if (a == b) return true;
   const dnnl_memory_desc_t& x = a.data;
   const dnnl_memory_desc_t& y = b.data;
-  if (x.ndims != y.ndims || x.data_type != y.data_type || x.offset0 != y.offset0 ||
-      x.format_kind != dnnl_blocked || y.format_kind != dnnl_blocked ||
-      x.format_desc.blocking.inner_nblks != 0 || y.format_desc.blocking.inner_nblks != 0) {
-    return false;
-  }
+  if (x.ndims != y.ndims || x.data_type != y.data_type || x.offset0 != y.offset0) return false;
+  const std::optional<Dims> xs = element_strides(x);
+  const std::optional<Dims> ys = element_strides(y);
+  if (!xs || !ys) return false;
   for (int d = 0; d < x.ndims; ++d) {
     if (x.dims[d] != y.dims[d] || x.padded_dims[d] != y.padded_dims[d]) return false;
-    if (x.dims[d] != 1 && x.format_desc.blocking.strides[d] != y.format_desc.blocking.strides[d]) {
-      return false;
-    }
+    if (x.dims[d] != 1 && (*xs)[d] != (*ys)[d]) return false;
   }
   return true;
 }

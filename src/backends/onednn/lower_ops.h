@@ -21,9 +21,10 @@ Dims row_major_strides(const Dims& dims);
 // Plain (row-major, dense) float32: the layout of edgerun tensors.
 memory::desc plain(const Dims& dims);
 bool is_plain(const memory::desc& md);
-// Whether `a` and `b` put every element at the same byte: equal, or strided layouts of the same
-// dims and type that differ only in the strides of dims of size 1 (channels-last and plain
-// [N, C, 1, 1], say). Either then reads the other's memory as it is.
+// Whether `a` and `b` put every element at the same byte: equal, or layouts of the same dims
+// and type that differ only in the strides of dims of size 1 (channels-last and plain
+// [N, C, 1, 1], say) or in naming (16 channels in blocks of 16 are channels-last). Either then
+// reads the other's memory as it is.
 bool same_bytes(const memory::desc& a, const memory::desc& b);
 // The layout that reads the bytes of `from` (a strided layout, such as channels-last) as a
 // tensor of dims `to` with the same elements in the same row-major order: what a Reshape of
