@@ -1303,6 +1303,87 @@ TEST(OneDnnFusion, OnePixelConvolutionsRunAsOneRowProducts) {
   }
 }
 
+TEST(OneDnnFusion, DepthwiseConvolutionsFollowLargeExpansionsOnOneThread) {
+  // Inverted residual blocks' first halves: a 1x1 expansion to 96 channels at 112x112 (4.8 MB)
+  // with Relu6, then a 3x3 depthwise convolution of stride 2 with Relu6 (MobileNet-V2), and one
+  // of stride 1 with Relu. On one thread the depthwise convolutions are post-ops of the
+  // expansions. With Swish (EfficientNet), with a small expansion (24 channels at 56x56) or on
+  // two threads (a team splits rows) they stay apart.
+  for (const ThreadMode mode : kThreadModes) {
+    SCOPED_TRACE(std::to_string(mode.threads) + " threads");
+    FusionCase c(mode.threads, mode.choice);
+    // The expansions' input: 16 channels, channels-last, which a fused node reads as its blocks
+    // of 16 without converting.
+    c.input("image", random({1, 8, 112, 112}, 1));
+    c.constant("w0", random({16, 8, 1, 1}, 19));
+    c.node("Conv", {"image", "w0"}, "x");
+    c.constant("lo", Tensor::scalar(0.0f));
+    c.constant("hi", Tensor::scalar(6.0f));
+    c.constant("w1", random({96, 16, 1, 1}, 2));
+    c.constant("b1", random({96}, 3));
+    c.node("Conv", {"x", "w1", "b1"}, "expand");
+    c.node("Clip", {"expand", "lo", "hi"}, "relu6", {}, 13);
+    c.constant("dw1", random({96, 1, 3, 3}, 4));
+    c.constant("db1", random({96}, 5));
+    const std::vector<ir::Attribute> s2 = {attr("group", int64_t{96}),
+                                           attr("pads", Ints{1, 1, 1, 1}),
+                                           attr("strides", Ints{2, 2})};
+    c.node("Conv", {"relu6", "dw1", "db1"}, "depthwise", s2);
+    c.node("Clip", {"depthwise", "lo", "hi"}, "relu6_after", {}, 13);
+    c.output("relu6_after");
+    c.constant("w2", random({96, 16, 1, 1}, 6));
+    c.constant("b2", random({96}, 7));
+    c.node("Conv", {"x", "w2", "b2"}, "expand_swish");
+    c.node("Swish", {"expand_swish"}, "swish", {}, 1, "ai.edgerun");
+    c.constant("dw2", random({96, 1, 3, 3}, 8));
+    c.constant("db2", random({96}, 9));
+    const std::vector<ir::Attribute> s1 = {attr("group", int64_t{96}),
+                                           attr("pads", Ints{1, 1, 1, 1})};
+    c.node("Conv", {"swish", "dw2", "db2"}, "depthwise_swish", s1);
+    c.node("Swish", {"depthwise_swish"}, "swish_after", {}, 1, "ai.edgerun");
+    c.output("swish_after");
+    c.constant("w4", random({96, 16, 1, 1}, 15));
+    c.constant("b4", random({96}, 16));
+    c.node("Conv", {"x", "w4", "b4"}, "expand_relu");
+    c.node("Relu", {"expand_relu"}, "relu");
+    c.constant("dw4", random({96, 1, 3, 3}, 17));
+    c.constant("db4", random({96}, 18));
+    c.node("Conv", {"relu", "dw4", "db4"}, "depthwise_relu", s1);
+    c.node("Relu", {"depthwise_relu"}, "relu_after");
+    c.output("relu_after");
+    c.input("small_x", random({1, 8, 56, 56}, 10));
+    c.constant("w3", random({24, 8, 1, 1}, 11));
+    c.constant("b3", random({24}, 12));
+    c.node("Conv", {"small_x", "w3", "b3"}, "small");
+    c.node("Relu", {"small"}, "small_relu");
+    c.constant("dw3", random({24, 1, 3, 3}, 13));
+    c.constant("db3", random({24}, 14));
+    const std::vector<ir::Attribute> s1_small = {attr("group", int64_t{24}),
+                                                 attr("pads", Ints{1, 1, 1, 1})};
+    c.node("Conv", {"small_relu", "dw3", "db3"}, "small_depthwise", s1_small);
+    c.output("small_depthwise");
+    const Chains fused = c.run_and_compare();
+    // Per run: the two inputs to channels-last and the four outputs to plain, nothing else.
+    EXPECT_EQ(c.layout_stats().conversions, 2u * 6u);
+    if (mode.threads == 1) {
+      EXPECT_EQ(fused, (Chains{{"expand", "relu6", "depthwise", "relu6_after"},
+                               {"expand_swish", "swish"},
+                               {"depthwise_swish", "swish_after"},
+                               {"expand_relu", "relu", "depthwise_relu", "relu_after"},
+                               {"small", "small_relu"}}));
+    } else {
+      EXPECT_EQ(fused, (Chains{{"expand", "relu6"},
+                               {"depthwise", "relu6_after"},
+                               {"expand_swish", "swish"},
+                               {"depthwise_swish", "swish_after"},
+                               {"expand_relu", "relu"},
+                               {"depthwise_relu", "relu_after"},
+                               {"small", "small_relu"}}));
+    }
+    EXPECT_EQ(c.concurrent_mismatches(2, 2), 0);
+  }
+}
+
 TEST(OneDnnFusion, SqueezeExcitationScalingsRunOnOurKernel) {
   // A channels-last convolution's result times a gate of one value per channel: 24 channels (a
   // vector and a masked tail of 8), in place or not, on one thread, over OpenMP threads and

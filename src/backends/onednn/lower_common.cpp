@@ -514,8 +514,23 @@ Status append_chain(const FusedChain* chain, const Shape& out_shape, const Dims&
                     std::vector<ChainAddend>& addends, std::optional<float>& swish_after) {
   swish_after.reset();
   if (chain == nullptr) return Status::ok();
+  bool depthwise = false;
   for (const PostOpNode& link : chain->links) {
     const ir::Node& n = *link.node;
+    if (*n.op == ir::Op::Conv) {
+      // A 3x3 depthwise convolution with pads of 1 (can_be_depthwise_post_op); the caller
+      // binds its weights and bias (depthwise_link).
+      const std::vector<int64_t> strides = n.attr_ints("strides", {1, 1});
+      if (depthwise || link.chain_input != 0 || strides.empty()) {
+        return unsupported_shapes("cannot fuse " + n.describe() + " as a depthwise post-op");
+      }
+      ops.append_dw(kF32, kF32, kF32, 3, strides[0], 1, 0, {1.0f});
+      depthwise = true;
+      continue;
+    }
+    if (depthwise && *n.op == ir::Op::Add) {
+      return unsupported_shapes("no Add can follow a depthwise post-op");
+    }
     if (*n.op == ir::Op::Swish && &link == &chain->links.back() &&
         best_vector_isa() != VectorIsa::kNone) {
       swish_after = n.attr_float("alpha", 1.0f);

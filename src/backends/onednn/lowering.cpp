@@ -116,6 +116,45 @@ bool can_be_post_op(const ir::Node& node, size_t chain_input) {
   return lower::is_post_op_activation(*node.op) && chain_input == 0;
 }
 
+bool can_be_depthwise_post_op(const ir::Node& base, const ir::Node& conv, const ir::Graph& graph,
+                              const ValueTypes& types) {
+  if (*base.op != ir::Op::Conv || !conv.op || *conv.op != ir::Op::Conv || base.inputs.size() < 2 ||
+      conv.inputs.size() != 3 || base.outputs.empty()) {
+    return false;
+  }
+  const Shape* x = types.shape(base.inputs[0]);
+  const Shape* w = types.shape(base.inputs[1]);
+  const Shape* mid = types.shape(base.outputs[0]);
+  const Shape* read = types.shape(conv.inputs[0]);
+  const Shape* dw = types.shape(conv.inputs[1]);
+  if (x == nullptr || w == nullptr || mid == nullptr || read == nullptr || dw == nullptr ||
+      x->size() != 4 || (*x)[0] != 1 || mid->size() != 4 || *read != *mid ||
+      *w != Shape{(*mid)[1], (*x)[1], 1, 1}) {
+    return false;
+  }
+  // Explicit pads all `pad`, strides all `stride`, no dilation.
+  const auto window = [](const ir::Node& n, int64_t stride, int64_t pad) {
+    const auto all = [](const std::vector<int64_t>& v, size_t size, int64_t value) {
+      return v.size() == size &&
+             std::all_of(v.begin(), v.end(), [&](int64_t e) { return e == value; });
+    };
+    return n.attr_string("auto_pad", "NOTSET") == "NOTSET" &&
+           all(n.attr_ints("strides", {1, 1}), 2, stride) &&
+           all(n.attr_ints("dilations", {1, 1}), 2, 1) &&
+           all(n.attr_ints("pads", {0, 0, 0, 0}), 4, pad);
+  };
+  const int64_t channels = (*mid)[1];
+  const std::vector<int64_t> strides = conv.attr_ints("strides", {1, 1});
+  const int64_t stride = strides.empty() ? 0 : strides[0];
+  const bool constants = graph.initializers.count(conv.inputs[1]) > 0 &&
+                         graph.initializers.count(conv.inputs[2]) > 0;
+  const size_t mid_bytes = static_cast<size_t>(shape_size(*mid)) * sizeof(float);
+  return base.attr_int("group", 1) == 1 && window(base, 1, 0) &&
+         conv.attr_int("group", 1) == channels && *dw == Shape{channels, 1, 3, 3} &&
+         (stride == 1 || stride == 2) && window(conv, stride, 1) && constants &&
+         types.dtype(base.outputs[0]) == DType::kFloat32 && mid_bytes >= kDepthwiseFusionMinBytes;
+}
+
 Result<std::shared_ptr<const PreparedNode>> prepare_fused(const ir::Node& base,
                                                           std::span<const PostOpNode> chain,
                                                           const LoweringContext& context,
