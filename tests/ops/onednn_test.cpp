@@ -1350,7 +1350,12 @@ TEST(OneDnnFusion, DepthwiseConvolutionsFollowLargeExpansionsOnOneThread) {
     c.constant("db4", random({96}, 18));
     c.node("Conv", {"relu", "dw4", "db4"}, "depthwise_relu", s1);
     c.node("Relu", {"depthwise_relu"}, "relu_after");
-    c.output("relu_after");
+    // A squeeze-excitation's scaling of the fused result (blocks of 16 channels on one thread,
+    // where oneDNN's binary op has only its reference code) runs on our channels-last kernel.
+    c.node("GlobalAveragePool", {"relu_after"}, "pooled");
+    c.node("Sigmoid", {"pooled"}, "gate");
+    c.node("Mul", {"relu_after", "gate"}, "scaled");
+    c.output("scaled");
     c.input("small_x", random({1, 8, 56, 56}, 10));
     c.constant("w3", random({24, 8, 1, 1}, 11));
     c.constant("b3", random({24}, 12));
@@ -1363,8 +1368,10 @@ TEST(OneDnnFusion, DepthwiseConvolutionsFollowLargeExpansionsOnOneThread) {
     c.node("Conv", {"small_relu", "dw3", "db3"}, "small_depthwise", s1_small);
     c.output("small_depthwise");
     const Chains fused = c.run_and_compare();
-    // Per run: the two inputs to channels-last and the four outputs to plain, nothing else.
-    EXPECT_EQ(c.layout_stats().conversions, 2u * 6u);
+    // Per run: the two inputs to channels-last and the four outputs to plain; on one thread
+    // also the fused result to channels-last for the scaling and the gate pooled from it to
+    // plain. Nothing else.
+    EXPECT_EQ(c.layout_stats().conversions, 2u * (mode.threads == 1 ? 8u : 6u));
     if (mode.threads == 1) {
       EXPECT_EQ(fused, (Chains{{"expand", "relu6", "depthwise", "relu6_after"},
                                {"expand_swish", "swish"},
@@ -1380,6 +1387,8 @@ TEST(OneDnnFusion, DepthwiseConvolutionsFollowLargeExpansionsOnOneThread) {
                                {"depthwise_relu", "relu_after"},
                                {"small", "small_relu"}}));
     }
+    const bool own = onednn::best_vector_isa() != onednn::VectorIsa::kNone;
+    EXPECT_EQ(c.own_kernel_nodes("channel scalings"), own ? 1u : 0u);
     EXPECT_EQ(c.concurrent_mismatches(2, 2), 0);
   }
 }
