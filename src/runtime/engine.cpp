@@ -187,6 +187,19 @@ std::optional<std::string> winograd_note(const runtime::Program& program) {
          "about 2e-6 of the largest output of the direct algorithm's)";
 }
 
+// How many depthwise convolutions run inside the 1x1 convolution before them: such a node's
+// profile event and time cover both.
+std::optional<std::string> depthwise_post_op_note(const runtime::Program& program) {
+  size_t count = 0;
+  for (const runtime::Step& step : program.steps()) {
+    count += onednn::depthwise_post_op_nodes(*step.executable);
+  }
+  if (count == 0) return std::nullopt;
+  return "onednn: " + std::to_string(count) +
+         " depthwise convolutions run as post-ops of the 1x1 convolutions before them (their "
+         "expanded inputs are never written to memory)";
+}
+
 // Which nodes run on edgerun's own kernels rather than oneDNN primitives (a classifier's head,
 // a squeeze-excitation's scaling): the placement says oneDNN, this says whose code.
 std::optional<std::string> own_kernel_note(const runtime::Program& program) {
@@ -292,6 +305,9 @@ Result<std::shared_ptr<PreparedModel::Impl>> prepare_model(const EngineOptions& 
     report.notes.push_back(*note);
   }
   if (const std::optional<std::string> note = winograd_note(*program)) {
+    report.notes.push_back(*note);
+  }
+  if (const std::optional<std::string> note = depthwise_post_op_note(*program)) {
     report.notes.push_back(*note);
   }
   if (const std::optional<std::string> note = own_kernel_note(*program)) {

@@ -642,6 +642,13 @@ class FusionCase {
     }
     return count;
   }
+  size_t depthwise_post_op_nodes() const {
+    size_t count = 0;
+    for (const runtime::Step& step : program_->steps()) {
+      count += onednn::depthwise_post_op_nodes(*step.executable);
+    }
+    return count;
+  }
   size_t winograd_nodes() const {
     size_t count = 0;
     for (const runtime::Step& step : program_->steps()) {
@@ -1387,6 +1394,7 @@ TEST(OneDnnFusion, DepthwiseConvolutionsFollowLargeExpansionsOnOneThread) {
                                {"depthwise_relu", "relu_after"},
                                {"small", "small_relu"}}));
     }
+    EXPECT_EQ(c.depthwise_post_op_nodes(), mode.threads == 1 ? 2u : 0u);
     const bool own = onednn::best_vector_isa() != onednn::VectorIsa::kNone;
     EXPECT_EQ(c.own_kernel_nodes("channel scalings"), own ? 1u : 0u);
     EXPECT_EQ(c.concurrent_mismatches(2, 2), 0);

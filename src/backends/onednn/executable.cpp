@@ -666,6 +666,15 @@ class OneDnnExecutable final : public Executable {
     }));
   }
 
+  size_t depthwise_post_op_nodes() const {
+    return static_cast<size_t>(std::count_if(nodes_.begin(), nodes_.end(), [](const auto& n) {
+      return n->ahead != nullptr &&
+             std::any_of(n->post.begin(), n->post.end(), [](const PostOpNode& link) {
+               return *link.node->op == ir::Op::Conv;
+             });
+    }));
+  }
+
   std::map<std::string, size_t> own_kernel_nodes() const {
     std::map<std::string, size_t> counts;
     for (const auto& n : nodes_) {
@@ -1427,6 +1436,11 @@ size_t team_split_nodes(const Executable& executable) {
 size_t winograd_nodes(const Executable& executable) {
   const auto* e = dynamic_cast<const OneDnnExecutable*>(&executable);
   return e != nullptr ? e->winograd_nodes() : 0;
+}
+
+size_t depthwise_post_op_nodes(const Executable& executable) {
+  const auto* e = dynamic_cast<const OneDnnExecutable*>(&executable);
+  return e != nullptr ? e->depthwise_post_op_nodes() : 0;
 }
 
 std::map<std::string, size_t> own_kernel_nodes(const Executable& executable) {

@@ -58,6 +58,10 @@ size_t single_thread_nodes(const Executable& executable);
 // Winograd kernels; 0 for any other executable.
 size_t winograd_nodes(const Executable& executable);
 
+// How many of `executable`'s 1x1 convolutions prepare lowered with the depthwise convolution
+// after them as a post-op (can_be_depthwise_post_op); 0 for any other executable.
+size_t depthwise_post_op_nodes(const Executable& executable);
+
 // How many of `executable`'s nodes (fused chains count once) prepare gave to each of edgerun's
 // own kernels, by what they compute (PreparedNode::own_kernel); empty for any other executable.
 std::map<std::string, size_t> own_kernel_nodes(const Executable& executable);
