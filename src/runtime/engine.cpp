@@ -173,14 +173,18 @@ std::optional<std::string> one_thread_note(const runtime::Program& program, int 
          std::to_string(timed.timed_one_thread) + " were no faster on " + t + " threads)";
 }
 
+// `count` summed over the program's steps.
+size_t over_steps(const runtime::Program& program, size_t (*count)(const Executable&)) {
+  size_t total = 0;
+  for (const runtime::Step& step : program.steps()) total += count(*step.executable);
+  return total;
+}
+
 // How many convolutions run by Winograd's algorithm, whose results differ from the direct
 // algorithm's in the last bits (about 2e-6 of the largest output): users comparing against
 // another runtime see why.
 std::optional<std::string> winograd_note(const runtime::Program& program) {
-  size_t count = 0;
-  for (const runtime::Step& step : program.steps()) {
-    count += onednn::winograd_nodes(*step.executable);
-  }
+  const size_t count = over_steps(program, onednn::winograd_nodes);
   if (count == 0) return std::nullopt;
   return "onednn: " + std::to_string(count) +
          " 3x3 convolutions run by Winograd's algorithm (fewer multiplications; results within "
@@ -190,10 +194,7 @@ std::optional<std::string> winograd_note(const runtime::Program& program) {
 // How many depthwise convolutions run inside the 1x1 convolution before them: such a node's
 // profile event and time cover both.
 std::optional<std::string> depthwise_post_op_note(const runtime::Program& program) {
-  size_t count = 0;
-  for (const runtime::Step& step : program.steps()) {
-    count += onednn::depthwise_post_op_nodes(*step.executable);
-  }
+  const size_t count = over_steps(program, onednn::depthwise_post_op_nodes);
   if (count == 0) return std::nullopt;
   return "onednn: " + std::to_string(count) +
          " depthwise convolutions run as post-ops of the 1x1 convolutions before them (their "
