@@ -45,36 +45,39 @@ bool is_plain(const memory::desc& md) { return md == plain(md.dims()); }
 
 namespace {
 
-// The stride of every dim in elements, where `md` places element (i0, i1, ...) at
-// sum(i_d * stride_d): strided layouts, and blocked ones whose one inner block spans its whole
-// dim (16 channels in blocks of 16 are channels-last). Nullopt for any other layout.
-std::optional<Dims> element_strides(const dnnl_memory_desc_t& md) {
-  if (md.format_kind != dnnl_blocked) return std::nullopt;
+// Whether `md` places element (i0, i1, ...) at sum(i_d * element_stride(md, d)): strided
+// layouts, and blocked ones whose one inner block spans its whole dim (16 channels in blocks of
+// 16 are channels-last).
+bool element_strided(const dnnl_memory_desc_t& md) {
+  if (md.format_kind != dnnl_blocked) return false;
   const dnnl_blocking_desc_t& blocking = md.format_desc.blocking;
-  Dims strides(blocking.strides, blocking.strides + md.ndims);
-  if (blocking.inner_nblks == 0) return strides;
+  if (blocking.inner_nblks == 0) return true;
   const int d = blocking.inner_idxs[0];
-  if (blocking.inner_nblks != 1 || md.dims[d] != blocking.inner_blks[0] ||
-      md.padded_dims[d] != md.dims[d]) {
-    return std::nullopt;
-  }
-  strides[d] = 1;  // the block is innermost; the dim's outer index is always 0
-  return strides;
+  return blocking.inner_nblks == 1 && md.dims[d] == blocking.inner_blks[0] &&
+         md.padded_dims[d] == md.dims[d];
+}
+
+// Dim d's stride in elements in an element_strided layout: a block's dim is innermost (its
+// outer index is always 0).
+int64_t element_stride(const dnnl_memory_desc_t& md, int d) {
+  const dnnl_blocking_desc_t& blocking = md.format_desc.blocking;
+  return blocking.inner_nblks == 1 && blocking.inner_idxs[0] == d ? 1 : blocking.strides[d];
 }
 
 }  // namespace
 
+// Runs whenever a blocked input meets a node (executable.cpp: conform), so it allocates nothing.
 bool same_bytes(const memory::desc& a, const memory::desc& b) {
   if (a == b) return true;
   const dnnl_memory_desc_t& x = a.data;
   const dnnl_memory_desc_t& y = b.data;
-  if (x.ndims != y.ndims || x.data_type != y.data_type || x.offset0 != y.offset0) return false;
-  const std::optional<Dims> xs = element_strides(x);
-  const std::optional<Dims> ys = element_strides(y);
-  if (!xs || !ys) return false;
+  if (x.ndims != y.ndims || x.data_type != y.data_type || x.offset0 != y.offset0 ||
+      !element_strided(x) || !element_strided(y)) {
+    return false;
+  }
   for (int d = 0; d < x.ndims; ++d) {
     if (x.dims[d] != y.dims[d] || x.padded_dims[d] != y.padded_dims[d]) return false;
-    if (x.dims[d] != 1 && (*xs)[d] != (*ys)[d]) return false;
+    if (x.dims[d] != 1 && element_stride(x, d) != element_stride(y, d)) return false;
   }
   return true;
 }
