@@ -668,10 +668,7 @@ class OneDnnExecutable final : public Executable {
 
   size_t depthwise_post_op_nodes() const {
     return static_cast<size_t>(std::count_if(nodes_.begin(), nodes_.end(), [](const auto& n) {
-      return n->ahead != nullptr &&
-             std::any_of(n->post.begin(), n->post.end(), [](const PostOpNode& link) {
-               return *link.node->op == ir::Op::Conv;
-             });
+      return n->ahead != nullptr && depthwise_link(n->post) != nullptr;
     }));
   }
 

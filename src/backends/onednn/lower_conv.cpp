@@ -499,7 +499,7 @@ std::shared_ptr<OneRowProduct> one_pixel_product(const LoweringContext& cx,
   // W is [N, K] row-major: B = W transposed.
   const OneRow r{1, ws[1], ws[0], true, 1.0f, std::move(bias), &ops, 0, &addends, swish_after};
   auto own =
-      own_one_row_product(cx, in[1].constant, chain != nullptr ? chain->inputs : in, r, dst);
+      own_one_row_product(cx, in[1].constant, flat_inputs(chain, in), r, dst);
   if (own == nullptr) return nullptr;
   // The kernel reads the pixel's channels in order: any layout of the same bytes will do (a
   // channels-last pooling's result, say), so none is converted.
@@ -511,23 +511,12 @@ std::shared_ptr<OneRowProduct> one_pixel_product(const LoweringContext& cx,
   return own;
 }
 
-// The depthwise convolution among `chain`'s links (fusion_units admits one), or null.
-const PostOpNode* depthwise_link(const FusedChain* chain) {
-  if (chain == nullptr) return nullptr;
-  for (const PostOpNode& link : chain->links) {
-    if (*link.node->op == ir::Op::Conv) return &link;
-  }
-  return nullptr;
-}
-
 // The layout of a 1x1 convolution with a depthwise post-op: oneDNN 2.6's kernel for the fusion
 // takes `any` to mean its reference code, and computes wrong results over channels-last data
 // (a probe against the two convolutions run apart: 60 % of the values off, by up to the Relu6
 // bound); over blocks of 16 channels (8 without AVX-512) it matches them exactly.
 memory::desc depthwise_fusion_layout(const Dims& dims) {
-  return memory::desc(dims, kF32,
-                      best_vector_isa() == VectorIsa::kAvx512 ? memory::format_tag::nChw16c
-                                                              : memory::format_tag::nChw8c);
+  return channel_blocked(dims, best_vector_isa() == VectorIsa::kAvx512 ? 16 : 8);
 }
 
 // Binds the depthwise post-op's weights (reordered once into the layout the fused kernel reads)
@@ -585,7 +574,8 @@ Lowered lower_conv(const ir::Node& node, const LoweringContext& cx, std::span<co
   Dims y_dims = {xs[0], out_channels};
   y_dims.insert(y_dims.end(), w.out.begin(), w.out.end());
   // With a depthwise link the fused kernel is oneDNN's 1x1 one: no other path takes the link.
-  const PostOpNode* depthwise_post_op = depthwise_link(chain);
+  const PostOpNode* depthwise_post_op =
+      chain != nullptr ? depthwise_link(chain->links) : nullptr;
   if (depthwise_post_op == nullptr) {
     if (auto own =
             one_pixel_product(cx, in, w, group, chain, Shape(y_dims.begin(), y_dims.end()))) {

@@ -189,8 +189,7 @@ Lowered lower_gemm(const ir::Node& node, const LoweringContext& cx, std::span<co
     }
     const OneRow one_row{m, k, n, trans_b, alpha, std::move(c), &ops, chain_start, &addends,
                          swish_after};
-    if (auto own = own_one_row_product(cx, in[1].constant, chain != nullptr ? chain->inputs : in,
-                                           one_row, dst)) {
+    if (auto own = own_one_row_product(cx, in[1].constant, flat_inputs(chain, in), one_row, dst)) {
       own->inputs.resize(in.size());
       own->inputs[0] = InputLayout{true, src, src};
       own->outputs.push_back(OutputLayout{dst, Shape{m, n}});
@@ -279,8 +278,7 @@ Lowered lower_matmul(const ir::Node&, const LoweringContext& cx, std::span<const
   ER_RETURN_IF_ERROR(append_chain(chain, out_shape, yd, dst, false, ops, addends, swish_after));
   if (bd.size() == 2) {
     const OneRow one_row{ad[0], ad[1], bd[1], false, 1.0f, {}, &ops, 0, &addends, swish_after};
-    if (auto own = own_one_row_product(cx, in[1].constant, chain != nullptr ? chain->inputs : in,
-                                           one_row, dst)) {
+    if (auto own = own_one_row_product(cx, in[1].constant, flat_inputs(chain, in), one_row, dst)) {
       own->inputs.resize(in.size());
       own->inputs[0] = InputLayout{true, src, src};
       own->outputs.push_back(OutputLayout{dst, std::move(out_shape)});

@@ -159,6 +159,13 @@ struct FusedChain {
   std::span<const NodeInput> inputs;
 };
 
+// The inputs a node's post-op operands index: the chain's flat inputs, or the node's own
+// (`in`) without a chain.
+inline std::span<const NodeInput> flat_inputs(const FusedChain* chain,
+                                              std::span<const NodeInput> in) {
+  return chain != nullptr ? chain->inputs : in;
+}
+
 // Post-ops for `chain` after a base whose result has the ONNX shape `out_shape`, the oneDNN dims
 // `dst_dims` and the layout `dst`: appends them to `ops` and records, per residual Add, which
 // flat input feeds which argument and in which layout (the result's own layout when the operand

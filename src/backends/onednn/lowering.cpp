@@ -155,6 +155,13 @@ bool can_be_depthwise_post_op(const ir::Node& base, const ir::Node& conv, const 
          types.dtype(base.outputs[0]) == DType::kFloat32 && mid_bytes >= kDepthwiseFusionMinBytes;
 }
 
+const PostOpNode* depthwise_link(std::span<const PostOpNode> links) {
+  for (const PostOpNode& link : links) {
+    if (*link.node->op == ir::Op::Conv) return &link;
+  }
+  return nullptr;
+}
+
 Result<std::shared_ptr<const PreparedNode>> prepare_fused(const ir::Node& base,
                                                           std::span<const PostOpNode> chain,
                                                           const LoweringContext& context,

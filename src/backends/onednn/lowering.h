@@ -135,6 +135,10 @@ struct PostOpNode {
   size_t first_input = 0;
 };
 
+// The depthwise convolution among a chain's `links` (can_be_depthwise_post_op; fusion_units
+// admits at most one), or null.
+const PostOpNode* depthwise_link(std::span<const PostOpNode> links);
+
 // Lowers `base` with `chain` fused after it. `inputs` are base's inputs, then for each link its
 // inputs other than the chain's value, in order. The result has one output, the last link's.
 // kUnsupported means these shapes cannot be fused (an Add whose other operand broadcasts the
