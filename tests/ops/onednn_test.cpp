@@ -7,8 +7,11 @@
 // rtol 1e-4. Ops whose approximation is worse than that (Log near 1) are not claimed at all.
 #include <gtest/gtest.h>
 
+#include <array>
 #include <atomic>
 #include <cmath>
+#include <functional>
+#include <string>
 #include <thread>
 
 #include "backends/onednn/executable.h"
@@ -1326,37 +1329,40 @@ TEST(OneDnnFusion, DepthwiseConvolutionsFollowLargeExpansionsOnOneThread) {
     c.node("Conv", {"image", "w0"}, "x");
     c.constant("lo", Tensor::scalar(0.0f));
     c.constant("hi", Tensor::scalar(6.0f));
-    c.constant("w1", random({96, 16, 1, 1}, 2));
-    c.constant("b1", random({96}, 3));
-    c.node("Conv", {"x", "w1", "b1"}, "expand");
-    c.node("Clip", {"expand", "lo", "hi"}, "relu6", {}, 13);
-    c.constant("dw1", random({96, 1, 3, 3}, 4));
-    c.constant("db1", random({96}, 5));
-    const std::vector<ir::Attribute> s2 = {attr("group", int64_t{96}),
-                                           attr("pads", Ints{1, 1, 1, 1}),
-                                           attr("strides", Ints{2, 2})};
-    c.node("Conv", {"relu6", "dw1", "db1"}, "depthwise", s2);
-    c.node("Clip", {"depthwise", "lo", "hi"}, "relu6_after", {}, 13);
+    // `activate` (x, y) adds an activation of x named y.
+    using Activate = std::function<void(const std::string&, const std::string&)>;
+    const Activate relu6 = [&](const std::string& x, const std::string& y) {
+      c.node("Clip", {x, "lo", "hi"}, y, {}, 13);
+    };
+    const Activate swish = [&](const std::string& x, const std::string& y) {
+      c.node("Swish", {x}, y, {}, 1, "ai.edgerun");
+    };
+    const Activate relu = [&](const std::string& x, const std::string& y) {
+      c.node("Relu", {x}, y);
+    };
+    // A 1x1 expansion of `in` to `channels` with bias, `activate`, a 3x3 depthwise convolution of
+    // `stride` with bias, then `activate` again unless names[3] is empty; the nodes are named
+    // `names`, their constants after them.
+    const auto block = [&](const std::string& in, int64_t in_channels, int64_t channels,
+                           int64_t stride, const Activate& activate,
+                           const std::array<std::string, 4>& names, uint32_t seed) {
+      const auto& [expand, expanded, depthwise, after] = names;
+      c.constant(expand + "_w", random({channels, in_channels, 1, 1}, seed));
+      c.constant(expand + "_b", random({channels}, seed + 1));
+      c.node("Conv", {in, expand + "_w", expand + "_b"}, expand);
+      activate(expand, expanded);
+      c.constant(depthwise + "_w", random({channels, 1, 3, 3}, seed + 2));
+      c.constant(depthwise + "_b", random({channels}, seed + 3));
+      c.node("Conv", {expanded, depthwise + "_w", depthwise + "_b"}, depthwise,
+             {attr("group", channels), attr("pads", Ints{1, 1, 1, 1}),
+              attr("strides", Ints{stride, stride})});
+      if (!after.empty()) activate(depthwise, after);
+    };
+    block("x", 16, 96, 2, relu6, {"expand", "relu6", "depthwise", "relu6_after"}, 2);
     c.output("relu6_after");
-    c.constant("w2", random({96, 16, 1, 1}, 6));
-    c.constant("b2", random({96}, 7));
-    c.node("Conv", {"x", "w2", "b2"}, "expand_swish");
-    c.node("Swish", {"expand_swish"}, "swish", {}, 1, "ai.edgerun");
-    c.constant("dw2", random({96, 1, 3, 3}, 8));
-    c.constant("db2", random({96}, 9));
-    const std::vector<ir::Attribute> s1 = {attr("group", int64_t{96}),
-                                           attr("pads", Ints{1, 1, 1, 1})};
-    c.node("Conv", {"swish", "dw2", "db2"}, "depthwise_swish", s1);
-    c.node("Swish", {"depthwise_swish"}, "swish_after", {}, 1, "ai.edgerun");
+    block("x", 16, 96, 1, swish, {"expand_swish", "swish", "depthwise_swish", "swish_after"}, 6);
     c.output("swish_after");
-    c.constant("w4", random({96, 16, 1, 1}, 15));
-    c.constant("b4", random({96}, 16));
-    c.node("Conv", {"x", "w4", "b4"}, "expand_relu");
-    c.node("Relu", {"expand_relu"}, "relu");
-    c.constant("dw4", random({96, 1, 3, 3}, 17));
-    c.constant("db4", random({96}, 18));
-    c.node("Conv", {"relu", "dw4", "db4"}, "depthwise_relu", s1);
-    c.node("Relu", {"depthwise_relu"}, "relu_after");
+    block("x", 16, 96, 1, relu, {"expand_relu", "relu", "depthwise_relu", "relu_after"}, 15);
     // A squeeze-excitation's scaling of the fused result (blocks of 16 channels on one thread,
     // where oneDNN's binary op has only its reference code) runs on our channels-last kernel.
     c.node("GlobalAveragePool", {"relu_after"}, "pooled");
@@ -1364,15 +1370,7 @@ TEST(OneDnnFusion, DepthwiseConvolutionsFollowLargeExpansionsOnOneThread) {
     c.node("Mul", {"relu_after", "gate"}, "scaled");
     c.output("scaled");
     c.input("small_x", random({1, 8, 56, 56}, 10));
-    c.constant("w3", random({24, 8, 1, 1}, 11));
-    c.constant("b3", random({24}, 12));
-    c.node("Conv", {"small_x", "w3", "b3"}, "small");
-    c.node("Relu", {"small"}, "small_relu");
-    c.constant("dw3", random({24, 1, 3, 3}, 13));
-    c.constant("db3", random({24}, 14));
-    const std::vector<ir::Attribute> s1_small = {attr("group", int64_t{24}),
-                                                 attr("pads", Ints{1, 1, 1, 1})};
-    c.node("Conv", {"small_relu", "dw3", "db3"}, "small_depthwise", s1_small);
+    block("small_x", 8, 24, 1, relu, {"small", "small_relu", "small_depthwise", ""}, 11);
     c.output("small_depthwise");
     const Chains fused = c.run_and_compare();
     // Per run: the two inputs to channels-last and the four outputs to plain; on one thread
