@@ -1,16 +1,19 @@
-// Attention (ai.edgerun) on oneDNN: a batched matmul Q Kᵀ with the scale as a post-op, the mask
-// added in place, softmax in place, and a batched matmul P V. Q, K and V are read where they lie
-// ([B, S, H, D], sequence-major) through strided descriptors whose batch dims are (B, H), and
-// P V is written the same way straight into Y [B, S, H, Dv]: no transpose copies. The scores
-// [B, H, S, Sk] are the only intermediate, in the running thread's scratch, so concurrent runs
-// never share them and a run allocates nothing.
+// Attention (ai.edgerun) on this CPU: edgerun's own kernel (attention_kernel.h) where the CPU
+// has AVX-512, else oneDNN's primitives: a batched matmul Q Kᵀ with the scale as a post-op, the
+// mask added in place, softmax in place, and a batched matmul P V. Either reads Q, K and V where
+// they lie ([B, S, H, D], sequence-major) and writes Y [B, S, H, Dv] in place: no transpose
+// copies. oneDNN's path reads them through strided descriptors whose batch dims are (B, H); its
+// scores [B, H, S, Sk] are the only intermediate. Both keep their intermediates in the running
+// thread's scratch, so concurrent runs never share them and a run allocates nothing.
 #include <algorithm>
 #include <array>
 #include <initializer_list>
 #include <tuple>
 #include <utility>
 
+#include "backends/onednn/attention_kernel.h"
 #include "backends/onednn/lower_ops.h"
+#include "backends/onednn/split_work.h"
 
 namespace edgerun::onednn::lower {
 namespace {
@@ -22,6 +25,10 @@ class AttentionNode final : public PreparedNode {
   dnnl::primitive qk, add, softmax, pv;
   memory::desc qk_scratch, add_scratch, softmax_scratch, pv_scratch;
   bool has_mask = false;
+
+  // Our own kernel's shape, scale and mask strides (its mask pointer is bound per run), where
+  // own_kernel is set.
+  AttentionGeometry geometry;
 
   // Per-head 2D matmuls (per_head) when oneDNN has no optimised batched matmul for the strides:
   // the same descriptors for one (batch, head), run at each head's offset.
@@ -36,6 +43,10 @@ class AttentionNode final : public PreparedNode {
 
   void execute(dnnl::stream& stream, std::span<const memory> in,
                std::span<const memory> out) const override {
+    if (own_kernel != nullptr) {
+      execute_own(in, out);
+      return;
+    }
     char* scratch = static_cast<char*>(thread_scratchpad(scratch_bytes));
     enum Slot : uint64_t { kQ, kK, kV, kY, kScores, kScoresHead, kMask, kScratchpad };
     auto view = [&](Slot slot, const memory::desc& md, void* base, int64_t offset = 0) {
@@ -101,6 +112,20 @@ class AttentionNode final : public PreparedNode {
     }
     stream.wait();
   }
+
+  void execute_own(std::span<const memory> in, std::span<const memory> out) const {
+    AttentionGeometry g = geometry;
+    if (has_mask) g.mask = static_cast<const float*>(in[3].get_data_handle());
+    const auto* q = static_cast<const float*>(in[0].get_data_handle());
+    const auto* k = static_cast<const float*>(in[1].get_data_handle());
+    const auto* v = static_cast<const float*>(in[2].get_data_handle());
+    auto* y = static_cast<float*>(out[0].get_data_handle());
+    const AttentionTasks tasks = attention_tasks(g, parts_over_threads(SIZE_MAX));
+    const size_t bytes = attention_scratch_bytes(g);
+    claim_over_threads(static_cast<size_t>(tasks.count), [&](int t) {
+      attention_run(g, tasks, t, t + 1, q, k, v, y, static_cast<float*>(thread_scratchpad(bytes)));
+    });
+  }
 };
 
 // A [B, S, H, X] tensor read as [B, H, S, X] (or [B, H, X, S] when `transposed`).
@@ -141,12 +166,59 @@ Lowered lower_attention(const ir::Node& node, const LoweringContext& cx,
   auto result = std::make_shared<AttentionNode>();
   AttentionNode& n = *result;
   n.engine = *cx.engine;
+  n.scores = plain({b, h, s, sk});
+  Dims mask_dims;
+  if (in.size() > 3 && in[3].present) {
+    const Shape& ms = in[3].shape;
+    if (ms.size() > rank) return unsupported_shapes("the mask has a higher rank than the scores");
+    const Shape scores_shape = rank == 4 ? Shape{b, h, s, sk} : Shape{h, s, sk};
+    mask_dims = pad_left(ms, 4);
+    const Dims sd = pad_left(scores_shape, 4);
+    for (size_t i = 0; i < 4; ++i) {
+      if (mask_dims[i] != 1 && mask_dims[i] != sd[i]) {
+        return unsupported_shapes("the mask does not broadcast");
+      }
+    }
+    n.mask = plain(mask_dims);
+    n.has_mask = true;
+  }
+  // Inputs and output as the plain tensors they are; execute() reads them through strided
+  // views (oneDNN's path) or at computed offsets (the own kernel).
+  n.inputs.resize(in.size());
+  for (size_t i = 0; i < in.size(); ++i) {
+    if (!in[i].present) continue;
+    const memory::desc md = plain(dims_of(in[i].shape));
+    n.inputs[i] = InputLayout{true, md, md};
+  }
+  Shape out_shape = qs;
+  out_shape.back() = dv;
+  n.outputs.push_back(OutputLayout{plain(dims_of(out_shape)), out_shape});
+
+  if (attention_kernel_runs_here() && !cx.attention_on_onednn) {
+    n.own_kernel = "attentions";
+    n.shares_team = true;
+    AttentionGeometry& g = n.geometry;
+    g.batch = b;
+    g.heads = h;
+    g.s = s;
+    g.sk = sk;
+    g.d = d;
+    g.dv = dv;
+    g.factor = factor;
+    if (n.has_mask) {
+      int64_t stride = 1;  // the mask's own plain strides, 0 where it broadcasts
+      for (size_t i = 4; i-- > 0;) {
+        g.mask_strides[i] = mask_dims[i] == 1 ? 0 : stride;
+        stride *= mask_dims[i];
+      }
+    }
+    return std::shared_ptr<const PreparedNode>(std::move(result));
+  }
+
   n.q = heads_view(b, s, h, d, false);
   n.k = heads_view(b, sk, h, d, true);
   n.v = heads_view(b, sk, h, dv, false);
   n.y = heads_view(b, s, h, dv, false);
-  n.scores = plain({b, h, s, sk});
-
   dnnl::primitive_attr qk_attr = user_scratchpad();
   if (factor != 1.0f) {
     dnnl::post_ops ops;
@@ -187,17 +259,7 @@ Lowered lower_attention(const ir::Node& node, const LoweringContext& cx,
   n.qk_scratch = qk_pd.scratchpad_desc();
   n.pv = dnnl::matmul(pv_pd);
   n.pv_scratch = pv_pd.scratchpad_desc();
-  if (in.size() > 3 && in[3].present) {
-    const Shape& ms = in[3].shape;
-    if (ms.size() > rank) return unsupported_shapes("the mask has a higher rank than the scores");
-    const Shape scores_shape = rank == 4 ? Shape{b, h, s, sk} : Shape{h, s, sk};
-    const Dims md = pad_left(ms, 4);
-    const Dims sd = pad_left(scores_shape, 4);
-    for (size_t i = 0; i < 4; ++i) {
-      if (md[i] != 1 && md[i] != sd[i]) return unsupported_shapes("the mask does not broadcast");
-    }
-    n.mask = plain(md);
-    n.has_mask = true;
+  if (n.has_mask) {
     dnnl::binary::desc add(dnnl::algorithm::binary_add, n.scores, n.mask, n.scores);
     dnnl::binary::primitive_desc add_pd(add, user_scratchpad(), *cx.engine);
     n.add = dnnl::binary(add_pd);
@@ -212,18 +274,6 @@ Lowered lower_attention(const ir::Node& node, const LoweringContext& cx,
                                n.softmax_scratch.get_size(), n.pv_scratch.get_size()});
   n.scores_offset = (pad + 63) / 64 * 64;
   n.scratch_bytes = n.scores_offset + n.scores.get_size();
-
-  // Inputs and output as the plain tensors they are; execute() reads them through the strided
-  // views above.
-  n.inputs.resize(in.size());
-  for (size_t i = 0; i < in.size(); ++i) {
-    if (!in[i].present) continue;
-    const memory::desc md = plain(dims_of(in[i].shape));
-    n.inputs[i] = InputLayout{true, md, md};
-  }
-  Shape out_shape = qs;
-  out_shape.back() = dv;
-  n.outputs.push_back(OutputLayout{plain(dims_of(out_shape)), out_shape});
   return std::shared_ptr<const PreparedNode>(std::move(result));
 }
 

@@ -94,6 +94,9 @@ struct LoweringContext {
   bool blocked_output_ok = false;
   bool plain_only = false;
   int slices = 0;
+  // Attention on oneDNN's primitives even where edgerun's own kernel runs (attention_kernel.h):
+  // tests compare the two.
+  bool attention_on_onednn = false;
 };
 
 // Lowers `node` for `inputs` (one per node input). kUnsupported means oneDNN cannot take these

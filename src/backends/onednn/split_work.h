@@ -43,6 +43,28 @@ void split_over_threads(size_t max_parts, Part&& part) {
   for (int p = 0; p < parts; ++p) task(p);
 }
 
+// Calls task(k) for every k in [0, count), each once, on the threads parts_over_threads(count)
+// names: whichever thread is free claims the next k (the open Team's claiming, or OpenMP's
+// dynamic schedule), so a thread the scheduler puts aside for a while delays only the task it
+// holds. For work in many similar tasks on a shared machine, where split_over_threads's fixed
+// shares wait for the slowest thread.
+template <typename Task>
+void claim_over_threads(size_t count, Task&& task) {
+  Team* team = Team::open_on_calling_thread();
+  const int parts = parts_over_threads(count);
+  const int tasks = static_cast<int>(count);
+  if (parts < 2) {
+    for (int k = 0; k < tasks; ++k) task(k);
+    return;
+  }
+  if (team != nullptr) {
+    team->run(tasks, task);
+    return;
+  }
+#pragma omp parallel for num_threads(parts) schedule(dynamic, 1)
+  for (int k = 0; k < tasks; ++k) task(k);
+}
+
 // Items [first, last) of `count` for part p of `parts`.
 inline std::pair<size_t, size_t> part_range(size_t count, int p, int parts) {
   return {count * static_cast<size_t>(p) / static_cast<size_t>(parts),
