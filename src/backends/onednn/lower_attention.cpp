@@ -26,14 +26,13 @@ class AttentionNode final : public PreparedNode {
   memory::desc qk_scratch, add_scratch, softmax_scratch, pv_scratch;
   bool has_mask = false;
 
-  // Our own kernel's shape, scale and mask strides (its mask pointer is bound per run), where
-  // own_kernel is set.
+  // The shape and scale; for our own kernel (own_kernel set) also the mask strides (its mask
+  // pointer is bound per run).
   AttentionGeometry geometry;
 
   // Per-head 2D matmuls (per_head) when oneDNN has no optimised batched matmul for the strides:
   // the same descriptors for one (batch, head), run at each head's offset.
   bool per_head = false;
-  int64_t batch = 1, heads = 1, s_len = 0, sk_len = 0, d_len = 0, dv_len = 0;
 
   // The thread's scratch holds the primitives' scratchpad (one at a time, from 0) and then the
   // scores, from scores_offset: a run allocates nothing.
@@ -47,6 +46,8 @@ class AttentionNode final : public PreparedNode {
       execute_own(in, out);
       return;
     }
+    const int64_t batch = geometry.batch, heads = geometry.heads, s_len = geometry.s,
+                  sk_len = geometry.sk, d_len = geometry.d, dv_len = geometry.dv;
     char* scratch = static_cast<char*>(thread_scratchpad(scratch_bytes));
     enum Slot : uint64_t { kQ, kK, kV, kY, kScores, kScoresHead, kMask, kScratchpad };
     auto view = [&](Slot slot, const memory::desc& md, void* base, int64_t offset = 0) {
@@ -194,17 +195,17 @@ Lowered lower_attention(const ir::Node& node, const LoweringContext& cx,
   out_shape.back() = dv;
   n.outputs.push_back(OutputLayout{plain(dims_of(out_shape)), out_shape});
 
+  AttentionGeometry& g = n.geometry;
+  g.batch = b;
+  g.heads = h;
+  g.s = s;
+  g.sk = sk;
+  g.d = d;
+  g.dv = dv;
+  g.factor = factor;
   if (attention_kernel_runs_here() && !cx.attention_on_onednn) {
     n.own_kernel = "attentions";
     n.shares_team = true;
-    AttentionGeometry& g = n.geometry;
-    g.batch = b;
-    g.heads = h;
-    g.s = s;
-    g.sk = sk;
-    g.d = d;
-    g.dv = dv;
-    g.factor = factor;
     if (n.has_mask) {
       int64_t stride = 1;  // the mask's own plain strides, 0 where it broadcasts
       for (size_t i = 4; i-- > 0;) {
@@ -249,12 +250,6 @@ Lowered lower_attention(const ir::Node& node, const LoweringContext& cx,
       return unsupported_shapes("oneDNN has no optimised matmul for these strides");
     }
   }
-  n.batch = b;
-  n.heads = h;
-  n.s_len = s;
-  n.sk_len = sk;
-  n.d_len = d;
-  n.dv_len = dv;
   n.qk = dnnl::matmul(qk_pd);
   n.qk_scratch = qk_pd.scratchpad_desc();
   n.pv = dnnl::matmul(pv_pd);
