@@ -1,7 +1,8 @@
-// edgerun's own attention kernel (backends/onednn/attention_kernel.h) against the exact result
-// in double, over head sizes and key counts that are and are not whole vectors and tiles, every
-// mask broadcast, masked-out keys, all-masked rows and NaN; the same results whatever the task
-// split; and the lowered Attention node on it against the node on oneDNN's primitives.
+// edgerun's own attention kernel (backends/onednn/attention_kernel.h), each vector path this
+// CPU runs, against the exact result in double, over head sizes and key counts that are and are
+// not whole vectors and tiles, every mask broadcast, masked-out keys, all-masked rows and NaN;
+// the same results whatever the task split; and the lowered Attention node on it against the
+// node on oneDNN's primitives.
 #include "backends/onednn/attention_kernel.h"
 
 #include <gtest/gtest.h>
@@ -10,6 +11,7 @@
 #include <cstdint>
 #include <limits>
 #include <random>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -103,9 +105,18 @@ std::vector<double> exact(const Case& c) {
   return y;
 }
 
-// The kernel's Y with the tasks attention_tasks makes for `parts`, run last to first, one task
-// per call, each call with scratch of its own filled with garbage.
-std::vector<float> run(const Case& c, int parts) {
+std::vector<VectorIsa> isas_here() {
+  std::vector<VectorIsa> isas;
+  if (best_vector_isa() >= VectorIsa::kAvx2) isas.push_back(VectorIsa::kAvx2);
+  if (best_vector_isa() >= VectorIsa::kAvx512) isas.push_back(VectorIsa::kAvx512);
+  return isas;
+}
+
+const char* name(VectorIsa isa) { return isa == VectorIsa::kAvx512 ? "avx512" : "avx2"; }
+
+// The kernel's Y with `isa`'s code and the tasks attention_tasks makes for `parts`, run last to
+// first, one task per call, each call with scratch of its own filled with garbage.
+std::vector<float> run(const Case& c, int parts, VectorIsa isa) {
   const AttentionTasks tasks = attention_tasks(c.g, parts);
   EXPECT_GE(tasks.count, c.g.batch * c.g.heads);
   EXPECT_EQ(tasks.rows_per_chunk % 6, 0);
@@ -117,7 +128,7 @@ std::vector<float> run(const Case& c, int parts) {
     std::vector<float> raw(floats, 1e30f);
     float* scratch = raw.data();
     while (reinterpret_cast<uintptr_t>(scratch) % 64 != 0) ++scratch;
-    attention_run(c.g, tasks, t, t + 1, c.q.data(), c.k.data(), c.v.data(), y.data(), scratch);
+    attention_run(c.g, tasks, t, t + 1, c.q.data(), c.k.data(), c.v.data(), y.data(), scratch, isa);
   }
   return y;
 }
@@ -138,7 +149,7 @@ void expect_close(const std::vector<float>& got, const std::vector<double>& want
 class AttentionKernel : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (!attention_kernel_runs_here()) GTEST_SKIP() << "no AVX-512 here: oneDNN runs attention";
+    if (!attention_kernel_runs_here()) GTEST_SKIP() << "no AVX2 or AVX-512 here: oneDNN runs it";
   }
 };
 
@@ -165,7 +176,11 @@ TEST_F(AttentionKernel, MatchesTheExactResultOverShapesAndMasks) {
                      (mask.empty() ? "" : " last " + std::to_string(mask.back())) + " factor " +
                      std::to_string(factor));
         const Case c = make_case(x.b, x.h, x.s, x.sk, x.d, x.dv, factor, mask);
-        expect_close(run(c, 1), exact(c));
+        const std::vector<double> want = exact(c);
+        for (VectorIsa isa : isas_here()) {
+          SCOPED_TRACE(name(isa));
+          expect_close(run(c, 1, isa), want);
+        }
       }
     }
   }
@@ -173,12 +188,15 @@ TEST_F(AttentionKernel, MatchesTheExactResultOverShapesAndMasks) {
 
 TEST_F(AttentionKernel, EveryTaskSplitGivesTheSameBits) {
   const Case c = make_case(2, 3, 50, 41, 24, 40, 0.2f, {2, 1, 50, 41});
-  const std::vector<float> one = run(c, 1);
-  for (int parts : {2, 3, 7, 64}) {
-    SCOPED_TRACE(std::to_string(parts) + " parts");
-    const std::vector<float> split = run(c, parts);
-    ASSERT_EQ(split.size(), one.size());
-    for (size_t i = 0; i < one.size(); ++i) ASSERT_EQ(split[i], one[i]) << "element " << i;
+  for (VectorIsa isa : isas_here()) {
+    SCOPED_TRACE(name(isa));
+    const std::vector<float> one = run(c, 1, isa);
+    for (int parts : {2, 3, 7, 64}) {
+      SCOPED_TRACE(std::to_string(parts) + " parts");
+      const std::vector<float> split = run(c, parts, isa);
+      ASSERT_EQ(split.size(), one.size());
+      for (size_t i = 0; i < one.size(); ++i) ASSERT_EQ(split[i], one[i]) << "element " << i;
+    }
   }
 }
 
@@ -195,18 +213,30 @@ TEST_F(AttentionKernel, MaskedKeysContributeNothingAndAllMaskedRowsAreNaN) {
   for (int64_t j = 0; j < 40; ++j) c.mask[static_cast<size_t>(4 * 40 + j)] = -inf;  // row 4
   c.q[static_cast<size_t>((7 * 2 + 1) * 16 + 3)] = std::numeric_limits<float>::quiet_NaN();
   const std::vector<double> want = exact(c);
-  const std::vector<float> got = run(c, 2);
-  for (int64_t i = 0; i < 9; ++i) {
-    for (int64_t h = 0; h < 2; ++h) {
-      const bool nan = i == 4 || (i == 7 && h == 1);  // all keys masked; NaN in the query
-      for (int64_t e = 0; e < 20; ++e) {
-        const size_t at = static_cast<size_t>((i * 2 + h) * 20 + e);
-        EXPECT_EQ(std::isnan(got[at]), nan) << "row " << i << " head " << h;
-        EXPECT_EQ(std::isnan(want[at]), nan) << "row " << i << " head " << h;
+  for (VectorIsa isa : isas_here()) {
+    SCOPED_TRACE(name(isa));
+    const std::vector<float> got = run(c, 2, isa);
+    for (int64_t i = 0; i < 9; ++i) {
+      for (int64_t h = 0; h < 2; ++h) {
+        const bool nan = i == 4 || (i == 7 && h == 1);  // all keys masked; NaN in the query
+        for (int64_t e = 0; e < 20; ++e) {
+          const size_t at = static_cast<size_t>((i * 2 + h) * 20 + e);
+          EXPECT_EQ(std::isnan(got[at]), nan) << "row " << i << " head " << h;
+          EXPECT_EQ(std::isnan(want[at]), nan) << "row " << i << " head " << h;
+        }
       }
     }
+    expect_close(got, want);
   }
-  expect_close(got, want);
+}
+
+TEST_F(AttentionKernel, AskingForCodeThisCpuLacksIsAnError) {
+  const Case c = make_case(1, 1, 2, 2, 4, 4, 1.0f);
+  const AttentionTasks tasks = attention_tasks(c.g, 1);
+  std::vector<float> y(8), scratch(attention_scratch_bytes(c.g) / sizeof(float) + 16);
+  EXPECT_THROW(attention_run(c.g, tasks, 0, tasks.count, c.q.data(), c.k.data(), c.v.data(),
+                             y.data(), scratch.data(), VectorIsa::kNone),
+               std::logic_error);
 }
 
 // The Attention node lowered with `on_onednn` and run on plain buffers.

@@ -227,8 +227,8 @@ constexpr std::array kLoweredOps = {
               "float32, nearest mode, constant scales/sizes, where oneDNN picks the same elements",
               false, false, true},
     LoweredOp{ir::Op::Attention, attention,
-              "float32, rank 3 or 4; Q, K, V read untransposed (our own kernel with AVX-512, else "
-              "oneDNN's strided matmuls)",
+              "float32, rank 3 or 4; Q, K, V read untransposed (our own kernel with AVX-512 or "
+              "AVX2, else oneDNN's strided matmuls)",
               true, false},
     LoweredOp{ir::Op::Log, inexact_log, "", false, false},
     LoweredOp{ir::Op::Reshape, always, kView, false, true},

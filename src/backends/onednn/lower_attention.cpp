@@ -1,10 +1,10 @@
 // Attention (ai.edgerun) on this CPU: edgerun's own kernel (attention_kernel.h) where the CPU
-// has AVX-512, else oneDNN's primitives: a batched matmul Q Kᵀ with the scale as a post-op, the
-// mask added in place, softmax in place, and a batched matmul P V. Either reads Q, K and V where
-// they lie ([B, S, H, D], sequence-major) and writes Y [B, S, H, Dv] in place: no transpose
-// copies. oneDNN's path reads them through strided descriptors whose batch dims are (B, H); its
-// scores [B, H, S, Sk] are the only intermediate. Both keep their intermediates in the running
-// thread's scratch, so concurrent runs never share them and a run allocates nothing.
+// has AVX-512 or AVX2, else oneDNN's primitives: a batched matmul Q Kᵀ with the scale as a
+// post-op, the mask added in place, softmax in place, and a batched matmul P V. Either reads Q,
+// K and V where they lie ([B, S, H, D], sequence-major) and writes Y [B, S, H, Dv] in place: no
+// transpose copies. oneDNN's path reads them through strided descriptors whose batch dims are
+// (B, H); its scores [B, H, S, Sk] are the only intermediate. Both keep their intermediates in
+// the running thread's scratch, so concurrent runs never share them and a run allocates nothing.
 #include <algorithm>
 #include <array>
 #include <initializer_list>

@@ -6,10 +6,12 @@
 #if defined(__x86_64__)
 #include <immintrin.h>
 
-// GCC 12's AVX-512 intrinsics start some results from _mm512_undefined_ps(), which its
-// flow analysis then reports as maybe uninitialised once inlined: a known false positive.
+// GCC 12's AVX-512 intrinsics start some results from _mm512_undefined_ps() (the reductions
+// from _mm512_undefined_pd()), which its flow analysis then reports as (maybe) uninitialised
+// once inlined: a known false positive.
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 #endif
 
 #define EDGERUN_AVX512 __attribute__((target("avx512f")))
