@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "backends/onednn/lowering.h"
+#include "support/vector_isas.h"
 
 namespace edgerun::onednn {
 namespace {
@@ -104,15 +105,6 @@ std::vector<double> exact(const Case& c) {
   }
   return y;
 }
-
-std::vector<VectorIsa> isas_here() {
-  std::vector<VectorIsa> isas;
-  if (best_vector_isa() >= VectorIsa::kAvx2) isas.push_back(VectorIsa::kAvx2);
-  if (best_vector_isa() >= VectorIsa::kAvx512) isas.push_back(VectorIsa::kAvx512);
-  return isas;
-}
-
-const char* name(VectorIsa isa) { return isa == VectorIsa::kAvx512 ? "avx512" : "avx2"; }
 
 // The kernel's Y with `isa`'s code and the tasks attention_tasks makes for `parts`, run last to
 // first, one task per call, each call with scratch of its own filled with garbage.

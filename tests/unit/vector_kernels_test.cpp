@@ -13,18 +13,10 @@
 #include <vector>
 
 #include "backends/onednn/vector_kernels.h"
+#include "support/vector_isas.h"
 
 namespace edgerun::onednn {
 namespace {
-
-std::vector<VectorIsa> isas_here() {
-  std::vector<VectorIsa> isas;
-  if (best_vector_isa() >= VectorIsa::kAvx2) isas.push_back(VectorIsa::kAvx2);
-  if (best_vector_isa() >= VectorIsa::kAvx512) isas.push_back(VectorIsa::kAvx512);
-  return isas;
-}
-
-const char* name(VectorIsa isa) { return isa == VectorIsa::kAvx512 ? "avx512" : "avx2"; }
 
 // alpha * x rounded to float first, as the reference kernel (and the unfused graph) rounds it.
 double exact(float x, float alpha) {
