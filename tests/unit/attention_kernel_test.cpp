@@ -156,6 +156,7 @@ TEST_F(AttentionKernel, MatchesTheExactResultOverShapesAndMasks) {
       {1, 1, 1, 1, 1, 1},         // one of everything
       {3, 2, 33, 64, 16, 16},     // keys exactly one tile
       {1, 4, 6, 65, 33, 129},     // one key past a tile; Dv past two tiles
+      {2, 2, 5, 0, 8, 8},         // no keys: Y is 0
   };
   for (const Shape6& x : shapes) {
     const std::vector<std::vector<int64_t>> masks = {

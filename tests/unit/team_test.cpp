@@ -1,5 +1,6 @@
 // The team of edgerun's own threads that shares a run's split convolutions (team.h).
 #include <gtest/gtest.h>
+#include <omp.h>
 
 #include <atomic>
 #include <chrono>
@@ -9,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include "backends/onednn/split_work.h"
 #include "backends/onednn/team.h"
 
 namespace edgerun::onednn {
@@ -59,6 +61,51 @@ TEST(Team, TheHelperTakesPartWhenTheCallerIsBusy) {
   };
   team.run(2, task);
   EXPECT_EQ(started.load(), 2);
+}
+
+// claim_over_threads (split_work.h): every task once, over an open team, over OpenMP's threads
+// (a late thread's tasks go to the other), and on the caller alone inside a parallel region.
+TEST(Team, ClaimOverThreadsRunsEveryTaskOnceWhereverItRuns) {
+  {
+    Team team(2);
+    Team::Session session(team, 2);
+    Tally tally(37);
+    claim_over_threads(tally.runs.size(), tally);
+    EXPECT_TRUE(tally.each_once());
+  }
+  const int previous = omp_get_max_threads();
+  omp_set_num_threads(2);
+  {
+    // The first task holds its thread until every other task has run: they all finish only if
+    // the tasks are claimed, not dealt in fixed halves.
+    Tally tally(9);
+    std::atomic<int> done{0};
+    auto task = [&](int k) {
+      if (k == 0) {
+        const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+        while (done.load() < 8 && std::chrono::steady_clock::now() < give_up) {
+          std::this_thread::yield();
+        }
+        EXPECT_EQ(done.load(), 8);
+      }
+      tally(k);
+      done.fetch_add(1);
+    };
+    claim_over_threads(tally.runs.size(), task);
+    EXPECT_TRUE(tally.each_once());
+    EXPECT_EQ(tally.threads.size(), 2u);
+  }
+  {
+    Tally tally(5);
+#pragma omp parallel num_threads(2)
+    {
+#pragma omp single
+      claim_over_threads(tally.runs.size(), tally);
+    }
+    EXPECT_TRUE(tally.each_once());
+    EXPECT_EQ(tally.threads.size(), 1u);
+  }
+  omp_set_num_threads(previous);
 }
 
 TEST(Team, WithoutASessionTasksRunOnTheCaller) {

@@ -428,8 +428,10 @@ void run_tasks(const Kernels& isa, const AttentionGeometry& g, const AttentionTa
           mask =
               g.mask + b * g.mask_strides[0] + h * g.mask_strides[1] + (i + r) * g.mask_strides[2];
         }
-        inv_sum[r] =
-            1.0f / isa.softmax_row(scores + r * skp, g.sk, g.factor, mask, g.mask_strides[3]);
+        // No keys: Y is 0 (the sum over none), not 0 * (1 / 0).
+        inv_sum[r] = g.sk == 0 ? 0.0f
+                               : 1.0f / isa.softmax_row(scores + r * skp, g.sk, g.factor, mask,
+                                                        g.mask_strides[3]);
       }
       float* yi = y + ((b * g.s + i) * g.heads + h) * g.dv;
       for (int64_t c = 0; c < g.dv; c += tile_columns) {
