@@ -173,32 +173,13 @@ std::optional<std::string> one_thread_note(const runtime::Program& program, int 
          std::to_string(timed.timed_one_thread) + " were no faster on " + t + " threads)";
 }
 
-// `count` summed over the program's steps.
-size_t over_steps(const runtime::Program& program, size_t (*count)(const Executable&)) {
+// "onednn: N <what>" for the N nodes `count` finds over the program's steps, or none for 0.
+std::optional<std::string> count_note(const runtime::Program& program,
+                                      size_t (*count)(const Executable&), const char* what) {
   size_t total = 0;
   for (const runtime::Step& step : program.steps()) total += count(*step.executable);
-  return total;
-}
-
-// How many convolutions run by Winograd's algorithm, whose results differ from the direct
-// algorithm's in the last bits (about 2e-6 of the largest output): users comparing against
-// another runtime see why.
-std::optional<std::string> winograd_note(const runtime::Program& program) {
-  const size_t count = over_steps(program, onednn::winograd_nodes);
-  if (count == 0) return std::nullopt;
-  return "onednn: " + std::to_string(count) +
-         " 3x3 convolutions run by Winograd's algorithm (fewer multiplications; results within "
-         "about 2e-6 of the largest output of the direct algorithm's)";
-}
-
-// How many depthwise convolutions run inside the 1x1 convolution before them: such a node's
-// profile event and time cover both.
-std::optional<std::string> depthwise_post_op_note(const runtime::Program& program) {
-  const size_t count = over_steps(program, onednn::depthwise_post_op_nodes);
-  if (count == 0) return std::nullopt;
-  return "onednn: " + std::to_string(count) +
-         " depthwise convolutions run as post-ops of the 1x1 convolutions before them (their "
-         "expanded inputs are never written to memory)";
+  if (total == 0) return std::nullopt;
+  return "onednn: " + std::to_string(total) + " " + what;
 }
 
 // Which nodes run on edgerun's own kernels rather than oneDNN primitives (a classifier's head,
@@ -305,10 +286,21 @@ Result<std::shared_ptr<PreparedModel::Impl>> prepare_model(const EngineOptions& 
   if (const std::optional<std::string> note = one_thread_note(*program, stats_threads)) {
     report.notes.push_back(*note);
   }
-  if (const std::optional<std::string> note = winograd_note(*program)) {
+  // Convolutions by Winograd's algorithm, whose results differ from the direct algorithm's in
+  // the last bits: users comparing against another runtime see why.
+  if (const std::optional<std::string> note =
+          count_note(*program, onednn::winograd_nodes,
+                     "3x3 convolutions run by Winograd's algorithm (fewer multiplications; "
+                     "results within about 2e-6 of the largest output of the direct "
+                     "algorithm's)")) {
     report.notes.push_back(*note);
   }
-  if (const std::optional<std::string> note = depthwise_post_op_note(*program)) {
+  // Depthwise convolutions inside the 1x1 convolution before them: such a node's profile event
+  // and time cover both.
+  if (const std::optional<std::string> note =
+          count_note(*program, onednn::depthwise_post_op_nodes,
+                     "depthwise convolutions run as post-ops of the 1x1 convolutions before them "
+                     "(their expanded inputs are never written to memory)")) {
     report.notes.push_back(*note);
   }
   if (const std::optional<std::string> note = own_kernel_note(*program)) {
