@@ -299,7 +299,7 @@ Result<std::shared_ptr<PreparedModel::Impl>> prepare_model(const EngineOptions& 
   // and time cover both.
   if (const std::optional<std::string> note =
           count_note(*program, onednn::depthwise_post_op_nodes,
-                     "depthwise convolutions run as post-ops of the 1x1 convolutions before them "
+                     "depthwise convolutions fused with the 1x1 convolutions before them "
                      "(their expanded inputs are never written to memory)")) {
     report.notes.push_back(*note);
   }

@@ -1313,12 +1313,40 @@ TEST(OneDnnFusion, OnePixelConvolutionsRunAsOneRowProducts) {
   }
 }
 
-TEST(OneDnnFusion, DepthwiseConvolutionsFollowLargeExpansionsOnOneThread) {
-  // Inverted residual blocks' first halves: a 1x1 expansion to 96 channels at 112x112 (4.8 MB)
-  // with Relu6, then a 3x3 depthwise convolution of stride 2 with Relu6 (MobileNet-V2), and one
-  // of stride 1 with Relu. On one thread the depthwise convolutions are post-ops of the
-  // expansions. With Swish (EfficientNet), with a small expansion (24 channels at 56x56) or on
-  // two threads (a team splits rows) they stay apart.
+namespace {
+
+// `activate` (x, y) adds an activation of x named y to a case.
+using Activate = std::function<void(const std::string&, const std::string&)>;
+
+// Adds to `c` a 1x1 expansion of `in` to `channels` with bias, `activate`, a 3x3 depthwise
+// convolution of `stride` with bias, then `after` unless names[3] is empty; the nodes are named
+// `names`, their constants after them.
+void add_inverted_block(FusionCase& c, const std::string& in, int64_t in_channels,
+                        int64_t channels, int64_t stride, const Activate& activate,
+                        const Activate& after, const std::array<std::string, 4>& names,
+                        uint32_t seed) {
+  const auto& [expand, expanded, depthwise, activated] = names;
+  c.constant(expand + "_w", random({channels, in_channels, 1, 1}, seed));
+  c.constant(expand + "_b", random({channels}, seed + 1));
+  c.node("Conv", {in, expand + "_w", expand + "_b"}, expand);
+  activate(expand, expanded);
+  c.constant(depthwise + "_w", random({channels, 1, 3, 3}, seed + 2));
+  c.constant(depthwise + "_b", random({channels}, seed + 3));
+  c.node("Conv", {expanded, depthwise + "_w", depthwise + "_b"}, depthwise,
+         {attr("group", channels), attr("pads", Ints{1, 1, 1, 1}),
+          attr("strides", Ints{stride, stride})});
+  if (!activated.empty()) after(depthwise, activated);
+}
+
+}  // namespace
+
+TEST(OneDnnFusion, DepthwiseConvolutionsFuseWithTheExpansionsBeforeThem) {
+  // Inverted residual blocks' first halves: 1x1 expansions to 96 channels at 112x112 (4.8 MB)
+  // with Relu6 and a depthwise convolution of stride 2 (MobileNet-V2), with Swish (EfficientNet)
+  // or Relu and stride 1; one to 24 channels at 56x56 with no activation after; one with
+  // LeakyRelu. Where this CPU runs our kernel, it runs all but the LeakyRelu block, on any
+  // number of threads; that one (and elsewhere those with Relu or Clip) becomes oneDNN's
+  // depthwise post-op on one thread and stays apart on two (a team splits rows).
   for (const ThreadMode mode : kThreadModes) {
     SCOPED_TRACE(std::to_string(mode.threads) + " threads");
     FusionCase c(mode.threads, mode.choice);
@@ -1329,8 +1357,6 @@ TEST(OneDnnFusion, DepthwiseConvolutionsFollowLargeExpansionsOnOneThread) {
     c.node("Conv", {"image", "w0"}, "x");
     c.constant("lo", Tensor::scalar(0.0f));
     c.constant("hi", Tensor::scalar(6.0f));
-    // `activate` (x, y) adds an activation of x named y.
-    using Activate = std::function<void(const std::string&, const std::string&)>;
     const Activate relu6 = [&](const std::string& x, const std::string& y) {
       c.node("Clip", {x, "lo", "hi"}, y, {}, 13);
     };
@@ -1340,62 +1366,96 @@ TEST(OneDnnFusion, DepthwiseConvolutionsFollowLargeExpansionsOnOneThread) {
     const Activate relu = [&](const std::string& x, const std::string& y) {
       c.node("Relu", {x}, y);
     };
-    // A 1x1 expansion of `in` to `channels` with bias, `activate`, a 3x3 depthwise convolution of
-    // `stride` with bias, then `activate` again unless names[3] is empty; the nodes are named
-    // `names`, their constants after them.
-    const auto block = [&](const std::string& in, int64_t in_channels, int64_t channels,
-                           int64_t stride, const Activate& activate,
-                           const std::array<std::string, 4>& names, uint32_t seed) {
-      const auto& [expand, expanded, depthwise, after] = names;
-      c.constant(expand + "_w", random({channels, in_channels, 1, 1}, seed));
-      c.constant(expand + "_b", random({channels}, seed + 1));
-      c.node("Conv", {in, expand + "_w", expand + "_b"}, expand);
-      activate(expand, expanded);
-      c.constant(depthwise + "_w", random({channels, 1, 3, 3}, seed + 2));
-      c.constant(depthwise + "_b", random({channels}, seed + 3));
-      c.node("Conv", {expanded, depthwise + "_w", depthwise + "_b"}, depthwise,
-             {attr("group", channels), attr("pads", Ints{1, 1, 1, 1}),
-              attr("strides", Ints{stride, stride})});
-      if (!after.empty()) activate(depthwise, after);
+    const Activate leaky = [&](const std::string& x, const std::string& y) {
+      c.node("LeakyRelu", {x}, y, {attr("alpha", 0.1f)});
     };
-    block("x", 16, 96, 2, relu6, {"expand", "relu6", "depthwise", "relu6_after"}, 2);
+    add_inverted_block(c, "x", 16, 96, 2, relu6, relu6,
+                       {"expand", "relu6", "depthwise", "relu6_after"}, 2);
     c.output("relu6_after");
-    block("x", 16, 96, 1, swish, {"expand_swish", "swish", "depthwise_swish", "swish_after"}, 6);
+    add_inverted_block(c, "x", 16, 96, 1, swish, swish,
+                       {"expand_swish", "swish", "depthwise_swish", "swish_after"}, 6);
     c.output("swish_after");
-    block("x", 16, 96, 1, relu, {"expand_relu", "relu", "depthwise_relu", "relu_after"}, 15);
-    // A squeeze-excitation's scaling of the fused result (blocks of 16 channels on one thread,
-    // where oneDNN's binary op has only its reference code) runs on our channels-last kernel.
+    add_inverted_block(c, "x", 16, 96, 1, relu, relu,
+                       {"expand_relu", "relu", "depthwise_relu", "relu_after"}, 15);
+    // A squeeze-excitation's scaling of the fused result (blocks of 16 channels after oneDNN's
+    // fusion, where oneDNN's binary op has only its reference code) runs on our channels-last
+    // kernel.
     c.node("GlobalAveragePool", {"relu_after"}, "pooled");
     c.node("Sigmoid", {"pooled"}, "gate");
     c.node("Mul", {"relu_after", "gate"}, "scaled");
     c.output("scaled");
+    add_inverted_block(c, "x", 16, 96, 1, leaky, leaky,
+                       {"expand_leaky", "leaky", "depthwise_leaky", "leaky_after"}, 20);
+    c.output("leaky_after");
     c.input("small_x", random({1, 8, 56, 56}, 10));
-    block("small_x", 8, 24, 1, relu, {"small", "small_relu", "small_depthwise", ""}, 11);
+    add_inverted_block(c, "small_x", 8, 24, 1, relu, relu,
+                       {"small", "small_relu", "small_depthwise", ""}, 11);
     c.output("small_depthwise");
     const Chains fused = c.run_and_compare();
-    // Per run: the two inputs to channels-last and the four outputs to plain; on one thread
-    // also the fused result to channels-last for the scaling and the gate pooled from it to
-    // plain. Nothing else.
-    EXPECT_EQ(c.layout_stats().conversions, 2u * (mode.threads == 1 ? 8u : 6u));
-    if (mode.threads == 1) {
-      EXPECT_EQ(fused, (Chains{{"expand", "relu6", "depthwise", "relu6_after"},
-                               {"expand_swish", "swish"},
-                               {"depthwise_swish", "swish_after"},
-                               {"expand_relu", "relu", "depthwise_relu", "relu_after"},
-                               {"small", "small_relu"}}));
-    } else {
-      EXPECT_EQ(fused, (Chains{{"expand", "relu6"},
-                               {"depthwise", "relu6_after"},
-                               {"expand_swish", "swish"},
-                               {"depthwise_swish", "swish_after"},
-                               {"expand_relu", "relu"},
-                               {"depthwise_relu", "relu_after"},
-                               {"small", "small_relu"}}));
-    }
-    EXPECT_EQ(c.depthwise_post_op_nodes(), mode.threads == 1 ? 2u : 0u);
     const bool own = onednn::best_vector_isa() != onednn::VectorIsa::kNone;
+    const bool one = mode.threads == 1;
+    // Per run: the two inputs to channels-last and the five outputs to plain. Where oneDNN
+    // fuses the Relu block, also its result to channels-last for the scaling and the gate
+    // pooled from it to plain. Nothing else.
+    EXPECT_EQ(c.layout_stats().conversions, 2u * (!own && one ? 9u : 7u));
+    const Chains leaky_chains =
+        one ? Chains{{"expand_leaky", "leaky", "depthwise_leaky", "leaky_after"}}
+            : Chains{{"expand_leaky", "leaky"}, {"depthwise_leaky", "leaky_after"}};
+    Chains want;
+    if (own) {
+      want = {{"expand", "relu6", "depthwise", "relu6_after"},
+              {"expand_swish", "swish", "depthwise_swish", "swish_after"},
+              {"expand_relu", "relu", "depthwise_relu", "relu_after"}};
+      want.insert(want.end(), leaky_chains.begin(), leaky_chains.end());
+      want.push_back({"small", "small_relu", "small_depthwise"});
+    } else if (one) {
+      want = {{"expand", "relu6", "depthwise", "relu6_after"},
+              {"expand_swish", "swish"},
+              {"depthwise_swish", "swish_after"},
+              {"expand_relu", "relu", "depthwise_relu", "relu_after"}};
+      want.insert(want.end(), leaky_chains.begin(), leaky_chains.end());
+      want.push_back({"small", "small_relu"});
+    } else {
+      want = {{"expand", "relu6"},      {"depthwise", "relu6_after"},
+              {"expand_swish", "swish"}, {"depthwise_swish", "swish_after"},
+              {"expand_relu", "relu"},   {"depthwise_relu", "relu_after"}};
+      want.insert(want.end(), leaky_chains.begin(), leaky_chains.end());
+      want.push_back({"small", "small_relu"});
+    }
+    EXPECT_EQ(fused, want);
+    EXPECT_EQ(c.own_kernel_nodes("expansions with their depthwise convolutions"), own ? 4u : 0u);
+    EXPECT_EQ(c.depthwise_post_op_nodes(), (own ? 4u : one ? 2u : 0u) + (one ? 1u : 0u));
     EXPECT_EQ(c.own_kernel_nodes("channel scalings"), own ? 1u : 0u);
     EXPECT_EQ(c.concurrent_mismatches(2, 2), 0);
+  }
+}
+
+TEST(OneDnnFusion, ExpansionsAtFewPixelsOrWithLongerChainsStayApart) {
+  // A block at 14x14 (below our kernel's 28x28 and oneDNN's 4 MiB), and one at 56x56 with two
+  // activations after its depthwise convolution (our kernel takes one): both run apart.
+  for (const ThreadMode mode : kThreadModes) {
+    SCOPED_TRACE(std::to_string(mode.threads) + " threads");
+    FusionCase c(mode.threads, mode.choice);
+    const Activate relu = [&](const std::string& x, const std::string& y) {
+      c.node("Relu", {x}, y);
+    };
+    const Activate relu_then_clip = [&](const std::string& x, const std::string& y) {
+      c.node("Relu", {x}, y + "_relu");
+      c.node("Clip", {y + "_relu"}, y, {attr("min", -1.0f), attr("max", 2.0f)}, 6);
+    };
+    c.input("tiny_x", random({1, 16, 14, 14}, 1));
+    add_inverted_block(c, "tiny_x", 16, 96, 1, relu, relu,
+                       {"tiny", "tiny_relu", "tiny_depthwise", "tiny_after"}, 2);
+    c.output("tiny_after");
+    c.input("x", random({1, 16, 56, 56}, 3));
+    add_inverted_block(c, "x", 16, 32, 1, relu, relu_then_clip,
+                       {"expand", "relu", "depthwise", "after"}, 4);
+    c.output("after");
+    EXPECT_EQ(c.run_and_compare(), (Chains{{"tiny", "tiny_relu"},
+                                           {"tiny_depthwise", "tiny_after"},
+                                           {"expand", "relu"},
+                                           {"depthwise", "after_relu", "after"}}));
+    EXPECT_EQ(c.depthwise_post_op_nodes(), 0u);
   }
 }
 

@@ -56,15 +56,13 @@ constexpr std::array<std::array<Fn, kMaxTileVectors>, kTileRows> tile_table() {
 
 using vector_exp::exp16;
 using vector_exp::exp8;
+using vector_exp::first_lanes16;
+using vector_exp::first_lanes8;
 using vector_exp::kExpLimit;
 
 // ---- AVX-512: vectors of 16, tiles of 6 x 64 ---------------------------------------------------
 
 constexpr int64_t k16 = 16;
-
-EDGERUN_AVX512 inline __mmask16 first_lanes16(int64_t n) {
-  return static_cast<__mmask16>(n >= k16 ? 0xFFFF : (1u << n) - 1);
-}
 
 // r[0, 16) as the rows of a 16 x 16 block, transposed in place: pairs of rows interleaved, then
 // pairs of pairs, then the 128-bit lanes gathered across the four groups.
@@ -231,12 +229,6 @@ const Kernels kAvx512 = {k16,
 // ---- AVX2: vectors of 8, tiles of 6 x 16 (12 accumulators of 16 registers) ---------------------
 
 constexpr int64_t k8 = 8;
-
-// Lanes [0, n) set, for AVX2's masked loads and stores.
-EDGERUN_AVX2 inline __m256i first_lanes8(int64_t n) {
-  return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(std::min<int64_t>(n, k8))),
-                            _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-}
 
 EDGERUN_AVX2 inline float reduce_max8(__m256 x) {
   __m128 m = _mm_max_ps(_mm256_castps256_ps128(x), _mm256_extractf128_ps(x, 1));

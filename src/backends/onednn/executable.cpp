@@ -354,10 +354,10 @@ void add_reads(const ir::Node& node, std::unordered_map<std::string, size_t>& re
 // the chain's value so far is read by that link alone (once) in the whole graph, is not a
 // graph output, and the link is in this partition.
 //
-// On one thread a 1x1 convolution also takes a depthwise convolution after its activations
-// (can_be_depthwise_post_op), then activations only. Not on more: oneDNN's fused kernel has one
-// padding for the whole image, so a team cannot split it into row slices; it would run on one
-// thread while the two convolutions apart are split over all.
+// A 1x1 convolution also takes a 3x3 depthwise convolution after its activations
+// (can_be_depthwise_post_op), then activations only, where edgerun's own kernel
+// (own_expand_depthwise_takes) or oneDNN's depthwise post-op (onednn_depthwise_takes) runs
+// the chain; else the chain ends before the depthwise convolution.
 std::vector<std::vector<size_t>> fusion_units(const Partition& partition, int threads) {
   const ir::Graph& graph = *partition.graph;
   std::unordered_map<std::string, size_t> readers;  // value -> number of reads, graph-wide
@@ -399,7 +399,7 @@ std::vector<std::vector<size_t>> fusion_units(const Partition& partition, int th
       const bool add = next.op && *next.op == ir::Op::Add;
       bool joins = can_be_post_op(next, static_cast<size_t>(at - next.inputs.begin())) &&
                    !(depthwise > 0 && add);
-      if (!joins && threads == 1 && depthwise == 0 && !added && at == next.inputs.begin() &&
+      if (!joins && depthwise == 0 && !added && at == next.inputs.begin() &&
           partition.types != nullptr &&
           can_be_depthwise_post_op(base, next, graph, *partition.types)) {
         joins = true;
@@ -409,17 +409,16 @@ std::vector<std::vector<size_t>> fusion_units(const Partition& partition, int th
       added |= add;
       chain.push_back(reader->second);
     }
-    // The fused kernel computes its activations inline: a Swish or a Sigmoid there costs more
-    // than the fusion saves (EfficientNet's 16 -> 96 expansion with Swish: 1209 us fused, 1088
-    // apart). Those chains end before the depthwise convolution.
-    const auto piecewise_linear = [&](size_t q) {
-      const ir::Op op = *graph.nodes[partition.nodes[q]].op;
-      return op == ir::Op::Relu || op == ir::Op::Clip || op == ir::Op::LeakyRelu;
-    };
-    if (depthwise > 0 &&
-        !std::all_of(chain.begin() + 1, chain.end(),
-                     [&](size_t q) { return q == chain[depthwise] || piecewise_linear(q); })) {
-      chain.resize(depthwise);
+    if (depthwise > 0) {
+      std::vector<const ir::Node*> links;
+      for (size_t q = 1; q < chain.size(); ++q) {
+        links.push_back(&graph.nodes[partition.nodes[chain[q]]]);
+      }
+      const Shape* expanded = partition.types->shape(base.outputs[0]);
+      if (expanded == nullptr || (!own_expand_depthwise_takes(links, *expanded) &&
+                                  !onednn_depthwise_takes(links, *expanded, threads))) {
+        chain.resize(depthwise);
+      }
     }
     if (chain.size() < 2) continue;
     for (size_t q : chain) taken[q] = 1;

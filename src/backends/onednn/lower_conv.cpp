@@ -573,10 +573,17 @@ Lowered lower_conv(const ir::Node& node, const LoweringContext& cx, std::span<co
 
   Dims y_dims = {xs[0], out_channels};
   y_dims.insert(y_dims.end(), w.out.begin(), w.out.end());
-  // With a depthwise link the fused kernel is oneDNN's 1x1 one: no other path takes the link.
+  // A depthwise link runs on our kernel where it takes the chain, else on oneDNN's 1x1 kernel
+  // with its depthwise post-op: no other path takes the link.
   const PostOpNode* depthwise_post_op =
       chain != nullptr ? depthwise_link(chain->links) : nullptr;
-  if (depthwise_post_op == nullptr) {
+  if (depthwise_post_op != nullptr) {
+    std::vector<const ir::Node*> links;
+    for (const PostOpNode& link : chain->links) links.push_back(link.node);
+    if (own_expand_depthwise_takes(links, Shape(y_dims.begin(), y_dims.end()))) {
+      return lower_expand_depthwise(node, in, *chain);
+    }
+  } else {
     if (auto own =
             one_pixel_product(cx, in, w, group, chain, Shape(y_dims.begin(), y_dims.end()))) {
       return std::shared_ptr<const PreparedNode>(std::move(own));

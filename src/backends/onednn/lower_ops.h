@@ -210,6 +210,10 @@ Lowered lower_concat(const ir::Node& node, const LoweringContext& cx,
                      std::span<const NodeInput> in);
 Lowered lower_conv(const ir::Node& node, const LoweringContext& cx, std::span<const NodeInput> in,
                    const FusedChain* chain);
+// A 1x1 Conv `base` (inputs `in`) with `chain` holding a depthwise link that
+// own_expand_depthwise_takes, on edgerun's own kernel.
+Lowered lower_expand_depthwise(const ir::Node& base, std::span<const NodeInput> in,
+                               const FusedChain& chain);
 Lowered lower_conv_transpose(const ir::Node& node, const LoweringContext& cx,
                              std::span<const NodeInput> in);
 Lowered lower_pool(const ir::Node& node, const LoweringContext& cx,

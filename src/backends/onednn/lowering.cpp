@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "backends/onednn/expand_depthwise_kernel.h"
 #include "backends/onednn/lower_ops.h"
 #include "memory/reloadable_copies.h"
 
@@ -148,11 +149,52 @@ bool can_be_depthwise_post_op(const ir::Node& base, const ir::Node& conv, const 
   const int64_t stride = strides.empty() ? 0 : strides[0];
   const bool constants = graph.initializers.count(conv.inputs[1]) > 0 &&
                          graph.initializers.count(conv.inputs[2]) > 0;
-  const size_t mid_bytes = static_cast<size_t>(shape_size(*mid)) * sizeof(float);
   return base.attr_int("group", 1) == 1 && window(base, 1, 0) &&
-         conv.attr_int("group", 1) == channels && *dw == Shape{channels, 1, 3, 3} &&
-         (stride == 1 || stride == 2) && window(conv, stride, 1) && constants &&
-         types.dtype(base.outputs[0]) == DType::kFloat32 && mid_bytes >= kDepthwiseFusionMinBytes;
+         graph.initializers.count(base.inputs[1]) > 0 && conv.attr_int("group", 1) == channels &&
+         *dw == Shape{channels, 1, 3, 3} && (stride == 1 || stride == 2) &&
+         window(conv, stride, 1) && constants && types.dtype(base.outputs[0]) == DType::kFloat32;
+}
+
+namespace {
+
+// Whether the links around the depthwise convolution (one of them) are only activations for
+// which `allowed` holds, at most `most` on either side.
+template <typename Allowed>
+bool activations_around_depthwise(std::span<const ir::Node* const> links, size_t most,
+                                  Allowed allowed) {
+  size_t before = 0, after = 0;
+  bool seen = false;
+  for (const ir::Node* link : links) {
+    if (*link->op == ir::Op::Conv && !seen) {
+      seen = true;
+      continue;
+    }
+    if (!allowed(*link->op)) return false;
+    ++(seen ? after : before);
+  }
+  return seen && before <= most && after <= most;
+}
+
+}  // namespace
+
+bool own_expand_depthwise_takes(std::span<const ir::Node* const> links, const Shape& expanded) {
+  const auto activation = [](ir::Op op) {
+    return op == ir::Op::Relu || op == ir::Op::Clip || op == ir::Op::HardSwish ||
+           op == ir::Op::Swish;
+  };
+  return expand_depthwise_runs_here() && expanded.size() == 4 &&
+         expanded[2] * expanded[3] >= kOwnExpandDepthwiseMinPixels &&
+         activations_around_depthwise(links, 1, activation);
+}
+
+bool onednn_depthwise_takes(std::span<const ir::Node* const> links, const Shape& expanded,
+                            int threads) {
+  const auto piecewise_linear = [](ir::Op op) {
+    return op == ir::Op::Relu || op == ir::Op::Clip || op == ir::Op::LeakyRelu;
+  };
+  const size_t bytes = static_cast<size_t>(shape_size(expanded)) * sizeof(float);
+  return threads == 1 && bytes >= kDepthwiseFusionMinBytes &&
+         activations_around_depthwise(links, links.size(), piecewise_linear);
 }
 
 const PostOpNode* depthwise_link(std::span<const PostOpNode> links) {

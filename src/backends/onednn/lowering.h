@@ -120,15 +120,35 @@ bool can_take_post_ops(ir::Op op);
 bool can_be_post_op(const ir::Node& node, size_t chain_input);
 
 // Whether `conv`, reading the result of the 1x1 convolution `base` (or of activations after it)
-// as its input 0, can follow it as oneDNN's depthwise post-op: the 1x1 result is then consumed
-// row by row while still in the cache and never written to memory. Asks for one image, a 1x1
-// stride-1 unpadded `base`, a 3x3 depthwise `conv` with pads of 1 and stride 1 or 2 over
-// constant weights and bias, and a 1x1 result of at least kDepthwiseFusionMinBytes. A probe
-// with cold caches found the fusion a third faster on a 4.8 MB result (MobileNet-V2's 16 -> 96
-// expansion at 112x112: 590 -> 400 us) and no faster on 1.8 MB (24 -> 144 at 56x56).
-inline constexpr size_t kDepthwiseFusionMinBytes = size_t{4} << 20;
+// as its input 0, can follow it as a depthwise link: the 1x1 result is then consumed row by row
+// while still in the cache and never written to memory. Asks for one image, a 1x1 stride-1
+// unpadded `base` over constant weights, and a 3x3 depthwise `conv` with pads of 1 and stride 1
+// or 2 over constant weights and bias. Which kernel runs the chain, if any, is for
+// own_expand_depthwise_takes and onednn_depthwise_takes to say.
 bool can_be_depthwise_post_op(const ir::Node& base, const ir::Node& conv, const ir::Graph& graph,
                               const ValueTypes& types);
+
+// Whether edgerun's own kernel (expand_depthwise_kernel.h) runs a chain whose depthwise link
+// passed can_be_depthwise_post_op, given the chain's links in order and the 1x1 result's shape
+// `expanded`: this CPU runs the kernel, at most one activation (Relu, Clip, HardSwish, Swish)
+// comes before the depthwise convolution and one after, and the 1x1 result has at least
+// kOwnExpandDepthwiseMinPixels pixels. Probe, MobileNet-V2's and EfficientNet-B0's blocks, cold
+// caches, one and two threads: at 112x112 to 28x28 the kernel took 0.6-0.8 of the time of
+// oneDNN's two convolutions apart; at 14x14 and 7x7 (hundreds of input channels, whose weights
+// the kernel reads once per row) 0.9-1.3.
+inline constexpr int64_t kOwnExpandDepthwiseMinPixels = 28 * 28;
+bool own_expand_depthwise_takes(std::span<const ir::Node* const> links, const Shape& expanded);
+
+// Whether oneDNN's depthwise post-op runs such a chain where our kernel does not: on one thread
+// (oneDNN's fused kernel has one padding for the whole image, so a team cannot split it into row
+// slices), only Relu, Clip or LeakyRelu around the depthwise link (it computes a Swish inline
+// twice: EfficientNet's 16 -> 96 expansion with Swish took 1209 us fused, 1088 apart), and a 1x1
+// result of at least kDepthwiseFusionMinBytes. A probe with cold caches found the fusion a third
+// faster on a 4.8 MB result (MobileNet-V2's 16 -> 96 expansion at 112x112: 590 -> 400 us) and no
+// faster on 1.8 MB (24 -> 144 at 56x56).
+inline constexpr size_t kDepthwiseFusionMinBytes = size_t{4} << 20;
+bool onednn_depthwise_takes(std::span<const ir::Node* const> links, const Shape& expanded,
+                            int threads);
 
 // One link of a chain: the node, which of its inputs is the chain's value, and where its other
 // inputs start in the fused node's flat input list.

@@ -17,22 +17,8 @@ namespace {
 
 using vector_exp::exp16;
 using vector_exp::exp8;
-// |alpha x| up to here keeps e^-(alpha x) and 2^n normal floats.
-constexpr float kLimit = vector_exp::kExpLimit;
-
-EDGERUN_AVX512 inline __m512 swish16(__m512 x, __m512 alpha) {
-  const __m512 z = _mm512_mul_ps(x, alpha);
-  // a = -z clamped; max and min return their second operand for NaN, so a NaN z gives a
-  // finite a and the NaN comes through x in the division.
-  const __m512 a = _mm512_min_ps(
-      _mm512_max_ps(_mm512_sub_ps(_mm512_setzero_ps(), z), _mm512_set1_ps(-kLimit)),
-      _mm512_set1_ps(kLimit));
-  const __m512 y = _mm512_div_ps(x, _mm512_add_ps(exp16(a), _mm512_set1_ps(1.0f)));
-  const __mmask16 vanishing = _mm512_cmp_ps_mask(z, _mm512_set1_ps(-kLimit), _CMP_LT_OQ);
-  const __m512 signed_zero = _mm512_castsi512_ps(
-      _mm512_and_si512(_mm512_castps_si512(x), _mm512_set1_epi32(INT32_MIN)));
-  return _mm512_mask_mov_ps(y, vanishing, signed_zero);
-}
+using vector_exp::swish16;
+using vector_exp::swish8;
 
 EDGERUN_AVX512 void swish_avx512(float* data, size_t count, float alpha_value) {
   const __m512 alpha = _mm512_set1_ps(alpha_value);
@@ -48,17 +34,6 @@ EDGERUN_AVX512 void swish_avx512(float* data, size_t count, float alpha_value) {
     const __mmask16 mask = static_cast<__mmask16>((1u << left) - 1);
     _mm512_mask_storeu_ps(data + i, mask, swish16(_mm512_maskz_loadu_ps(mask, data + i), alpha));
   }
-}
-
-EDGERUN_AVX2 inline __m256 swish8(__m256 x, __m256 alpha) {
-  const __m256 z = _mm256_mul_ps(x, alpha);
-  const __m256 a = _mm256_min_ps(
-      _mm256_max_ps(_mm256_sub_ps(_mm256_setzero_ps(), z), _mm256_set1_ps(-kLimit)),
-      _mm256_set1_ps(kLimit));
-  const __m256 y = _mm256_div_ps(x, _mm256_add_ps(exp8(a), _mm256_set1_ps(1.0f)));
-  const __m256 vanishing = _mm256_cmp_ps(z, _mm256_set1_ps(-kLimit), _CMP_LT_OQ);
-  const __m256 signed_zero = _mm256_and_ps(x, _mm256_set1_ps(-0.0f));
-  return _mm256_blendv_ps(y, signed_zero, vanishing);
 }
 
 EDGERUN_AVX2 void swish_avx2(float* data, size_t count, float alpha_value) {

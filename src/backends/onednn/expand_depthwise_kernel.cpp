@@ -1,0 +1,343 @@
+#include "backends/onednn/expand_depthwise_kernel.h"
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+#include <stdexcept>
+
+#include "backends/onednn/vector_exp.h"
+
+namespace edgerun::onednn {
+namespace {
+
+constexpr int64_t kTilePixels = 6;  // expanded pixels per register tile
+constexpr int64_t kMaxTileVectors = 4;
+constexpr int64_t kTaps = 9;  // of the 3x3 depthwise window
+
+// out[p * cp + c] = activation(bias[c] + sum over k of x[p * cin + k] * w[k * cp + c]) for the
+// tile's pixels p and channels c (all pointers at the tile's first pixel and channel).
+using ExpandTile = void (*)(const float* x, int64_t cin, const float* w, int64_t cp,
+                            const float* bias, const BlockActivation& activation, float* out);
+// One output row: y[ox * c + ch] = activation(bias[ch] + sum over taps of rows[ky][(ox *
+// stride + kx) * cp + ch] * w[(ky * 3 + kx) * cp + ch]) for ox < wo, ch < c.
+using DepthwiseRow = void (*)(const float* const rows[3], int64_t wo, int64_t stride, int64_t cp,
+                              int64_t c, const float* w, const float* bias,
+                              const BlockActivation& activation, float* y);
+
+// One ISA's code: expansion tiles indexed [pixels - 1][vectors - 1] for up to kTilePixels
+// pixels and tile_vectors vectors of `vector` floats (the rest stay null).
+struct Kernels {
+  int64_t vector = 0;
+  int64_t tile_vectors = 0;
+  std::array<std::array<ExpandTile, kMaxTileVectors>, kTilePixels> expand{};
+  DepthwiseRow depthwise = nullptr;
+};
+
+template <template <int, int> class Tile, int V, int P>
+constexpr std::array<ExpandTile, kMaxTileVectors> tile_row() {
+  std::array<ExpandTile, kMaxTileVectors> row{};
+  if constexpr (V >= 1) row[0] = &Tile<P, 1>::run;
+  if constexpr (V >= 2) row[1] = &Tile<P, 2>::run;
+  if constexpr (V >= 3) row[2] = &Tile<P, 3>::run;
+  if constexpr (V >= 4) row[3] = &Tile<P, 4>::run;
+  return row;
+}
+template <template <int, int> class Tile, int V>
+constexpr std::array<std::array<ExpandTile, kMaxTileVectors>, kTilePixels> tile_table() {
+  return {tile_row<Tile, V, 1>(), tile_row<Tile, V, 2>(), tile_row<Tile, V, 3>(),
+          tile_row<Tile, V, 4>(), tile_row<Tile, V, 5>(), tile_row<Tile, V, 6>()};
+}
+
+#if defined(__x86_64__)
+
+using vector_exp::first_lanes16;
+using vector_exp::first_lanes8;
+using vector_exp::swish16;
+using vector_exp::swish8;
+
+// ---- AVX-512: vectors of 16, tiles of 6 pixels x 64 channels -----------------------------------
+
+constexpr int64_t k16 = 16;
+
+// The activation's constants in vectors, made once per tile or row.
+struct Activation16 {
+  BlockActivation::Kind kind;
+  __m512 lo, hi, alpha;
+  EDGERUN_AVX512 explicit Activation16(const BlockActivation& a)
+      : kind(a.kind),
+        lo(_mm512_set1_ps(a.lo)),
+        hi(_mm512_set1_ps(a.hi)),
+        alpha(_mm512_set1_ps(a.alpha)) {}
+
+  // max and min return their second operand when one is NaN: a NaN comes through.
+  EDGERUN_AVX512 __m512 operator()(__m512 v) const {
+    switch (kind) {
+      case BlockActivation::Kind::kClip: return _mm512_min_ps(hi, _mm512_max_ps(lo, v));
+      case BlockActivation::Kind::kHardSwish: {
+        const __m512 shifted = _mm512_add_ps(v, _mm512_set1_ps(3.0f));
+        const __m512 gate =
+            _mm512_min_ps(_mm512_set1_ps(6.0f), _mm512_max_ps(_mm512_setzero_ps(), shifted));
+        return _mm512_mul_ps(_mm512_mul_ps(v, gate), _mm512_set1_ps(1.0f / 6.0f));
+      }
+      case BlockActivation::Kind::kSwish: return swish16(v, alpha);
+    }
+    return v;
+  }
+};
+
+template <int P, int V>
+struct ExpandTile16 {
+  EDGERUN_AVX512 static void run(const float* x, int64_t cin, const float* w, int64_t cp,
+                                 const float* bias, const BlockActivation& activation, float* out) {
+    __m512 acc[P][V];
+#pragma GCC unroll 8
+    for (int c = 0; c < V; ++c) {
+      const __m512 b = _mm512_loadu_ps(bias + k16 * c);
+#pragma GCC unroll 8
+      for (int p = 0; p < P; ++p) acc[p][c] = b;
+    }
+    for (int64_t k = 0; k < cin; ++k, w += cp) {
+      __m512 weight[V];
+#pragma GCC unroll 8
+      for (int c = 0; c < V; ++c) weight[c] = _mm512_loadu_ps(w + k16 * c);
+#pragma GCC unroll 8
+      for (int p = 0; p < P; ++p) {
+        const __m512 xp = _mm512_set1_ps(x[p * cin + k]);
+#pragma GCC unroll 8
+        for (int c = 0; c < V; ++c) acc[p][c] = _mm512_fmadd_ps(xp, weight[c], acc[p][c]);
+      }
+    }
+    const Activation16 act(activation);
+#pragma GCC unroll 8
+    for (int p = 0; p < P; ++p) {
+#pragma GCC unroll 8
+      for (int c = 0; c < V; ++c) _mm512_storeu_ps(out + p * cp + k16 * c, act(acc[p][c]));
+    }
+  }
+};
+
+EDGERUN_AVX512 void depthwise_row16(const float* const rows[3], int64_t wo, int64_t stride,
+                                    int64_t cp, int64_t c, const float* w, const float* bias,
+                                    const BlockActivation& activation, float* y) {
+  const Activation16 act(activation);
+  for (int64_t ch = 0; ch < c; ch += k16) {
+    const __mmask16 lanes = first_lanes16(c - ch);
+    __m512 tap[kTaps];
+#pragma GCC unroll 9
+    for (int t = 0; t < kTaps; ++t) tap[t] = _mm512_loadu_ps(w + t * cp + ch);
+    const __m512 b = _mm512_loadu_ps(bias + ch);
+    for (int64_t ox = 0; ox < wo; ++ox) {
+      const int64_t at = ox * stride * cp + ch;
+      __m512 acc = b;
+#pragma GCC unroll 3
+      for (int ky = 0; ky < 3; ++ky) {
+#pragma GCC unroll 3
+        for (int kx = 0; kx < 3; ++kx) {
+          acc = _mm512_fmadd_ps(_mm512_loadu_ps(rows[ky] + at + kx * cp), tap[ky * 3 + kx], acc);
+        }
+      }
+      _mm512_mask_storeu_ps(y + ox * c + ch, lanes, act(acc));
+    }
+  }
+}
+
+const Kernels kAvx512 = {k16, kMaxTileVectors, tile_table<ExpandTile16, 4>(), &depthwise_row16};
+
+// ---- AVX2: vectors of 8, tiles of 6 pixels x 16 channels (12 accumulators of 16 registers) ----
+
+constexpr int64_t k8 = 8;
+
+struct Activation8 {
+  BlockActivation::Kind kind;
+  __m256 lo, hi, alpha;
+  EDGERUN_AVX2 explicit Activation8(const BlockActivation& a)
+      : kind(a.kind),
+        lo(_mm256_set1_ps(a.lo)),
+        hi(_mm256_set1_ps(a.hi)),
+        alpha(_mm256_set1_ps(a.alpha)) {}
+
+  EDGERUN_AVX2 __m256 operator()(__m256 v) const {
+    switch (kind) {
+      case BlockActivation::Kind::kClip: return _mm256_min_ps(hi, _mm256_max_ps(lo, v));
+      case BlockActivation::Kind::kHardSwish: {
+        const __m256 shifted = _mm256_add_ps(v, _mm256_set1_ps(3.0f));
+        const __m256 gate =
+            _mm256_min_ps(_mm256_set1_ps(6.0f), _mm256_max_ps(_mm256_setzero_ps(), shifted));
+        return _mm256_mul_ps(_mm256_mul_ps(v, gate), _mm256_set1_ps(1.0f / 6.0f));
+      }
+      case BlockActivation::Kind::kSwish: return swish8(v, alpha);
+    }
+    return v;
+  }
+};
+
+template <int P, int V>
+struct ExpandTile8 {
+  EDGERUN_AVX2 static void run(const float* x, int64_t cin, const float* w, int64_t cp,
+                               const float* bias, const BlockActivation& activation, float* out) {
+    __m256 acc[P][V];
+#pragma GCC unroll 8
+    for (int c = 0; c < V; ++c) {
+      const __m256 b = _mm256_loadu_ps(bias + k8 * c);
+#pragma GCC unroll 8
+      for (int p = 0; p < P; ++p) acc[p][c] = b;
+    }
+    for (int64_t k = 0; k < cin; ++k, w += cp) {
+      __m256 weight[V];
+#pragma GCC unroll 8
+      for (int c = 0; c < V; ++c) weight[c] = _mm256_loadu_ps(w + k8 * c);
+#pragma GCC unroll 8
+      for (int p = 0; p < P; ++p) {
+        const __m256 xp = _mm256_broadcast_ss(x + p * cin + k);
+#pragma GCC unroll 8
+        for (int c = 0; c < V; ++c) acc[p][c] = _mm256_fmadd_ps(xp, weight[c], acc[p][c]);
+      }
+    }
+    const Activation8 act(activation);
+#pragma GCC unroll 8
+    for (int p = 0; p < P; ++p) {
+#pragma GCC unroll 8
+      for (int c = 0; c < V; ++c) _mm256_storeu_ps(out + p * cp + k8 * c, act(acc[p][c]));
+    }
+  }
+};
+
+EDGERUN_AVX2 void depthwise_row8(const float* const rows[3], int64_t wo, int64_t stride,
+                                 int64_t cp, int64_t c, const float* w, const float* bias,
+                                 const BlockActivation& activation, float* y) {
+  const Activation8 act(activation);
+  for (int64_t ch = 0; ch < c; ch += k8) {
+    const bool whole = c - ch >= k8;
+    const __m256i lanes = first_lanes8(c - ch);
+    __m256 tap[kTaps];
+#pragma GCC unroll 9
+    for (int t = 0; t < kTaps; ++t) tap[t] = _mm256_loadu_ps(w + t * cp + ch);
+    const __m256 b = _mm256_loadu_ps(bias + ch);
+    for (int64_t ox = 0; ox < wo; ++ox) {
+      const int64_t at = ox * stride * cp + ch;
+      __m256 acc = b;
+#pragma GCC unroll 3
+      for (int ky = 0; ky < 3; ++ky) {
+#pragma GCC unroll 3
+        for (int kx = 0; kx < 3; ++kx) {
+          acc = _mm256_fmadd_ps(_mm256_loadu_ps(rows[ky] + at + kx * cp), tap[ky * 3 + kx], acc);
+        }
+      }
+      if (whole) {
+        _mm256_storeu_ps(y + ox * c + ch, act(acc));
+      } else {
+        _mm256_maskstore_ps(y + ox * c + ch, lanes, act(acc));
+      }
+    }
+  }
+}
+
+const Kernels kAvx2 = {k8, 2, tile_table<ExpandTile8, 2>(), &depthwise_row8};
+
+// ---- the ISA-neutral driver ---------------------------------------------------------------------
+
+// Expanded row `row` of x into `out`, (width + 2) pixels of cp channels: a zero pixel, the row's
+// pixels, a zero pixel (the depthwise window's padding).
+void expand_row(const Kernels& k, const ExpandDepthwiseGeometry& g,
+                const ExpandDepthwiseWeights& w, const float* x, int64_t row, float* out) {
+  const int64_t cp = g.padded_channels(), cin = g.in_channels;
+  const int64_t tile_channels = k.tile_vectors * k.vector;
+  std::fill(out, out + cp, 0.0f);
+  std::fill(out + (g.width + 1) * cp, out + (g.width + 2) * cp, 0.0f);
+  const float* xr = x + row * g.width * cin;
+  // Channels outer: a tile's weights (in_channels x tile_channels) stay in L1 over the row.
+  for (int64_t c = 0; c < cp; c += tile_channels) {
+    const int64_t vectors = std::min(k.tile_vectors, (cp - c) / k.vector);
+    for (int64_t p = 0; p < g.width; p += kTilePixels) {
+      const int64_t pixels = std::min(kTilePixels, g.width - p);
+      k.expand[pixels - 1][vectors - 1](xr + p * cin, cin, w.expand.data() + c, cp,
+                                        w.expand_bias.data() + c, g.expand_activation,
+                                        out + (1 + p) * cp + c);
+    }
+  }
+}
+
+void run_rows(const Kernels& k, const ExpandDepthwiseGeometry& g, const ExpandDepthwiseWeights& w,
+              const float* x, float* y, int64_t first_row, int64_t last_row, float* scratch) {
+  const int64_t cp = g.padded_channels();
+  const int64_t row_floats = (g.width + 2) * cp;
+  const int64_t wo = g.out_width();
+  float* const ring = scratch;  // three expanded rows; input row r in slot r % 3
+  float* const zeros = scratch + 3 * row_floats;  // the padding rows above and below
+  int64_t held[3] = {-1, -1, -1};
+  bool zeroed = false;
+  for (int64_t oy = first_row; oy < last_row; ++oy) {
+    const float* rows[3];
+    for (int64_t ky = 0; ky < 3; ++ky) {
+      const int64_t r = oy * g.stride - 1 + ky;
+      if (r < 0 || r >= g.height) {
+        if (!zeroed) std::fill(zeros, zeros + row_floats, 0.0f);
+        zeroed = true;
+        rows[ky] = zeros;
+        continue;
+      }
+      float* slot = ring + (r % 3) * row_floats;
+      if (held[r % 3] != r) {
+        expand_row(k, g, w, x, r, slot);
+        held[r % 3] = r;
+      }
+      rows[ky] = slot;
+    }
+    k.depthwise(rows, wo, g.stride, cp, g.channels, w.depthwise.data(), w.depthwise_bias.data(),
+                g.depthwise_activation, y + oy * wo * g.channels);
+  }
+}
+
+#endif  // __x86_64__
+
+}  // namespace
+
+ExpandDepthwiseWeights pack_expand_depthwise(const ExpandDepthwiseGeometry& g, const float* expand,
+                                             const float* expand_bias, const float* depthwise,
+                                             const float* depthwise_bias) {
+  const int64_t cp = g.padded_channels();
+  ExpandDepthwiseWeights w;
+  w.expand.assign(static_cast<size_t>(g.in_channels * cp), 0.0f);
+  w.expand_bias.assign(static_cast<size_t>(cp), 0.0f);
+  w.depthwise.assign(static_cast<size_t>(kTaps * cp), 0.0f);
+  w.depthwise_bias.assign(static_cast<size_t>(cp), 0.0f);
+  for (int64_t c = 0; c < g.channels; ++c) {
+    for (int64_t k = 0; k < g.in_channels; ++k) {
+      w.expand[k * cp + c] = expand[c * g.in_channels + k];
+    }
+    for (int64_t t = 0; t < kTaps; ++t) w.depthwise[t * cp + c] = depthwise[c * kTaps + t];
+    if (expand_bias != nullptr) w.expand_bias[c] = expand_bias[c];
+    if (depthwise_bias != nullptr) w.depthwise_bias[c] = depthwise_bias[c];
+  }
+  return w;
+}
+
+size_t expand_depthwise_scratch_floats(const ExpandDepthwiseGeometry& g) {
+  return static_cast<size_t>(4 * (g.width + 2) * g.padded_channels());
+}
+
+bool expand_depthwise_runs_here() { return best_vector_isa() != VectorIsa::kNone; }
+
+void expand_depthwise_rows(const ExpandDepthwiseGeometry& g, const ExpandDepthwiseWeights& w,
+                           const float* x, float* y, int64_t first_row, int64_t last_row,
+                           float* scratch, VectorIsa isa) {
+  if (isa == VectorIsa::kNone || static_cast<int>(isa) > static_cast<int>(best_vector_isa())) {
+    throw std::logic_error("expand_depthwise_rows: this CPU does not run the code asked for");
+  }
+  if (g.stride != 1 && g.stride != 2) {
+    throw std::invalid_argument("expand_depthwise_rows: stride must be 1 or 2");
+  }
+#if defined(__x86_64__)
+  run_rows(isa == VectorIsa::kAvx512 ? kAvx512 : kAvx2, g, w, x, y, first_row, last_row, scratch);
+#else
+  (void)w, (void)x, (void)y, (void)first_row, (void)last_row, (void)scratch;
+#endif
+}
+
+void expand_depthwise_rows(const ExpandDepthwiseGeometry& g, const ExpandDepthwiseWeights& w,
+                           const float* x, float* y, int64_t first_row, int64_t last_row,
+                           float* scratch) {
+  expand_depthwise_rows(g, w, x, y, first_row, last_row, scratch, best_vector_isa());
+}
+
+}  // namespace edgerun::onednn
