@@ -1318,22 +1318,23 @@ namespace {
 // `activate` (x, y) adds an activation of x named y to a case.
 using Activate = std::function<void(const std::string&, const std::string&)>;
 
-// Adds to `c` a 1x1 expansion of `in` to `channels` with bias, `activate`, a 3x3 depthwise
-// convolution of `stride` with bias, then `after` unless names[3] is empty; the nodes are named
-// `names`, their constants after them.
+// Adds to `c` a 1x1 expansion of `in` to `channels` with bias, `activate`, a `window` x
+// `window` depthwise convolution of `stride` with bias, then `after` unless names[3] is empty;
+// the nodes are named `names`, their constants after them.
 void add_inverted_block(FusionCase& c, const std::string& in, int64_t in_channels,
                         int64_t channels, int64_t stride, const Activate& activate,
                         const Activate& after, const std::array<std::string, 4>& names,
-                        uint32_t seed) {
+                        uint32_t seed, int64_t window = 3) {
+  const int64_t pad = window / 2;
   const auto& [expand, expanded, depthwise, activated] = names;
   c.constant(expand + "_w", random({channels, in_channels, 1, 1}, seed));
   c.constant(expand + "_b", random({channels}, seed + 1));
   c.node("Conv", {in, expand + "_w", expand + "_b"}, expand);
   activate(expand, expanded);
-  c.constant(depthwise + "_w", random({channels, 1, 3, 3}, seed + 2));
+  c.constant(depthwise + "_w", random({channels, 1, window, window}, seed + 2));
   c.constant(depthwise + "_b", random({channels}, seed + 3));
   c.node("Conv", {expanded, depthwise + "_w", depthwise + "_b"}, depthwise,
-         {attr("group", channels), attr("pads", Ints{1, 1, 1, 1}),
+         {attr("group", channels), attr("pads", Ints{pad, pad, pad, pad}),
           attr("strides", Ints{stride, stride})});
   if (!activated.empty()) after(depthwise, activated);
 }
@@ -1343,10 +1344,11 @@ void add_inverted_block(FusionCase& c, const std::string& in, int64_t in_channel
 TEST(OneDnnFusion, DepthwiseConvolutionsFuseWithTheExpansionsBeforeThem) {
   // Inverted residual blocks' first halves: 1x1 expansions to 96 channels at 112x112 (4.8 MB)
   // with Relu6 and a depthwise convolution of stride 2 (MobileNet-V2), with Swish (EfficientNet)
-  // or Relu and stride 1; one to 24 channels at 56x56 with no activation after; one with
-  // LeakyRelu. Where this CPU runs our kernel, it runs all but the LeakyRelu block, on any
-  // number of threads; that one (and elsewhere those with Relu or Clip) becomes oneDNN's
-  // depthwise post-op on one thread and stays apart on two (a team splits rows).
+  // or Relu and stride 1; one to 24 channels at 56x56 with no activation after; one with a 5x5
+  // window and HardSwish; one with LeakyRelu. Where this CPU runs our kernel, it runs all but
+  // the LeakyRelu block, on any number of threads; that one (and elsewhere the 3x3 ones with
+  // Relu or Clip) becomes oneDNN's depthwise post-op on one thread and stays apart on two (a
+  // team splits rows).
   for (const ThreadMode mode : kThreadModes) {
     SCOPED_TRACE(std::to_string(mode.threads) + " threads");
     FusionCase c(mode.threads, mode.choice);
@@ -1391,13 +1393,19 @@ TEST(OneDnnFusion, DepthwiseConvolutionsFuseWithTheExpansionsBeforeThem) {
     add_inverted_block(c, "small_x", 8, 24, 1, relu, relu,
                        {"small", "small_relu", "small_depthwise", ""}, 11);
     c.output("small_depthwise");
+    const Activate hard_swish = [&](const std::string& x, const std::string& y) {
+      c.node("HardSwish", {x}, y, {}, 14);
+    };
+    add_inverted_block(c, "small_x", 8, 40, 2, hard_swish, hard_swish,
+                       {"wide", "wide_hs", "wide_depthwise", "wide_after"}, 30, 5);
+    c.output("wide_after");
     const Chains fused = c.run_and_compare();
     const bool own = onednn::best_vector_isa() != onednn::VectorIsa::kNone;
     const bool one = mode.threads == 1;
-    // Per run: the two inputs to channels-last and the five outputs to plain. Where oneDNN
-    // fuses the Relu block, also its result to channels-last for the scaling and the gate
-    // pooled from it to plain. Nothing else.
-    EXPECT_EQ(c.layout_stats().conversions, 2u * (!own && one ? 9u : 7u));
+    // Per run: the two inputs to channels-last (small_x once for each of its two readers) and
+    // the six outputs to plain. Where oneDNN fuses the Relu block, also its result to
+    // channels-last for the scaling and the gate pooled from it to plain. Nothing else.
+    EXPECT_EQ(c.layout_stats().conversions, 2u * (!own && one ? 11u : 9u));
     const Chains leaky_chains =
         one ? Chains{{"expand_leaky", "leaky", "depthwise_leaky", "leaky_after"}}
             : Chains{{"expand_leaky", "leaky"}, {"depthwise_leaky", "leaky_after"}};
@@ -1408,6 +1416,7 @@ TEST(OneDnnFusion, DepthwiseConvolutionsFuseWithTheExpansionsBeforeThem) {
               {"expand_relu", "relu", "depthwise_relu", "relu_after"}};
       want.insert(want.end(), leaky_chains.begin(), leaky_chains.end());
       want.push_back({"small", "small_relu", "small_depthwise"});
+      want.push_back({"wide", "wide_hs", "wide_depthwise", "wide_after"});
     } else if (one) {
       want = {{"expand", "relu6", "depthwise", "relu6_after"},
               {"expand_swish", "swish"},
@@ -1415,16 +1424,20 @@ TEST(OneDnnFusion, DepthwiseConvolutionsFuseWithTheExpansionsBeforeThem) {
               {"expand_relu", "relu", "depthwise_relu", "relu_after"}};
       want.insert(want.end(), leaky_chains.begin(), leaky_chains.end());
       want.push_back({"small", "small_relu"});
+      want.push_back({"wide", "wide_hs"});
+      want.push_back({"wide_depthwise", "wide_after"});
     } else {
       want = {{"expand", "relu6"},      {"depthwise", "relu6_after"},
               {"expand_swish", "swish"}, {"depthwise_swish", "swish_after"},
               {"expand_relu", "relu"},   {"depthwise_relu", "relu_after"}};
       want.insert(want.end(), leaky_chains.begin(), leaky_chains.end());
       want.push_back({"small", "small_relu"});
+      want.push_back({"wide", "wide_hs"});
+      want.push_back({"wide_depthwise", "wide_after"});
     }
     EXPECT_EQ(fused, want);
-    EXPECT_EQ(c.own_kernel_nodes("expansions with their depthwise convolutions"), own ? 4u : 0u);
-    EXPECT_EQ(c.depthwise_post_op_nodes(), (own ? 4u : one ? 2u : 0u) + (one ? 1u : 0u));
+    EXPECT_EQ(c.own_kernel_nodes("expansions with their depthwise convolutions"), own ? 5u : 0u);
+    EXPECT_EQ(c.depthwise_post_op_nodes(), (own ? 5u : one ? 2u : 0u) + (one ? 1u : 0u));
     EXPECT_EQ(c.own_kernel_nodes("channel scalings"), own ? 1u : 0u);
     EXPECT_EQ(c.concurrent_mismatches(2, 2), 0);
   }

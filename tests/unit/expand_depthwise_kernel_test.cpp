@@ -1,7 +1,7 @@
 // edgerun's own expansion-and-depthwise kernel (backends/onednn/expand_depthwise_kernel.h), each
 // vector path this CPU runs, against the exact result in double: widths that are and are not
-// whole tiles, channel counts that are and are not whole vectors, both strides, odd and even
-// sizes, every activation; the same bits whatever the split into row bands; NaN; and the errors.
+// whole tiles, channel counts that are and are not whole vectors, both strides, 3x3 and 5x5
+// windows, odd and even sizes, every activation; the same bits whatever the split into row bands; NaN; and the errors.
 #include "backends/onednn/expand_depthwise_kernel.h"
 
 #include <gtest/gtest.h>
@@ -38,8 +38,9 @@ std::vector<float> uniform(size_t n, uint32_t seed, float scale = 1.0f) {
 }
 
 Case make_case(int64_t h, int64_t w, int64_t cin, int64_t c, int64_t stride, BlockActivation first,
-               BlockActivation second, uint32_t seed = 1) {
+               BlockActivation second, uint32_t seed = 1, int64_t window = 3) {
   Case k;
+  k.g.window = window;
   k.g.height = h;
   k.g.width = w;
   k.g.in_channels = cin;
@@ -50,7 +51,7 @@ Case make_case(int64_t h, int64_t w, int64_t cin, int64_t c, int64_t stride, Blo
   k.x = uniform(static_cast<size_t>(h * w * cin), seed, 2.0f);
   k.expand = uniform(static_cast<size_t>(c * cin), seed + 1);
   k.expand_bias = uniform(static_cast<size_t>(c), seed + 2);
-  k.depthwise = uniform(static_cast<size_t>(c * 9), seed + 3);
+  k.depthwise = uniform(static_cast<size_t>(c * window * window), seed + 3);
   k.depthwise_bias = uniform(static_cast<size_t>(c), seed + 4);
   return k;
 }
@@ -77,17 +78,18 @@ std::vector<double> exact(const Case& k) {
       mid[p * g.channels + c] = activate(sum, g.expand_activation);
     }
   }
-  const int64_t ho = g.out_height(), wo = g.out_width();
+  const int64_t ho = g.out_height(), wo = g.out_width(), kw = g.window, pad = g.pad();
   std::vector<double> y(static_cast<size_t>(ho * wo * g.channels));
   for (int64_t oy = 0; oy < ho; ++oy) {
     for (int64_t ox = 0; ox < wo; ++ox) {
       for (int64_t c = 0; c < g.channels; ++c) {
         double sum = k.depthwise_bias[c];
-        for (int64_t ky = 0; ky < 3; ++ky) {
-          for (int64_t kx = 0; kx < 3; ++kx) {
-            const int64_t iy = oy * g.stride - 1 + ky, ix = ox * g.stride - 1 + kx;
+        for (int64_t ky = 0; ky < kw; ++ky) {
+          for (int64_t kx = 0; kx < kw; ++kx) {
+            const int64_t iy = oy * g.stride - pad + ky, ix = ox * g.stride - pad + kx;
             if (iy < 0 || iy >= g.height || ix < 0 || ix >= g.width) continue;
-            sum += mid[(iy * g.width + ix) * g.channels + c] * k.depthwise[c * 9 + ky * 3 + kx];
+            sum += mid[(iy * g.width + ix) * g.channels + c] *
+                   k.depthwise[(c * kw + ky) * kw + kx];
           }
         }
         y[(oy * wo + ox) * g.channels + c] = activate(sum, g.depthwise_activation);
@@ -150,14 +152,15 @@ BlockActivation of_kind(Kind kind, float alpha = 1.0f) {
 
 TEST(ExpandDepthwiseKernel, MatchesTheExactResultOverShapesAndActivations) {
   struct Shape {
-    int64_t h, w, cin, c, stride;
+    int64_t h, w, cin, c, stride, window;
   };
   // Widths past a tile of 6 pixels and short of one, one pixel, odd and even sizes for stride 2;
   // channels of a whole AVX-512 tile (64), past one (96 = 64 + 32), a masked tail (20, 150) and
   // fewer than a vector (5); one input channel and many.
-  const Shape shapes[] = {{9, 13, 16, 96, 1}, {9, 13, 16, 96, 2}, {10, 12, 24, 150, 2},
-                          {7, 5, 3, 20, 1},   {1, 1, 1, 5, 1},    {2, 1, 8, 64, 2},
-                          {6, 7, 40, 33, 1},  {3, 8, 70, 17, 2}};
+  const Shape shapes[] = {{9, 13, 16, 96, 1, 3}, {9, 13, 16, 96, 2, 3}, {10, 12, 24, 150, 2, 3},
+                          {7, 5, 3, 20, 1, 3},   {1, 1, 1, 5, 1, 3},    {2, 1, 8, 64, 2, 3},
+                          {6, 7, 40, 33, 1, 3},  {3, 8, 70, 17, 2, 3},  {11, 9, 24, 72, 2, 5},
+                          {8, 14, 40, 120, 1, 5}, {3, 2, 5, 20, 1, 5},  {1, 4, 7, 9, 2, 5}};
   const BlockActivation activations[] = {BlockActivation{}, clip(0.0f, 6.0f), clip(0.0f, INFINITY),
                                          of_kind(Kind::kHardSwish), of_kind(Kind::kSwish),
                                          of_kind(Kind::kSwish, 1.7f)};
@@ -166,11 +169,13 @@ TEST(ExpandDepthwiseKernel, MatchesTheExactResultOverShapesAndActivations) {
     for (const Shape& s : shapes) {
       for (const BlockActivation& first : activations) {
         const BlockActivation& second = activations[seed % 6];
-        const Case k = make_case(s.h, s.w, s.cin, s.c, s.stride, first, second, seed++);
+        const Case k =
+            make_case(s.h, s.w, s.cin, s.c, s.stride, first, second, seed++, s.window);
         expect_close(run(k, isa), exact(k),
                      std::string(name(isa)) + " " + std::to_string(s.h) + "x" +
                          std::to_string(s.w) + " " + std::to_string(s.cin) + "->" +
-                         std::to_string(s.c) + " stride " + std::to_string(s.stride));
+                         std::to_string(s.c) + " stride " + std::to_string(s.stride) +
+                         " window " + std::to_string(s.window));
       }
     }
   }
@@ -178,12 +183,15 @@ TEST(ExpandDepthwiseKernel, MatchesTheExactResultOverShapesAndActivations) {
 
 TEST(ExpandDepthwiseKernel, BandsOfRowsGiveTheSameBits) {
   for (VectorIsa isa : isas_here()) {
-    for (int64_t stride : {1, 2}) {
-      const Case k = make_case(23, 19, 16, 40, stride, clip(0.0f, 6.0f), of_kind(Kind::kSwish));
-      const std::vector<float> whole = run(k, isa);
-      for (int64_t parts : {int64_t{2}, int64_t{3}, int64_t{7}, k.g.out_height()}) {
-        EXPECT_EQ(run(k, isa, parts), whole) << name(isa) << " stride " << stride << ", "
-                                             << parts << " parts";
+    for (int64_t window : {3, 5}) {
+      for (int64_t stride : {1, 2}) {
+        const Case k = make_case(23, 19, 16, 40, stride, clip(0.0f, 6.0f), of_kind(Kind::kSwish),
+                                 1, window);
+        const std::vector<float> whole = run(k, isa);
+        for (int64_t parts : {int64_t{2}, int64_t{3}, int64_t{7}, k.g.out_height()}) {
+          EXPECT_EQ(run(k, isa, parts), whole) << name(isa) << " stride " << stride << ", window "
+                                               << window << ", " << parts << " parts";
+        }
       }
     }
   }
@@ -191,25 +199,27 @@ TEST(ExpandDepthwiseKernel, BandsOfRowsGiveTheSameBits) {
 
 TEST(ExpandDepthwiseKernel, NaNReachesOnlyTheOutputsThatReadIt) {
   // A NaN input pixel poisons its expanded pixel (through every activation) and so the
-  // outputs whose 3x3 window covers it; no other.
+  // outputs whose window covers it; no other.
   for (VectorIsa isa : isas_here()) {
-    for (const BlockActivation& a : {clip(0.0f, 6.0f), of_kind(Kind::kHardSwish),
-                                     of_kind(Kind::kSwish)}) {
-      Case k = make_case(8, 8, 4, 16, 1, a, a);
-      k.x[(3 * 8 + 4) * 4 + 2] = std::numeric_limits<float>::quiet_NaN();
-      const std::vector<float> y = run(k, isa);
-      for (int64_t oy = 0; oy < 8; ++oy) {
-        for (int64_t ox = 0; ox < 8; ++ox) {
-          const bool covers = std::abs(oy - 3) <= 1 && std::abs(ox - 4) <= 1;
-          EXPECT_EQ(std::isnan(y[(oy * 8 + ox) * 16]), covers)
-              << name(isa) << " at " << oy << ", " << ox;
+    for (int64_t window : {3, 5}) {
+      for (const BlockActivation& a :
+           {clip(0.0f, 6.0f), of_kind(Kind::kHardSwish), of_kind(Kind::kSwish)}) {
+        Case k = make_case(8, 8, 4, 16, 1, a, a, 1, window);
+        k.x[(3 * 8 + 4) * 4 + 2] = std::numeric_limits<float>::quiet_NaN();
+        const std::vector<float> y = run(k, isa);
+        for (int64_t oy = 0; oy < 8; ++oy) {
+          for (int64_t ox = 0; ox < 8; ++ox) {
+            const bool covers = std::abs(oy - 3) <= k.g.pad() && std::abs(ox - 4) <= k.g.pad();
+            EXPECT_EQ(std::isnan(y[(oy * 8 + ox) * 16]), covers)
+                << name(isa) << " window " << window << " at " << oy << ", " << ox;
+          }
         }
       }
     }
   }
 }
 
-TEST(ExpandDepthwiseKernel, RefusesCodeTheCpuLacksAndOtherStrides) {
+TEST(ExpandDepthwiseKernel, RefusesCodeTheCpuLacksAndOtherStridesAndWindows) {
   Case k = make_case(4, 4, 2, 8, 1, BlockActivation{}, BlockActivation{});
   const ExpandDepthwiseWeights w =
       pack_expand_depthwise(k.g, k.expand.data(), nullptr, k.depthwise.data(), nullptr);
@@ -225,6 +235,10 @@ TEST(ExpandDepthwiseKernel, RefusesCodeTheCpuLacksAndOtherStrides) {
   }
   if (!expand_depthwise_runs_here()) return;
   k.g.stride = 3;
+  EXPECT_THROW(expand_depthwise_rows(k.g, w, k.x.data(), y.data(), 0, 1, scratch.get()),
+               std::invalid_argument);
+  k.g.stride = 1;
+  k.g.window = 7;
   EXPECT_THROW(expand_depthwise_rows(k.g, w, k.x.data(), y.data(), 0, 1, scratch.get()),
                std::invalid_argument);
 }

@@ -414,9 +414,12 @@ std::vector<std::vector<size_t>> fusion_units(const Partition& partition, int th
       for (size_t q = 1; q < chain.size(); ++q) {
         links.push_back(&graph.nodes[partition.nodes[chain[q]]]);
       }
+      const ir::Node& conv = graph.nodes[partition.nodes[chain[depthwise]]];
       const Shape* expanded = partition.types->shape(base.outputs[0]);
-      if (expanded == nullptr || (!own_expand_depthwise_takes(links, *expanded) &&
-                                  !onednn_depthwise_takes(links, *expanded, threads))) {
+      const Shape* weights = partition.types->shape(conv.inputs[1]);
+      if (expanded == nullptr || weights == nullptr ||
+          (!own_expand_depthwise_takes(links, *expanded) &&
+           !onednn_depthwise_takes(links, *expanded, (*weights)[2], threads))) {
         chain.resize(depthwise);
       }
     }

@@ -12,25 +12,27 @@ namespace {
 
 constexpr int64_t kTilePixels = 6;  // expanded pixels per register tile
 constexpr int64_t kMaxTileVectors = 4;
-constexpr int64_t kTaps = 9;  // of the 3x3 depthwise window
+constexpr int64_t kMaxWindow = 5;  // the depthwise window: 3x3 or 5x5
 
 // out[p * cp + c] = activation(bias[c] + sum over k of x[p * cin + k] * w[k * cp + c]) for the
 // tile's pixels p and channels c (all pointers at the tile's first pixel and channel).
 using ExpandTile = void (*)(const float* x, int64_t cin, const float* w, int64_t cp,
                             const float* bias, const BlockActivation& activation, float* out);
-// One output row: y[ox * c + ch] = activation(bias[ch] + sum over taps of rows[ky][(ox *
-// stride + kx) * cp + ch] * w[(ky * 3 + kx) * cp + ch]) for ox < wo, ch < c.
-using DepthwiseRow = void (*)(const float* const rows[3], int64_t wo, int64_t stride, int64_t cp,
-                              int64_t c, const float* w, const float* bias,
-                              const BlockActivation& activation, float* y);
+// One output row of a K x K window of stride S: y[ox * c + ch] = activation(bias[ch] + sum over
+// taps of rows[ky][(ox * S + kx) * cp + ch] * w[(ky * K + kx) * cp + ch]) for ox < wo, ch < c.
+using DepthwiseRow = void (*)(const float* const* rows, int64_t wo, int64_t cp, int64_t c,
+                              const float* w, const float* bias, const BlockActivation& activation,
+                              float* y);
 
 // One ISA's code: expansion tiles indexed [pixels - 1][vectors - 1] for up to kTilePixels
-// pixels and tile_vectors vectors of `vector` floats (the rest stay null).
+// pixels and tile_vectors vectors of `vector` floats (the rest stay null); depthwise rows for
+// the 3x3 and the 5x5 window, strides 1 and 2.
 struct Kernels {
   int64_t vector = 0;
   int64_t tile_vectors = 0;
   std::array<std::array<ExpandTile, kMaxTileVectors>, kTilePixels> expand{};
-  DepthwiseRow depthwise = nullptr;
+  // [window == 5][stride - 1]
+  std::array<std::array<DepthwiseRow, 2>, 2> depthwise{};
 };
 
 template <template <int, int> class Tile, int V, int P>
@@ -116,32 +118,62 @@ struct ExpandTile16 {
   }
 };
 
-EDGERUN_AVX512 void depthwise_row16(const float* const rows[3], int64_t wo, int64_t stride,
-                                    int64_t cp, int64_t c, const float* w, const float* bias,
-                                    const BlockActivation& activation, float* y) {
-  const Activation16 act(activation);
-  for (int64_t ch = 0; ch < c; ch += k16) {
-    const __mmask16 lanes = first_lanes16(c - ch);
-    __m512 tap[kTaps];
-#pragma GCC unroll 9
-    for (int t = 0; t < kTaps; ++t) tap[t] = _mm512_loadu_ps(w + t * cp + ch);
-    const __m512 b = _mm512_loadu_ps(bias + ch);
-    for (int64_t ox = 0; ox < wo; ++ox) {
-      const int64_t at = ox * stride * cp + ch;
-      __m512 acc = b;
-#pragma GCC unroll 3
-      for (int ky = 0; ky < 3; ++ky) {
-#pragma GCC unroll 3
-        for (int kx = 0; kx < 3; ++kx) {
-          acc = _mm512_fmadd_ps(_mm512_loadu_ps(rows[ky] + at + kx * cp), tap[ky * 3 + kx], acc);
-        }
+// Q outputs side by side (at input column `at`, pixels S apart): each input vector of a window
+// row is loaded once and multiplied into every output whose window covers it, so a row of
+// (Q - 1) S + K loads feeds Q K FMAs. The conditions fold away once the loops unroll.
+template <int K, int S, int Q>
+EDGERUN_AVX512 inline void depthwise_outputs16(const float* const* rows, int64_t at, int64_t cp,
+                                               const __m512* tap, __m512* acc) {
+  constexpr int kColumns = (Q - 1) * S + K;
+#pragma GCC unroll 5
+  for (int ky = 0; ky < K; ++ky) {
+    const float* row = rows[ky] + at;
+#pragma GCC unroll 16
+    for (int col = 0; col < kColumns; ++col) {
+      const __m512 v = _mm512_loadu_ps(row + col * cp);
+#pragma GCC unroll 4
+      for (int q = 0; q < Q; ++q) {
+        const int kx = col - q * S;
+        if (kx >= 0 && kx < K) acc[q] = _mm512_fmadd_ps(v, tap[ky * K + kx], acc[q]);
       }
-      _mm512_mask_storeu_ps(y + ox * c + ch, lanes, act(acc));
     }
   }
 }
 
-const Kernels kAvx512 = {k16, kMaxTileVectors, tile_table<ExpandTile16, 4>(), &depthwise_row16};
+template <int K, int S>
+EDGERUN_AVX512 void depthwise_row16(const float* const* rows, int64_t wo, int64_t cp, int64_t c,
+                                    const float* w, const float* bias,
+                                    const BlockActivation& activation, float* y) {
+  // 5x5: 25 taps and 4 accumulators of 32 registers; 3x3: 9 and 4.
+  constexpr int kQ = 4;
+  const Activation16 act(activation);
+  for (int64_t ch = 0; ch < c; ch += k16) {
+    const __mmask16 lanes = first_lanes16(c - ch);
+    __m512 tap[K * K];
+#pragma GCC unroll 25
+    for (int t = 0; t < K * K; ++t) tap[t] = _mm512_loadu_ps(w + t * cp + ch);
+    const __m512 b = _mm512_loadu_ps(bias + ch);
+    int64_t ox = 0;
+    for (; ox + kQ <= wo; ox += kQ) {
+      __m512 acc[kQ] = {b, b, b, b};
+      depthwise_outputs16<K, S, kQ>(rows, ox * S * cp + ch, cp, tap, acc);
+#pragma GCC unroll 4
+      for (int q = 0; q < kQ; ++q) _mm512_mask_storeu_ps(y + (ox + q) * c + ch, lanes, act(acc[q]));
+    }
+    for (; ox < wo; ++ox) {
+      __m512 acc[1] = {b};
+      depthwise_outputs16<K, S, 1>(rows, ox * S * cp + ch, cp, tap, acc);
+      _mm512_mask_storeu_ps(y + ox * c + ch, lanes, act(acc[0]));
+    }
+  }
+}
+
+const Kernels kAvx512 = {
+    k16,
+    kMaxTileVectors,
+    tile_table<ExpandTile16, 4>(),
+    {{{&depthwise_row16<3, 1>, &depthwise_row16<3, 2>},
+      {&depthwise_row16<5, 1>, &depthwise_row16<5, 2>}}}};
 
 // ---- AVX2: vectors of 8, tiles of 6 pixels x 16 channels (12 accumulators of 16 registers) ----
 
@@ -202,25 +234,28 @@ struct ExpandTile8 {
   }
 };
 
-EDGERUN_AVX2 void depthwise_row8(const float* const rows[3], int64_t wo, int64_t stride,
-                                 int64_t cp, int64_t c, const float* w, const float* bias,
+// One output at a time: 5x5's 25 taps already overflow AVX2's 16 registers (the compiler keeps
+// some in L1).
+template <int K, int S>
+EDGERUN_AVX2 void depthwise_row8(const float* const* rows, int64_t wo, int64_t cp, int64_t c,
+                                 const float* w, const float* bias,
                                  const BlockActivation& activation, float* y) {
   const Activation8 act(activation);
   for (int64_t ch = 0; ch < c; ch += k8) {
     const bool whole = c - ch >= k8;
     const __m256i lanes = first_lanes8(c - ch);
-    __m256 tap[kTaps];
-#pragma GCC unroll 9
-    for (int t = 0; t < kTaps; ++t) tap[t] = _mm256_loadu_ps(w + t * cp + ch);
+    __m256 tap[K * K];
+#pragma GCC unroll 25
+    for (int t = 0; t < K * K; ++t) tap[t] = _mm256_loadu_ps(w + t * cp + ch);
     const __m256 b = _mm256_loadu_ps(bias + ch);
     for (int64_t ox = 0; ox < wo; ++ox) {
-      const int64_t at = ox * stride * cp + ch;
+      const int64_t at = ox * S * cp + ch;
       __m256 acc = b;
-#pragma GCC unroll 3
-      for (int ky = 0; ky < 3; ++ky) {
-#pragma GCC unroll 3
-        for (int kx = 0; kx < 3; ++kx) {
-          acc = _mm256_fmadd_ps(_mm256_loadu_ps(rows[ky] + at + kx * cp), tap[ky * 3 + kx], acc);
+#pragma GCC unroll 5
+      for (int ky = 0; ky < K; ++ky) {
+#pragma GCC unroll 5
+        for (int kx = 0; kx < K; ++kx) {
+          acc = _mm256_fmadd_ps(_mm256_loadu_ps(rows[ky] + at + kx * cp), tap[ky * K + kx], acc);
         }
       }
       if (whole) {
@@ -232,18 +267,22 @@ EDGERUN_AVX2 void depthwise_row8(const float* const rows[3], int64_t wo, int64_t
   }
 }
 
-const Kernels kAvx2 = {k8, 2, tile_table<ExpandTile8, 2>(), &depthwise_row8};
+const Kernels kAvx2 = {k8,
+                       2,
+                       tile_table<ExpandTile8, 2>(),
+                       {{{&depthwise_row8<3, 1>, &depthwise_row8<3, 2>},
+                         {&depthwise_row8<5, 1>, &depthwise_row8<5, 2>}}}};
 
 // ---- the ISA-neutral driver ---------------------------------------------------------------------
 
-// Expanded row `row` of x into `out`, (width + 2) pixels of cp channels: a zero pixel, the row's
-// pixels, a zero pixel (the depthwise window's padding).
+// Expanded row `row` of x into `out`, width + 2 * pad pixels of cp channels: `pad` zero pixels,
+// the row's pixels, `pad` zero pixels (the depthwise window's padding).
 void expand_row(const Kernels& k, const ExpandDepthwiseGeometry& g,
                 const ExpandDepthwiseWeights& w, const float* x, int64_t row, float* out) {
-  const int64_t cp = g.padded_channels(), cin = g.in_channels;
+  const int64_t cp = g.padded_channels(), cin = g.in_channels, pad = g.pad();
   const int64_t tile_channels = k.tile_vectors * k.vector;
-  std::fill(out, out + cp, 0.0f);
-  std::fill(out + (g.width + 1) * cp, out + (g.width + 2) * cp, 0.0f);
+  std::fill(out, out + pad * cp, 0.0f);
+  std::fill(out + (pad + g.width) * cp, out + (2 * pad + g.width) * cp, 0.0f);
   const float* xr = x + row * g.width * cin;
   // Channels outer: a tile's weights (in_channels x tile_channels) stay in L1 over the row.
   for (int64_t c = 0; c < cp; c += tile_channels) {
@@ -252,39 +291,40 @@ void expand_row(const Kernels& k, const ExpandDepthwiseGeometry& g,
       const int64_t pixels = std::min(kTilePixels, g.width - p);
       k.expand[pixels - 1][vectors - 1](xr + p * cin, cin, w.expand.data() + c, cp,
                                         w.expand_bias.data() + c, g.expand_activation,
-                                        out + (1 + p) * cp + c);
+                                        out + (pad + p) * cp + c);
     }
   }
 }
 
 void run_rows(const Kernels& k, const ExpandDepthwiseGeometry& g, const ExpandDepthwiseWeights& w,
               const float* x, float* y, int64_t first_row, int64_t last_row, float* scratch) {
-  const int64_t cp = g.padded_channels();
-  const int64_t row_floats = (g.width + 2) * cp;
+  const int64_t cp = g.padded_channels(), window = g.window, pad = g.pad();
+  const int64_t row_floats = (g.width + 2 * pad) * cp;
   const int64_t wo = g.out_width();
-  float* const ring = scratch;  // three expanded rows; input row r in slot r % 3
-  float* const zeros = scratch + 3 * row_floats;  // the padding rows above and below
-  int64_t held[3] = {-1, -1, -1};
+  float* const ring = scratch;  // `window` expanded rows; input row r in slot r % window
+  float* const zeros = scratch + window * row_floats;  // the padding rows above and below
+  int64_t held[kMaxWindow] = {-1, -1, -1, -1, -1};
   bool zeroed = false;
+  const DepthwiseRow depthwise = k.depthwise[window == 5 ? 1 : 0][g.stride - 1];
   for (int64_t oy = first_row; oy < last_row; ++oy) {
-    const float* rows[3];
-    for (int64_t ky = 0; ky < 3; ++ky) {
-      const int64_t r = oy * g.stride - 1 + ky;
+    const float* rows[kMaxWindow];
+    for (int64_t ky = 0; ky < window; ++ky) {
+      const int64_t r = oy * g.stride - pad + ky;
       if (r < 0 || r >= g.height) {
         if (!zeroed) std::fill(zeros, zeros + row_floats, 0.0f);
         zeroed = true;
         rows[ky] = zeros;
         continue;
       }
-      float* slot = ring + (r % 3) * row_floats;
-      if (held[r % 3] != r) {
+      float* slot = ring + (r % window) * row_floats;
+      if (held[r % window] != r) {
         expand_row(k, g, w, x, r, slot);
-        held[r % 3] = r;
+        held[r % window] = r;
       }
       rows[ky] = slot;
     }
-    k.depthwise(rows, wo, g.stride, cp, g.channels, w.depthwise.data(), w.depthwise_bias.data(),
-                g.depthwise_activation, y + oy * wo * g.channels);
+    depthwise(rows, wo, cp, g.channels, w.depthwise.data(), w.depthwise_bias.data(),
+              g.depthwise_activation, y + oy * wo * g.channels);
   }
 }
 
@@ -299,13 +339,14 @@ ExpandDepthwiseWeights pack_expand_depthwise(const ExpandDepthwiseGeometry& g, c
   ExpandDepthwiseWeights w;
   w.expand.assign(static_cast<size_t>(g.in_channels * cp), 0.0f);
   w.expand_bias.assign(static_cast<size_t>(cp), 0.0f);
-  w.depthwise.assign(static_cast<size_t>(kTaps * cp), 0.0f);
+  const int64_t taps = g.window * g.window;
+  w.depthwise.assign(static_cast<size_t>(taps * cp), 0.0f);
   w.depthwise_bias.assign(static_cast<size_t>(cp), 0.0f);
   for (int64_t c = 0; c < g.channels; ++c) {
     for (int64_t k = 0; k < g.in_channels; ++k) {
       w.expand[k * cp + c] = expand[c * g.in_channels + k];
     }
-    for (int64_t t = 0; t < kTaps; ++t) w.depthwise[t * cp + c] = depthwise[c * kTaps + t];
+    for (int64_t t = 0; t < taps; ++t) w.depthwise[t * cp + c] = depthwise[c * taps + t];
     if (expand_bias != nullptr) w.expand_bias[c] = expand_bias[c];
     if (depthwise_bias != nullptr) w.depthwise_bias[c] = depthwise_bias[c];
   }
@@ -313,7 +354,7 @@ ExpandDepthwiseWeights pack_expand_depthwise(const ExpandDepthwiseGeometry& g, c
 }
 
 size_t expand_depthwise_scratch_floats(const ExpandDepthwiseGeometry& g) {
-  return static_cast<size_t>(4 * (g.width + 2) * g.padded_channels());
+  return static_cast<size_t>((g.window + 1) * (g.width + 2 * g.pad()) * g.padded_channels());
 }
 
 bool expand_depthwise_runs_here() { return best_vector_isa() != VectorIsa::kNone; }
@@ -324,8 +365,9 @@ void expand_depthwise_rows(const ExpandDepthwiseGeometry& g, const ExpandDepthwi
   if (isa == VectorIsa::kNone || static_cast<int>(isa) > static_cast<int>(best_vector_isa())) {
     throw std::logic_error("expand_depthwise_rows: this CPU does not run the code asked for");
   }
-  if (g.stride != 1 && g.stride != 2) {
-    throw std::invalid_argument("expand_depthwise_rows: stride must be 1 or 2");
+  if ((g.stride != 1 && g.stride != 2) || (g.window != 3 && g.window != 5)) {
+    throw std::invalid_argument(
+        "expand_depthwise_rows: the stride must be 1 or 2 and the window 3 or 5");
   }
 #if defined(__x86_64__)
   run_rows(isa == VectorIsa::kAvx512 ? kAvx512 : kAvx2, g, w, x, y, first_row, last_row, scratch);

@@ -1,7 +1,7 @@
 // edgerun's own kernel for the first half of an inverted residual block (MobileNet-V2/V3,
-// EfficientNet, SSDlite): a 1x1 convolution that expands the channels, its activation, a 3x3
-// depthwise convolution (pads of 1, stride 1 or 2) and its activation, over one channels-last
-// image, computed row by row so the expanded tensor never reaches memory.
+// EfficientNet, SSDlite): a 1x1 convolution that expands the channels, its activation, a 3x3 or
+// 5x5 depthwise convolution (pads of 1 or 2, stride 1 or 2) and its activation, over one
+// channels-last image, computed row by row so the expanded tensor never reaches memory.
 //
 // Why: the expansion's result is the largest tensor of these networks (MobileNet-V2's 16 -> 96
 // at 112x112 is 4.8 MB). Apart, the 1x1 convolution writes it past the caches and the depthwise
@@ -10,11 +10,11 @@
 // depthwise post-op) computes wrong results over channels-last data, runs on one thread only
 // and computes Swish twice (bench/README.md, stop 18).
 //
-// How: the expanded rows the depthwise window needs live in a ring of three rows in the
-// calling thread's scratch (with a zero column each side for the padding). Each expanded row is
-// a register tile product (6 pixels by up to 64 channels on AVX-512, 6 by 16 on AVX2) over the
-// input pixels' channels; each output row then reads the three ring rows. A part of the output
-// rows recomputes the one or two expanded rows it shares with the part before it.
+// How: the expanded rows the depthwise window needs live in a ring of as many rows as the
+// window has, in the calling thread's scratch (with zero columns each side for the padding).
+// Each expanded row is a register tile product (6 pixels by up to 64 channels on AVX-512, 6 by
+// 16 on AVX2) over the input pixels' channels; each output row then reads the ring's rows. A
+// part of the output rows recomputes the few expanded rows it shares with the part before it.
 #pragma once
 
 #include <cstddef>
@@ -41,8 +41,10 @@ struct ExpandDepthwiseGeometry {
   int64_t in_channels = 0;
   int64_t channels = 0;  // expanded, and of the result
   int64_t stride = 1;    // of the depthwise convolution: 1 or 2
+  int64_t window = 3;    // its K x K window: 3 or 5, with pads of K / 2
   BlockActivation expand_activation, depthwise_activation;
 
+  int64_t pad() const { return window / 2; }
   int64_t out_height() const { return (height - 1) / stride + 1; }
   int64_t out_width() const { return (width - 1) / stride + 1; }
   // channels rounded up to 16: the packed weights' and the ring's channel count.
@@ -50,13 +52,14 @@ struct ExpandDepthwiseGeometry {
 };
 
 // The weights and biases packed once for the kernel: expand [in_channels][padded], expand_bias
-// [padded], depthwise [9][padded] (tap ky * 3 + kx), depthwise_bias [padded]; padding zeros.
+// [padded], depthwise [K * K][padded] (tap ky * K + kx), depthwise_bias [padded]; padding
+// zeros.
 struct ExpandDepthwiseWeights {
   std::vector<float> expand, expand_bias, depthwise, depthwise_bias;
 };
 
 // From ONNX's layouts: expand [channels][in_channels] (the 1x1 weights), depthwise
-// [channels][9]; either bias may be null (zeros).
+// [channels][K * K]; either bias may be null (zeros).
 ExpandDepthwiseWeights pack_expand_depthwise(const ExpandDepthwiseGeometry& g, const float* expand,
                                              const float* expand_bias, const float* depthwise,
                                              const float* depthwise_bias);

@@ -535,8 +535,9 @@ Result<Shape> bind_depthwise(PrimitiveNode& node, const LoweringContext& cx,
     return unsupported_shapes("the depthwise post-op's result differs from " +
                               link.node->describe() + "'s");
   }
-  if (weights.constant == nullptr || !bias.present || bias.shape != Shape{channels}) {
-    return unsupported_shapes("a depthwise post-op needs constant weights and a bias");
+  if (weights.constant == nullptr || weights.shape != Shape{channels, 1, 3, 3} || !bias.present ||
+      bias.shape != Shape{channels}) {
+    return unsupported_shapes("a depthwise post-op needs constant 3x3 weights and a bias");
   }
   const memory::desc want =
       pd.query_md(dnnl::query::exec_arg_md, DNNL_ARG_ATTR_POST_OP_DW | DNNL_ARG_WEIGHTS);

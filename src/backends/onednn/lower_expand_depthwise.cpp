@@ -1,6 +1,6 @@
-// A 1x1 expansion, its activation, a 3x3 depthwise convolution and its activation (the chain
-// own_expand_depthwise_takes admits) on edgerun's own kernel (expand_depthwise_kernel.h): the
-// weights packed once here, the output rows split over the calling thread's team or OpenMP
+// A 1x1 expansion, its activation, a 3x3 or 5x5 depthwise convolution and its activation (the
+// chain own_expand_depthwise_takes admits) on edgerun's own kernel (expand_depthwise_kernel.h):
+// the weights packed once here, the output rows split over the calling thread's team or OpenMP
 // threads, each part with its ring of expanded rows in that thread's scratch.
 #include <algorithm>
 #include <optional>
@@ -92,8 +92,10 @@ Lowered lower_expand_depthwise(const ir::Node& base, std::span<const NodeInput> 
   g.in_channels = xs[1];
   g.channels = ws[0];
   g.stride = depthwise->node->attr_ints("strides", {1, 1})[0];
+  g.window = dw_weights.shape.size() == 4 ? dw_weights.shape[3] : 0;
   if (ws != Shape{g.channels, g.in_channels, 1, 1} ||
-      dw_weights.shape != Shape{g.channels, 1, 3, 3} || dw_bias.shape != Shape{g.channels} ||
+      dw_weights.shape != Shape{g.channels, 1, g.window, g.window} ||
+      (g.window != 3 && g.window != 5) || dw_bias.shape != Shape{g.channels} ||
       (has_bias && in[2].shape != Shape{g.channels})) {
     return unsupported_shapes(base.describe() + "'s weights do not make an expansion to " +
                               depthwise->node->describe());

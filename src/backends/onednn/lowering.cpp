@@ -151,8 +151,10 @@ bool can_be_depthwise_post_op(const ir::Node& base, const ir::Node& conv, const 
                          graph.initializers.count(conv.inputs[2]) > 0;
   return base.attr_int("group", 1) == 1 && window(base, 1, 0) &&
          graph.initializers.count(base.inputs[1]) > 0 && conv.attr_int("group", 1) == channels &&
-         *dw == Shape{channels, 1, 3, 3} && (stride == 1 || stride == 2) &&
-         window(conv, stride, 1) && constants && types.dtype(base.outputs[0]) == DType::kFloat32;
+         dw->size() == 4 && ((*dw)[2] == 3 || (*dw)[2] == 5) &&
+         *dw == Shape{channels, 1, (*dw)[2], (*dw)[2]} && (stride == 1 || stride == 2) &&
+         window(conv, stride, (*dw)[2] / 2) && constants &&
+         types.dtype(base.outputs[0]) == DType::kFloat32;
 }
 
 namespace {
@@ -188,12 +190,12 @@ bool own_expand_depthwise_takes(std::span<const ir::Node* const> links, const Sh
 }
 
 bool onednn_depthwise_takes(std::span<const ir::Node* const> links, const Shape& expanded,
-                            int threads) {
+                            int64_t window, int threads) {
   const auto piecewise_linear = [](ir::Op op) {
     return op == ir::Op::Relu || op == ir::Op::Clip || op == ir::Op::LeakyRelu;
   };
   const size_t bytes = static_cast<size_t>(shape_size(expanded)) * sizeof(float);
-  return threads == 1 && bytes >= kDepthwiseFusionMinBytes &&
+  return threads == 1 && window == 3 && bytes >= kDepthwiseFusionMinBytes &&
          activations_around_depthwise(links, links.size(), piecewise_linear);
 }
 

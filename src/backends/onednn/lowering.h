@@ -122,8 +122,8 @@ bool can_be_post_op(const ir::Node& node, size_t chain_input);
 // Whether `conv`, reading the result of the 1x1 convolution `base` (or of activations after it)
 // as its input 0, can follow it as a depthwise link: the 1x1 result is then consumed row by row
 // while still in the cache and never written to memory. Asks for one image, a 1x1 stride-1
-// unpadded `base` over constant weights, and a 3x3 depthwise `conv` with pads of 1 and stride 1
-// or 2 over constant weights and bias. Which kernel runs the chain, if any, is for
+// unpadded `base` over constant weights, and a 3x3 or 5x5 depthwise `conv` with pads of 1 or 2
+// and stride 1 or 2 over constant weights and bias. Which kernel runs the chain, if any, is for
 // own_expand_depthwise_takes and onednn_depthwise_takes to say.
 bool can_be_depthwise_post_op(const ir::Node& base, const ir::Node& conv, const ir::Graph& graph,
                               const ValueTypes& types);
@@ -139,8 +139,9 @@ bool can_be_depthwise_post_op(const ir::Node& base, const ir::Node& conv, const 
 inline constexpr int64_t kOwnExpandDepthwiseMinPixels = 28 * 28;
 bool own_expand_depthwise_takes(std::span<const ir::Node* const> links, const Shape& expanded);
 
-// Whether oneDNN's depthwise post-op runs such a chain where our kernel does not: on one thread
-// (oneDNN's fused kernel has one padding for the whole image, so a team cannot split it into row
+// Whether oneDNN's depthwise post-op runs such a chain, whose depthwise window is `window` x
+// `window`, where our kernel does not: a 3x3 window (its only one), on one thread (oneDNN's
+// fused kernel has one padding for the whole image, so a team cannot split it into row
 // slices), only Relu, Clip or LeakyRelu around the depthwise link (it computes a Swish inline
 // twice: EfficientNet's 16 -> 96 expansion with Swish took 1209 us fused, 1088 apart), and a 1x1
 // result of at least kDepthwiseFusionMinBytes. A probe with cold caches found the fusion a third
@@ -148,7 +149,7 @@ bool own_expand_depthwise_takes(std::span<const ir::Node* const> links, const Sh
 // faster on 1.8 MB (24 -> 144 at 56x56).
 inline constexpr size_t kDepthwiseFusionMinBytes = size_t{4} << 20;
 bool onednn_depthwise_takes(std::span<const ir::Node* const> links, const Shape& expanded,
-                            int threads);
+                            int64_t window, int threads);
 
 // One link of a chain: the node, which of its inputs is the chain's value, and where its other
 // inputs start in the fused node's flat input list.
