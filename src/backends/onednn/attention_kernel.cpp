@@ -5,14 +5,15 @@
 #include <limits>
 #include <stdexcept>
 
+#include "backends/onednn/tile_table.h"
 #include "backends/onednn/vector_exp.h"
 #include "backends/onednn/vector_kernels.h"
 
 namespace edgerun::onednn {
 namespace {
 
-constexpr int64_t kTileRows = 6;  // query rows per register tile
-constexpr int64_t kMaxTileVectors = 4;
+constexpr int64_t kTileRows = kTileTableRows;  // query rows per register tile
+constexpr int64_t kMaxTileVectors = kTileTableVectors;
 // Keys are padded to a multiple of 16 (one AVX-512 vector, two AVX2 ones) in the packed Kᵀ and
 // the scores, so the scores tiles need no masks.
 constexpr int64_t kKeyPadding = 16;
@@ -30,27 +31,11 @@ using SoftmaxRow = float (*)(float*, int64_t, float, const float*, int64_t);
 struct Kernels {
   int64_t vector = 0;
   int64_t tile_vectors = 0;
-  std::array<std::array<ScoresTile, kMaxTileVectors>, kTileRows> scores{};
-  std::array<std::array<OutputTile, kMaxTileVectors>, kTileRows> output{};
+  TileTable<ScoresTile> scores{};
+  TileTable<OutputTile> output{};
   PackKeys pack_keys = nullptr;
   SoftmaxRow softmax_row = nullptr;
 };
-
-// Tiles for rows 1 to kTileRows and vectors 1 to V (the rest stay null).
-template <template <int, int> class Tile, typename Fn, int V, int R>
-constexpr std::array<Fn, kMaxTileVectors> tile_row() {
-  std::array<Fn, kMaxTileVectors> row{};
-  if constexpr (V >= 1) row[0] = &Tile<R, 1>::run;
-  if constexpr (V >= 2) row[1] = &Tile<R, 2>::run;
-  if constexpr (V >= 3) row[2] = &Tile<R, 3>::run;
-  if constexpr (V >= 4) row[3] = &Tile<R, 4>::run;
-  return row;
-}
-template <template <int, int> class Tile, typename Fn, int V>
-constexpr std::array<std::array<Fn, kMaxTileVectors>, kTileRows> tile_table() {
-  return {tile_row<Tile, Fn, V, 1>(), tile_row<Tile, Fn, V, 2>(), tile_row<Tile, Fn, V, 3>(),
-          tile_row<Tile, Fn, V, 4>(), tile_row<Tile, Fn, V, 5>(), tile_row<Tile, Fn, V, 6>()};
-}
 
 #if defined(__x86_64__)
 

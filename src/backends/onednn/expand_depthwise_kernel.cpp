@@ -5,13 +5,14 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "backends/onednn/tile_table.h"
 #include "backends/onednn/vector_exp.h"
 
 namespace edgerun::onednn {
 namespace {
 
-constexpr int64_t kTilePixels = 6;  // expanded pixels per register tile
-constexpr int64_t kMaxTileVectors = 4;
+constexpr int64_t kTilePixels = kTileTableRows;  // expanded pixels per register tile
+constexpr int64_t kMaxTileVectors = kTileTableVectors;
 constexpr int64_t kMaxWindow = 5;  // the depthwise window: 3x3 or 5x5
 
 // out[p * cp + c] = activation(bias[c] + sum over k of x[p * cin + k] * w[k * cp + c]) for the
@@ -30,25 +31,10 @@ using DepthwiseRow = void (*)(const float* const* rows, int64_t wo, int64_t cp, 
 struct Kernels {
   int64_t vector = 0;
   int64_t tile_vectors = 0;
-  std::array<std::array<ExpandTile, kMaxTileVectors>, kTilePixels> expand{};
+  TileTable<ExpandTile> expand{};
   // [window == 5][stride - 1]
   std::array<std::array<DepthwiseRow, 2>, 2> depthwise{};
 };
-
-template <template <int, int> class Tile, int V, int P>
-constexpr std::array<ExpandTile, kMaxTileVectors> tile_row() {
-  std::array<ExpandTile, kMaxTileVectors> row{};
-  if constexpr (V >= 1) row[0] = &Tile<P, 1>::run;
-  if constexpr (V >= 2) row[1] = &Tile<P, 2>::run;
-  if constexpr (V >= 3) row[2] = &Tile<P, 3>::run;
-  if constexpr (V >= 4) row[3] = &Tile<P, 4>::run;
-  return row;
-}
-template <template <int, int> class Tile, int V>
-constexpr std::array<std::array<ExpandTile, kMaxTileVectors>, kTilePixels> tile_table() {
-  return {tile_row<Tile, V, 1>(), tile_row<Tile, V, 2>(), tile_row<Tile, V, 3>(),
-          tile_row<Tile, V, 4>(), tile_row<Tile, V, 5>(), tile_row<Tile, V, 6>()};
-}
 
 #if defined(__x86_64__)
 
@@ -171,7 +157,7 @@ EDGERUN_AVX512 void depthwise_row16(const float* const* rows, int64_t wo, int64_
 const Kernels kAvx512 = {
     k16,
     kMaxTileVectors,
-    tile_table<ExpandTile16, 4>(),
+    tile_table<ExpandTile16, ExpandTile, 4>(),
     {{{&depthwise_row16<3, 1>, &depthwise_row16<3, 2>},
       {&depthwise_row16<5, 1>, &depthwise_row16<5, 2>}}}};
 
@@ -269,7 +255,7 @@ EDGERUN_AVX2 void depthwise_row8(const float* const* rows, int64_t wo, int64_t c
 
 const Kernels kAvx2 = {k8,
                        2,
-                       tile_table<ExpandTile8, 2>(),
+                       tile_table<ExpandTile8, ExpandTile, 2>(),
                        {{{&depthwise_row8<3, 1>, &depthwise_row8<3, 2>},
                          {&depthwise_row8<5, 1>, &depthwise_row8<5, 2>}}}};
 
