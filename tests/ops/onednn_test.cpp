@@ -1443,6 +1443,45 @@ TEST(OneDnnFusion, DepthwiseConvolutionsFuseWithTheExpansionsBeforeThem) {
   }
 }
 
+TEST(OneDnnFusion, ImageConvolutionsFuseWithTheDepthwiseConvolutionAfterThem) {
+  // A CNN's first layer, 3x3 of stride 2 over an RGB image into 32 channels with Relu6, then a
+  // 3x3 depthwise convolution with Relu6 (MobileNet-V2's): our kernel runs the pair where this
+  // CPU runs it; into 16 channels (MobileNet-V3-small's) the two stay apart, as they do on
+  // oneDNN, whose depthwise post-op follows 1x1 convolutions only.
+  for (const ThreadMode mode : kThreadModes) {
+    SCOPED_TRACE(std::to_string(mode.threads) + " threads");
+    FusionCase c(mode.threads, mode.choice);
+    c.constant("lo", Tensor::scalar(0.0f));
+    c.constant("hi", Tensor::scalar(6.0f));
+    const Activate relu6 = [&](const std::string& x, const std::string& y) {
+      c.node("Clip", {x, "lo", "hi"}, y, {}, 13);
+    };
+    c.input("image", random({1, 3, 63, 62}, 1));
+    for (const auto& [name, channels] : {std::pair<std::string, int64_t>{"wide", 32},
+                                         std::pair<std::string, int64_t>{"narrow", 16}}) {
+      c.constant(name + "_w", random({channels, 3, 3, 3}, 2));
+      c.constant(name + "_b", random({channels}, 3));
+      c.node("Conv", {"image", name + "_w", name + "_b"}, name,
+             {attr("pads", Ints{1, 1, 1, 1}), attr("strides", Ints{2, 2})});
+      relu6(name, name + "_relu6");
+      c.constant(name + "_dw_w", random({channels, 1, 3, 3}, 4));
+      c.constant(name + "_dw_b", random({channels}, 5));
+      c.node("Conv", {name + "_relu6", name + "_dw_w", name + "_dw_b"}, name + "_dw",
+             {attr("group", channels), attr("pads", Ints{1, 1, 1, 1})});
+      relu6(name + "_dw", name + "_after");
+      c.output(name + "_after");
+    }
+    const bool own = onednn::best_vector_isa() != onednn::VectorIsa::kNone;
+    Chains want = own ? Chains{{"wide", "wide_relu6", "wide_dw", "wide_after"}}
+                      : Chains{{"wide", "wide_relu6"}, {"wide_dw", "wide_after"}};
+    want.push_back({"narrow", "narrow_relu6"});
+    want.push_back({"narrow_dw", "narrow_after"});
+    EXPECT_EQ(c.run_and_compare(), want);
+    EXPECT_EQ(c.own_kernel_nodes("expansions with their depthwise convolutions"), own ? 1u : 0u);
+    EXPECT_EQ(c.concurrent_mismatches(2, 2), 0);
+  }
+}
+
 TEST(OneDnnFusion, ExpansionsAtFewPixelsOrWithLongerChainsStayApart) {
   // A block at 14x14 (below our kernel's 28x28 and oneDNN's 4 MiB), and one at 56x56 with two
   // activations after its depthwise convolution (our kernel takes one): both run apart.

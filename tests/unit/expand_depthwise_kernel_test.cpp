@@ -1,7 +1,8 @@
 // edgerun's own expansion-and-depthwise kernel (backends/onednn/expand_depthwise_kernel.h), each
 // vector path this CPU runs, against the exact result in double: widths that are and are not
 // whole tiles, channel counts that are and are not whole vectors, both strides, 3x3 and 5x5
-// windows, odd and even sizes, every activation; the same bits whatever the split into row bands; NaN; and the errors.
+// windows, odd and even sizes, every activation, image convolutions as the expansion; the same
+// bits whatever the split into row bands; NaN; and the errors.
 #include "backends/onednn/expand_depthwise_kernel.h"
 
 #include <gtest/gtest.h>
@@ -41,8 +42,8 @@ Case make_case(int64_t h, int64_t w, int64_t cin, int64_t c, int64_t stride, Blo
                BlockActivation second, uint32_t seed = 1, int64_t window = 3) {
   Case k;
   k.g.window = window;
-  k.g.height = h;
-  k.g.width = w;
+  k.g.height = k.g.in_height = h;
+  k.g.width = k.g.in_width = w;
   k.g.in_channels = cin;
   k.g.channels = c;
   k.g.stride = stride;
@@ -65,17 +66,46 @@ double activate(double v, const BlockActivation& a) {
   return v;
 }
 
+// An image convolution of `kernel` with `stride` and `pad` into `c` channels: the expansion of
+// a CNN's first layer, over an input of in_h x in_w x cin.
+Case make_image_case(int64_t in_h, int64_t in_w, int64_t cin, int64_t c, int64_t kernel,
+                     int64_t stride, int64_t pad, int64_t dw_stride, int64_t window,
+                     BlockActivation first, BlockActivation second, uint32_t seed) {
+  const int64_t h = (in_h + 2 * pad - kernel) / stride + 1;
+  const int64_t w = (in_w + 2 * pad - kernel) / stride + 1;
+  Case k = make_case(h, w, cin, c, dw_stride, first, second, seed, window);
+  k.g.in_height = in_h;
+  k.g.in_width = in_w;
+  k.g.expand_kernel = kernel;
+  k.g.expand_stride = stride;
+  k.g.expand_pad = pad;
+  k.x = uniform(static_cast<size_t>(in_h * in_w * cin), seed, 2.0f);
+  k.expand = uniform(static_cast<size_t>(c * cin * kernel * kernel), seed + 1);
+  return k;
+}
+
 // The block in double, from the ONNX-layout weights.
 std::vector<double> exact(const Case& k) {
   const ExpandDepthwiseGeometry& g = k.g;
+  const int64_t ek = g.expand_kernel;
   std::vector<double> mid(static_cast<size_t>(g.height * g.width * g.channels));
-  for (int64_t p = 0; p < g.height * g.width; ++p) {
-    for (int64_t c = 0; c < g.channels; ++c) {
-      double sum = k.expand_bias[c];
-      for (int64_t i = 0; i < g.in_channels; ++i) {
-        sum += double{k.x[p * g.in_channels + i]} * k.expand[c * g.in_channels + i];
+  for (int64_t y = 0; y < g.height; ++y) {
+    for (int64_t x = 0; x < g.width; ++x) {
+      for (int64_t c = 0; c < g.channels; ++c) {
+        double sum = k.expand_bias[c];
+        for (int64_t ky = 0; ky < ek; ++ky) {
+          for (int64_t kx = 0; kx < ek; ++kx) {
+            const int64_t iy = y * g.expand_stride - g.expand_pad + ky;
+            const int64_t ix = x * g.expand_stride - g.expand_pad + kx;
+            if (iy < 0 || iy >= g.in_height || ix < 0 || ix >= g.in_width) continue;
+            for (int64_t i = 0; i < g.in_channels; ++i) {
+              sum += double{k.x[(iy * g.in_width + ix) * g.in_channels + i]} *
+                     k.expand[((c * g.in_channels + i) * ek + ky) * ek + kx];
+            }
+          }
+        }
+        mid[(y * g.width + x) * g.channels + c] = activate(sum, g.expand_activation);
       }
-      mid[p * g.channels + c] = activate(sum, g.expand_activation);
     }
   }
   const int64_t ho = g.out_height(), wo = g.out_width(), kw = g.window, pad = g.pad();
@@ -181,6 +211,30 @@ TEST(ExpandDepthwiseKernel, MatchesTheExactResultOverShapesAndActivations) {
   }
 }
 
+TEST(ExpandDepthwiseKernel, ImageConvolutionsAsTheExpansionMatchTheExactResult) {
+  // A CNN's first layer as the expansion: 3x3 of stride 2 over RGB into 32 channels (the wide
+  // tiles of 12 pixels, with a tail), 5x5 of stride 1 over one channel into 20 (a masked tail),
+  // 3x3 unpadded over four into 48, 7x7 of stride 2 with pads of 3; sizes odd and even.
+  struct Shape {
+    int64_t in_h, in_w, cin, c, kernel, stride, pad, dw_stride, window;
+  };
+  const Shape shapes[] = {{31, 30, 3, 32, 3, 2, 1, 1, 3}, {9, 14, 1, 20, 5, 1, 2, 2, 5},
+                          {12, 11, 4, 48, 3, 1, 0, 1, 3}, {17, 40, 3, 32, 7, 2, 3, 2, 3},
+                          {2, 3, 3, 16, 3, 2, 1, 1, 3}};
+  for (VectorIsa isa : isas_here()) {
+    uint32_t seed = 40;
+    for (const Shape& s : shapes) {
+      const Case k = make_image_case(s.in_h, s.in_w, s.cin, s.c, s.kernel, s.stride, s.pad,
+                                     s.dw_stride, s.window, clip(0.0f, 6.0f),
+                                     of_kind(Kind::kHardSwish), seed++);
+      const std::string what = std::string(name(isa)) + " " + std::to_string(s.in_h) + "x" +
+                               std::to_string(s.in_w) + " kernel " + std::to_string(s.kernel);
+      expect_close(run(k, isa), exact(k), what);
+      EXPECT_EQ(run(k, isa, 3), run(k, isa)) << what << ", 3 parts";
+    }
+  }
+}
+
 TEST(ExpandDepthwiseKernel, BandsOfRowsGiveTheSameBits) {
   for (VectorIsa isa : isas_here()) {
     for (int64_t window : {3, 5}) {
@@ -239,6 +293,15 @@ TEST(ExpandDepthwiseKernel, RefusesCodeTheCpuLacksAndOtherStridesAndWindows) {
                std::invalid_argument);
   k.g.stride = 1;
   k.g.window = 7;
+  EXPECT_THROW(expand_depthwise_rows(k.g, w, k.x.data(), y.data(), 0, 1, scratch.get()),
+               std::invalid_argument);
+  k.g.window = 3;
+  k.g.expand_stride = 2;  // 1x1 expansions keep the input's size
+  EXPECT_THROW(expand_depthwise_rows(k.g, w, k.x.data(), y.data(), 0, 1, scratch.get()),
+               std::invalid_argument);
+  k.g.expand_stride = 1;
+  k.g.expand_kernel = 3;
+  k.g.expand_pad = 3;  // a window that could lie wholly in the padding
   EXPECT_THROW(expand_depthwise_rows(k.g, w, k.x.data(), y.data(), 0, 1, scratch.get()),
                std::invalid_argument);
 }

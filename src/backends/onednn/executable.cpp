@@ -354,7 +354,8 @@ void add_reads(const ir::Node& node, std::unordered_map<std::string, size_t>& re
 // the chain's value so far is read by that link alone (once) in the whole graph, is not a
 // graph output, and the link is in this partition.
 //
-// A 1x1 convolution also takes a 3x3 depthwise convolution after its activations
+// A 1x1 convolution (or an image's first one) also takes a depthwise convolution after its
+// activations
 // (can_be_depthwise_post_op), then activations only, where edgerun's own kernel
 // (own_expand_depthwise_takes) or oneDNN's depthwise post-op (onednn_depthwise_takes) runs
 // the chain; else the chain ends before the depthwise convolution.
@@ -417,9 +418,11 @@ std::vector<std::vector<size_t>> fusion_units(const Partition& partition, int th
       const ir::Node& conv = graph.nodes[partition.nodes[chain[depthwise]]];
       const Shape* expanded = partition.types->shape(base.outputs[0]);
       const Shape* weights = partition.types->shape(conv.inputs[1]);
-      if (expanded == nullptr || weights == nullptr ||
+      const Shape* base_weights = partition.types->shape(base.inputs[1]);
+      if (expanded == nullptr || weights == nullptr || base_weights == nullptr ||
           (!own_expand_depthwise_takes(links, *expanded) &&
-           !onednn_depthwise_takes(links, *expanded, (*weights)[2], threads))) {
+           !onednn_depthwise_takes(links, *expanded, (*base_weights)[2], (*weights)[2],
+                                   threads))) {
         chain.resize(depthwise);
       }
     }

@@ -4,6 +4,7 @@
 #include <array>
 #include <cstring>
 #include <stdexcept>
+#include <string>
 
 #include "backends/onednn/tile_table.h"
 #include "backends/onednn/vector_exp.h"
@@ -13,11 +14,22 @@ namespace {
 
 constexpr int64_t kTilePixels = kTileTableRows;  // expanded pixels per register tile
 constexpr int64_t kMaxTileVectors = kTileTableVectors;
+constexpr int kWidePixels = 12;  // of the wide tiles: 24 accumulators for 32 channels
+constexpr int64_t kMaxExpandKernel = 7;
 constexpr int64_t kMaxWindow = 5;  // the depthwise window: 3x3 or 5x5
 
-// out[p * cp + c] = activation(bias[c] + sum over k of x[p * cin + k] * w[k * cp + c]) for the
-// tile's pixels p and channels c (all pointers at the tile's first pixel and channel).
-using ExpandTile = void (*)(const float* x, int64_t cin, const float* w, int64_t cp,
+// What an expansion multiplies: per pixel p, `segments` runs of `length` values, run s at
+// rows[s][p * step] (one run, the pixel's channels, for a 1x1 expansion; a window row's values
+// for each of its rows for an image convolution). The weights' rows follow the runs in order.
+struct TileInput {
+  const float* const* rows;
+  int64_t segments, length, step;
+};
+
+// out[p * cp + c] = activation(bias[c] + sum over the runs' values v_i of pixel first + p of
+// v_i * w[i * cp + c]) for the tile's pixels p and channels c (w, bias and out at the tile's
+// first channel, out at its first pixel).
+using ExpandTile = void (*)(const TileInput& in, int64_t first, const float* w, int64_t cp,
                             const float* bias, const BlockActivation& activation, float* out);
 // One output row of a K x K window of stride S: y[ox * c + ch] = activation(bias[ch] + sum over
 // taps of rows[ky][(ox * S + kx) * cp + ch] * w[(ky * K + kx) * cp + ch]) for ox < wo, ch < c.
@@ -32,6 +44,10 @@ struct Kernels {
   int64_t vector = 0;
   int64_t tile_vectors = 0;
   TileTable<ExpandTile> expand{};
+  // kWidePixels pixels by 1 or 2 vectors, for rows of few channels (an image convolution's 16 or
+  // 32), where 6-pixel tiles would load a weight vector for every 6 FMAs; null where the
+  // registers do not hold them (AVX2).
+  std::array<ExpandTile, 2> wide{};
   // [window == 5][stride - 1]
   std::array<std::array<DepthwiseRow, 2>, 2> depthwise{};
 };
@@ -75,7 +91,7 @@ struct Activation16 {
 
 template <int P, int V>
 struct ExpandTile16 {
-  EDGERUN_AVX512 static void run(const float* x, int64_t cin, const float* w, int64_t cp,
+  EDGERUN_AVX512 static void run(const TileInput& in, int64_t first, const float* w, int64_t cp,
                                  const float* bias, const BlockActivation& activation, float* out) {
     __m512 acc[P][V];
 #pragma GCC unroll 8
@@ -84,15 +100,21 @@ struct ExpandTile16 {
 #pragma GCC unroll 8
       for (int p = 0; p < P; ++p) acc[p][c] = b;
     }
-    for (int64_t k = 0; k < cin; ++k, w += cp) {
-      __m512 weight[V];
+    const int64_t length = in.length, step = in.step;
+    for (int64_t segment = 0; segment < in.segments; ++segment) {
+      const float* px[P];  // each pixel's run
+#pragma GCC unroll 16
+      for (int p = 0; p < P; ++p) px[p] = in.rows[segment] + (first + p) * step;
+      for (int64_t i = 0; i < length; ++i, w += cp) {
+        __m512 weight[V];
 #pragma GCC unroll 8
-      for (int c = 0; c < V; ++c) weight[c] = _mm512_loadu_ps(w + k16 * c);
+        for (int c = 0; c < V; ++c) weight[c] = _mm512_loadu_ps(w + k16 * c);
+#pragma GCC unroll 16
+        for (int p = 0; p < P; ++p) {
+          const __m512 xp = _mm512_set1_ps(px[p][i]);
 #pragma GCC unroll 8
-      for (int p = 0; p < P; ++p) {
-        const __m512 xp = _mm512_set1_ps(x[p * cin + k]);
-#pragma GCC unroll 8
-        for (int c = 0; c < V; ++c) acc[p][c] = _mm512_fmadd_ps(xp, weight[c], acc[p][c]);
+          for (int c = 0; c < V; ++c) acc[p][c] = _mm512_fmadd_ps(xp, weight[c], acc[p][c]);
+        }
       }
     }
     const Activation16 act(activation);
@@ -158,6 +180,7 @@ const Kernels kAvx512 = {
     k16,
     kMaxTileVectors,
     tile_table<ExpandTile16, ExpandTile, 4>(),
+    {&ExpandTile16<kWidePixels, 1>::run, &ExpandTile16<kWidePixels, 2>::run},
     {{{&depthwise_row16<3, 1>, &depthwise_row16<3, 2>},
       {&depthwise_row16<5, 1>, &depthwise_row16<5, 2>}}}};
 
@@ -191,8 +214,8 @@ struct Activation8 {
 
 template <int P, int V>
 struct ExpandTile8 {
-  EDGERUN_AVX2 static void run(const float* x, int64_t cin, const float* w, int64_t cp,
-                               const float* bias, const BlockActivation& activation, float* out) {
+  EDGERUN_AVX2 static void run(const TileInput& in, int64_t first, const float* w, int64_t cp,
+                                 const float* bias, const BlockActivation& activation, float* out) {
     __m256 acc[P][V];
 #pragma GCC unroll 8
     for (int c = 0; c < V; ++c) {
@@ -200,15 +223,21 @@ struct ExpandTile8 {
 #pragma GCC unroll 8
       for (int p = 0; p < P; ++p) acc[p][c] = b;
     }
-    for (int64_t k = 0; k < cin; ++k, w += cp) {
-      __m256 weight[V];
+    const int64_t length = in.length, step = in.step;
+    for (int64_t segment = 0; segment < in.segments; ++segment) {
+      const float* px[P];  // each pixel's run
+#pragma GCC unroll 16
+      for (int p = 0; p < P; ++p) px[p] = in.rows[segment] + (first + p) * step;
+      for (int64_t i = 0; i < length; ++i, w += cp) {
+        __m256 weight[V];
 #pragma GCC unroll 8
-      for (int c = 0; c < V; ++c) weight[c] = _mm256_loadu_ps(w + k8 * c);
+        for (int c = 0; c < V; ++c) weight[c] = _mm256_loadu_ps(w + k8 * c);
+#pragma GCC unroll 16
+        for (int p = 0; p < P; ++p) {
+          const __m256 xp = _mm256_broadcast_ss(px[p] + i);
 #pragma GCC unroll 8
-      for (int p = 0; p < P; ++p) {
-        const __m256 xp = _mm256_broadcast_ss(x + p * cin + k);
-#pragma GCC unroll 8
-        for (int c = 0; c < V; ++c) acc[p][c] = _mm256_fmadd_ps(xp, weight[c], acc[p][c]);
+          for (int c = 0; c < V; ++c) acc[p][c] = _mm256_fmadd_ps(xp, weight[c], acc[p][c]);
+        }
       }
     }
     const Activation8 act(activation);
@@ -256,30 +285,78 @@ EDGERUN_AVX2 void depthwise_row8(const float* const* rows, int64_t wo, int64_t c
 const Kernels kAvx2 = {k8,
                        2,
                        tile_table<ExpandTile8, ExpandTile, 2>(),
+                       {},
                        {{{&depthwise_row8<3, 1>, &depthwise_row8<3, 2>},
                          {&depthwise_row8<5, 1>, &depthwise_row8<5, 2>}}}};
 
 // ---- the ISA-neutral driver ---------------------------------------------------------------------
 
-// Expanded row `row` of x into `out`, width + 2 * pad pixels of cp channels: `pad` zero pixels,
-// the row's pixels, `pad` zero pixels (the depthwise window's padding).
-void expand_row(const Kernels& k, const ExpandDepthwiseGeometry& g,
-                const ExpandDepthwiseWeights& w, const float* x, int64_t row, float* out) {
-  const int64_t cp = g.padded_channels(), cin = g.in_channels, pad = g.pad();
-  const int64_t tile_channels = k.tile_vectors * k.vector;
-  std::fill(out, out + pad * cp, 0.0f);
-  std::fill(out + (pad + g.width) * cp, out + (2 * pad + g.width) * cp, 0.0f);
-  const float* xr = x + row * g.width * cin;
-  // Channels outer: a tile's weights (in_channels x tile_channels) stay in L1 over the row.
-  for (int64_t c = 0; c < cp; c += tile_channels) {
-    const int64_t vectors = std::min(k.tile_vectors, (cp - c) / k.vector);
-    for (int64_t p = 0; p < g.width; p += kTilePixels) {
-      const int64_t pixels = std::min(kTilePixels, g.width - p);
-      k.expand[pixels - 1][vectors - 1](xr + p * cin, cin, w.expand.data() + c, cp,
-                                        w.expand_bias.data() + c, g.expand_activation,
-                                        out + (pad + p) * cp + c);
+// out[p * cp + c] for pixels p < pixels of `in` and channels c < cp.
+void pointwise(const Kernels& kernels, const TileInput& in, int64_t pixels, const float* w,
+               const float* bias, int64_t cp, const BlockActivation& activation, float* out) {
+  int64_t p = 0;
+  const int64_t row_vectors = cp / kernels.vector;
+  if (row_vectors <= 2 && kernels.wide[row_vectors - 1] != nullptr) {
+    for (; p + kWidePixels <= pixels; p += kWidePixels) {
+      kernels.wide[row_vectors - 1](in, p, w, cp, bias, activation, out + p * cp);
     }
   }
+  const int64_t tile_channels = kernels.tile_vectors * kernels.vector;
+  // Channels outer: a tile's weights (k x tile_channels) stay in L1 over the row.
+  for (int64_t c = 0; c < cp; c += tile_channels) {
+    const int64_t vectors = std::min(kernels.tile_vectors, (cp - c) / kernels.vector);
+    for (int64_t q = p; q < pixels; q += kTilePixels) {
+      const int64_t tile = std::min(kTilePixels, pixels - q);
+      kernels.expand[tile - 1][vectors - 1](in, q, w + c, cp, bias + c, activation,
+                                            out + q * cp + c);
+    }
+  }
+}
+
+// Input row `row` into `out` with expand_pad zero pixels each side (and zeros past the last
+// pixel a window of the last output can reach), for an image convolution's windows.
+void pad_input_row(const ExpandDepthwiseGeometry& g, const float* x, int64_t row, float* out) {
+  const int64_t cin = g.in_channels, pad = g.expand_pad;
+  std::fill(out, out + pad * cin, 0.0f);
+  std::memcpy(out + pad * cin, x + row * g.in_width * cin,
+              static_cast<size_t>(g.in_width * cin) * sizeof(float));
+  std::fill(out + (pad + g.in_width) * cin, out + g.padded_in_width() * cin, 0.0f);
+}
+
+// Expanded row `row` of x into `out`, width + 2 * pad pixels of cp channels: `pad` zero pixels,
+// the row's pixels, `pad` zero pixels (the depthwise window's padding). For an image
+// convolution `inputs` holds a ring of expand_kernel padded input rows (input row r in slot r %
+// expand_kernel, `held` says which) and a zero row.
+void expand_row(const Kernels& k, const ExpandDepthwiseGeometry& g,
+                const ExpandDepthwiseWeights& w, const float* x, int64_t row, float* out,
+                float* inputs, int64_t* held) {
+  const int64_t cp = g.padded_channels(), pad = g.pad();
+  std::fill(out, out + pad * cp, 0.0f);
+  std::fill(out + (pad + g.width) * cp, out + (2 * pad + g.width) * cp, 0.0f);
+  const float* rows[kMaxExpandKernel];
+  TileInput in{rows, 1, g.in_channels, g.in_channels};
+  if (g.expand_kernel == 1) {
+    rows[0] = x + row * g.width * g.in_channels;
+  } else {
+    const int64_t kernel = g.expand_kernel, row_floats = g.padded_in_width() * g.in_channels;
+    const float* zeros = inputs + kernel * row_floats;
+    for (int64_t ky = 0; ky < kernel; ++ky) {
+      const int64_t r = row * g.expand_stride - g.expand_pad + ky;
+      if (r < 0 || r >= g.in_height) {
+        rows[ky] = zeros;
+        continue;
+      }
+      float* slot = inputs + (r % kernel) * row_floats;
+      if (held[r % kernel] != r) {
+        pad_input_row(g, x, r, slot);
+        held[r % kernel] = r;
+      }
+      rows[ky] = slot;
+    }
+    in = TileInput{rows, kernel, kernel * g.in_channels, g.expand_stride * g.in_channels};
+  }
+  pointwise(k, in, g.width, w.expand.data(), w.expand_bias.data(), cp, g.expand_activation,
+            out + pad * cp);
 }
 
 void run_rows(const Kernels& k, const ExpandDepthwiseGeometry& g, const ExpandDepthwiseWeights& w,
@@ -289,6 +366,14 @@ void run_rows(const Kernels& k, const ExpandDepthwiseGeometry& g, const ExpandDe
   const int64_t wo = g.out_width();
   float* const ring = scratch;  // `window` expanded rows; input row r in slot r % window
   float* const zeros = scratch + window * row_floats;  // the padding rows above and below
+  // An image convolution's padded input rows, then a zero row.
+  float* const inputs = zeros + row_floats;
+  int64_t inputs_held[kMaxExpandKernel] = {-1, -1, -1, -1, -1, -1, -1};
+  if (g.expand_kernel > 1) {
+    const int64_t input_floats = g.padded_in_width() * g.in_channels;
+    std::fill(inputs + g.expand_kernel * input_floats,
+              inputs + (g.expand_kernel + 1) * input_floats, 0.0f);
+  }
   int64_t held[kMaxWindow] = {-1, -1, -1, -1, -1};
   bool zeroed = false;
   const DepthwiseRow depthwise = k.depthwise[window == 5 ? 1 : 0][g.stride - 1];
@@ -304,7 +389,7 @@ void run_rows(const Kernels& k, const ExpandDepthwiseGeometry& g, const ExpandDe
       }
       float* slot = ring + (r % window) * row_floats;
       if (held[r % window] != r) {
-        expand_row(k, g, w, x, r, slot);
+        expand_row(k, g, w, x, r, slot, inputs, inputs_held);
         held[r % window] = r;
       }
       rows[ky] = slot;
@@ -321,16 +406,20 @@ void run_rows(const Kernels& k, const ExpandDepthwiseGeometry& g, const ExpandDe
 ExpandDepthwiseWeights pack_expand_depthwise(const ExpandDepthwiseGeometry& g, const float* expand,
                                              const float* expand_bias, const float* depthwise,
                                              const float* depthwise_bias) {
-  const int64_t cp = g.padded_channels();
-  ExpandDepthwiseWeights w;
-  w.expand.assign(static_cast<size_t>(g.in_channels * cp), 0.0f);
-  w.expand_bias.assign(static_cast<size_t>(cp), 0.0f);
+  const int64_t cp = g.padded_channels(), patch = g.expand_patch();
+  const int64_t expand_taps = g.expand_kernel * g.expand_kernel;
   const int64_t taps = g.window * g.window;
+  ExpandDepthwiseWeights w;
+  w.expand.assign(static_cast<size_t>(patch * cp), 0.0f);
+  w.expand_bias.assign(static_cast<size_t>(cp), 0.0f);
   w.depthwise.assign(static_cast<size_t>(taps * cp), 0.0f);
   w.depthwise_bias.assign(static_cast<size_t>(cp), 0.0f);
   for (int64_t c = 0; c < g.channels; ++c) {
-    for (int64_t k = 0; k < g.in_channels; ++k) {
-      w.expand[k * cp + c] = expand[c * g.in_channels + k];
+    for (int64_t ci = 0; ci < g.in_channels; ++ci) {
+      for (int64_t t = 0; t < expand_taps; ++t) {
+        w.expand[(t * g.in_channels + ci) * cp + c] =
+            expand[(c * g.in_channels + ci) * expand_taps + t];
+      }
     }
     for (int64_t t = 0; t < taps; ++t) w.depthwise[t * cp + c] = depthwise[c * taps + t];
     if (expand_bias != nullptr) w.expand_bias[c] = expand_bias[c];
@@ -340,7 +429,12 @@ ExpandDepthwiseWeights pack_expand_depthwise(const ExpandDepthwiseGeometry& g, c
 }
 
 size_t expand_depthwise_scratch_floats(const ExpandDepthwiseGeometry& g) {
-  return static_cast<size_t>((g.window + 1) * (g.width + 2 * g.pad()) * g.padded_channels());
+  const int64_t inputs = g.expand_kernel > 1
+                           ? ((g.expand_kernel + 1) * g.padded_in_width() * g.in_channels + 15) /
+                                 16 * 16
+                           : 0;
+  return static_cast<size_t>((g.window + 1) * (g.width + 2 * g.pad()) * g.padded_channels() +
+                             inputs);
 }
 
 bool expand_depthwise_runs_here() { return best_vector_isa() != VectorIsa::kNone; }
@@ -354,6 +448,13 @@ void expand_depthwise_rows(const ExpandDepthwiseGeometry& g, const ExpandDepthwi
   if ((g.stride != 1 && g.stride != 2) || (g.window != 3 && g.window != 5)) {
     throw std::invalid_argument(
         "expand_depthwise_rows: the stride must be 1 or 2 and the window 3 or 5");
+  }
+  if (g.expand_kernel < 1 || g.expand_kernel > kMaxExpandKernel || g.expand_stride < 1 ||
+      g.expand_pad < 0 || g.expand_pad >= g.expand_kernel ||
+      (g.expand_kernel == 1 && (g.expand_stride != 1 || g.expand_pad != 0 ||
+                                g.in_height != g.height || g.in_width != g.width))) {
+    throw std::invalid_argument(
+        "expand_depthwise_rows: a 1x1 expansion has stride 1, no pads and the input's size");
   }
 #if defined(__x86_64__)
   run_rows(isa == VectorIsa::kAvx512 ? kAvx512 : kAvx2, g, w, x, y, first_row, last_row, scratch);

@@ -17,6 +17,7 @@
 // part of the output rows recomputes the few expanded rows it shares with the part before it.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <limits>
@@ -37,28 +38,39 @@ struct BlockActivation {
 };
 
 struct ExpandDepthwiseGeometry {
-  int64_t height = 0, width = 0;  // of the input (and of the expanded tensor)
+  int64_t height = 0, width = 0;  // of the expanded tensor
   int64_t in_channels = 0;
+  // The expansion: 1x1 (in_height and in_width then equal height and width), or a square
+  // convolution of expand_kernel with expand_stride and pads of expand_pad on every side over an
+  // input of in_height x in_width (a CNN's first layer over an image).
+  int64_t expand_kernel = 1, expand_stride = 1, expand_pad = 0;
+  int64_t in_height = 0, in_width = 0;
   int64_t channels = 0;  // expanded, and of the result
   int64_t stride = 1;    // of the depthwise convolution: 1 or 2
   int64_t window = 3;    // its K x K window: 3 or 5, with pads of K / 2
   BlockActivation expand_activation, depthwise_activation;
 
   int64_t pad() const { return window / 2; }
+  // Values per expanded pixel's window over the input.
+  int64_t expand_patch() const { return expand_kernel * expand_kernel * in_channels; }
+  // Pixels of an input row with its pads: what the windows of the expanded row read.
+  int64_t padded_in_width() const {
+    return std::max(in_width + 2 * expand_pad, (width - 1) * expand_stride + expand_kernel);
+  }
   int64_t out_height() const { return (height - 1) / stride + 1; }
   int64_t out_width() const { return (width - 1) / stride + 1; }
   // channels rounded up to 16: the packed weights' and the ring's channel count.
   int64_t padded_channels() const { return (channels + 15) / 16 * 16; }
 };
 
-// The weights and biases packed once for the kernel: expand [in_channels][padded], expand_bias
-// [padded], depthwise [K * K][padded] (tap ky * K + kx), depthwise_bias [padded]; padding
-// zeros.
+// The weights and biases packed once for the kernel: expand [expand_patch()][padded] (index
+// (ky * expand_kernel + kx) * in_channels + ci), expand_bias [padded], depthwise [K * K][padded]
+// (tap ky * K + kx), depthwise_bias [padded]; padding zeros.
 struct ExpandDepthwiseWeights {
   std::vector<float> expand, expand_bias, depthwise, depthwise_bias;
 };
 
-// From ONNX's layouts: expand [channels][in_channels] (the 1x1 weights), depthwise
+// From ONNX's layouts: expand [channels][in_channels][expand_kernel][expand_kernel], depthwise
 // [channels][K * K]; either bias may be null (zeros).
 ExpandDepthwiseWeights pack_expand_depthwise(const ExpandDepthwiseGeometry& g, const float* expand,
                                              const float* expand_bias, const float* depthwise,
@@ -70,7 +82,7 @@ size_t expand_depthwise_scratch_floats(const ExpandDepthwiseGeometry& g);
 // Whether this CPU runs the kernel (AVX-512, or AVX2 with FMA).
 bool expand_depthwise_runs_here();
 
-// Output rows [first_row, last_row) of the block: x is [height][width][in_channels], y
+// Output rows [first_row, last_row) of the block: x is [in_height][in_width][in_channels], y
 // [out_height][out_width][channels], both dense channels-last; `scratch` holds
 // expand_depthwise_scratch_floats(g) floats, 64-byte aligned. With `isa`'s code, which this
 // CPU must run (tests compare the paths), on the calling thread.

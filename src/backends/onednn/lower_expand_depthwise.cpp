@@ -1,7 +1,8 @@
-// A 1x1 expansion, its activation, a 3x3 or 5x5 depthwise convolution and its activation (the
-// chain own_expand_depthwise_takes admits) on edgerun's own kernel (expand_depthwise_kernel.h):
-// the weights packed once here, the output rows split over the calling thread's team or OpenMP
-// threads, each part with its ring of expanded rows in that thread's scratch.
+// A 1x1 expansion (or an image's first convolution), its activation, a 3x3 or 5x5 depthwise
+// convolution and its activation (the chain own_expand_depthwise_takes admits) on edgerun's
+// own kernel (expand_depthwise_kernel.h): the weights packed once here, the output rows split
+// over the calling thread's team or OpenMP threads, each part with its ring of expanded rows in
+// that thread's scratch.
 #include <algorithm>
 #include <optional>
 #include <vector>
@@ -77,6 +78,9 @@ Lowered lower_expand_depthwise(const ir::Node& base, std::span<const NodeInput> 
   if (depthwise == nullptr || xs.size() != 4 || xs[0] != 1 || ws.size() != 4) {
     return unsupported_shapes("not an expansion and depthwise convolution of one image");
   }
+  if (ws[2] != ws[3]) {
+    return unsupported_shapes(base.describe() + "'s window is not square");
+  }
   const NodeInput& dw_weights = chain.inputs[depthwise->first_input];
   const NodeInput& dw_bias = chain.inputs[depthwise->first_input + 1];
   const bool has_bias = in.size() > 2 && in[2].present;
@@ -87,13 +91,18 @@ Lowered lower_expand_depthwise(const ir::Node& base, std::span<const NodeInput> 
   }
   auto result = std::make_shared<ExpandDepthwiseNode>();
   ExpandDepthwiseGeometry& g = result->geometry;
-  g.height = xs[2];
-  g.width = xs[3];
+  g.in_height = xs[2];
+  g.in_width = xs[3];
   g.in_channels = xs[1];
   g.channels = ws[0];
+  g.expand_kernel = ws[3];
+  g.expand_stride = base.attr_ints("strides", {1, 1})[0];
+  g.expand_pad = base.attr_ints("pads", {0, 0, 0, 0})[0];
+  g.height = (g.in_height + 2 * g.expand_pad - g.expand_kernel) / g.expand_stride + 1;
+  g.width = (g.in_width + 2 * g.expand_pad - g.expand_kernel) / g.expand_stride + 1;
   g.stride = depthwise->node->attr_ints("strides", {1, 1})[0];
   g.window = dw_weights.shape.size() == 4 ? dw_weights.shape[3] : 0;
-  if (ws != Shape{g.channels, g.in_channels, 1, 1} ||
+  if (ws != Shape{g.channels, g.in_channels, g.expand_kernel, g.expand_kernel} ||
       dw_weights.shape != Shape{g.channels, 1, g.window, g.window} ||
       (g.window != 3 && g.window != 5) || dw_bias.shape != Shape{g.channels} ||
       (has_bias && in[2].shape != Shape{g.channels})) {

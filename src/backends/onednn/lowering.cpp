@@ -129,8 +129,13 @@ bool can_be_depthwise_post_op(const ir::Node& base, const ir::Node& conv, const 
   const Shape* read = types.shape(conv.inputs[0]);
   const Shape* dw = types.shape(conv.inputs[1]);
   if (x == nullptr || w == nullptr || mid == nullptr || read == nullptr || dw == nullptr ||
-      x->size() != 4 || (*x)[0] != 1 || mid->size() != 4 || *read != *mid ||
-      *w != Shape{(*mid)[1], (*x)[1], 1, 1}) {
+      x->size() != 4 || (*x)[0] != 1 || mid->size() != 4 || *read != *mid || w->size() != 4) {
+    return false;
+  }
+  // The base: 1x1, or a square window over few input channels (an image's).
+  const int64_t k = (*w)[2];
+  if (*w != Shape{(*mid)[1], (*x)[1], k, k} ||
+      (k != 1 && ((*x)[1] > kMaxImageChannels || (*mid)[1] < kMinImageConvChannels))) {
     return false;
   }
   // Explicit pads all `pad`, strides all `stride`, no dilation.
@@ -147,9 +152,17 @@ bool can_be_depthwise_post_op(const ir::Node& base, const ir::Node& conv, const 
   const int64_t channels = (*mid)[1];
   const std::vector<int64_t> strides = conv.attr_ints("strides", {1, 1});
   const int64_t stride = strides.empty() ? 0 : strides[0];
+  const std::vector<int64_t> base_strides = base.attr_ints("strides", {1, 1});
+  const std::vector<int64_t> base_pads = base.attr_ints("pads", {0, 0, 0, 0});
+  const int64_t base_stride = base_strides.empty() ? 0 : base_strides[0];
+  const int64_t base_pad = base_pads.empty() ? -1 : base_pads[0];
+  const bool base_window =
+      k == 1 ? window(base, 1, 0)
+             : (base_stride == 1 || base_stride == 2) && base_pad >= 0 && base_pad < k &&
+                   window(base, base_stride, base_pad);
   const bool constants = graph.initializers.count(conv.inputs[1]) > 0 &&
                          graph.initializers.count(conv.inputs[2]) > 0;
-  return base.attr_int("group", 1) == 1 && window(base, 1, 0) &&
+  return base.attr_int("group", 1) == 1 && base_window &&
          graph.initializers.count(base.inputs[1]) > 0 && conv.attr_int("group", 1) == channels &&
          dw->size() == 4 && ((*dw)[2] == 3 || (*dw)[2] == 5) &&
          *dw == Shape{channels, 1, (*dw)[2], (*dw)[2]} && (stride == 1 || stride == 2) &&
@@ -190,12 +203,12 @@ bool own_expand_depthwise_takes(std::span<const ir::Node* const> links, const Sh
 }
 
 bool onednn_depthwise_takes(std::span<const ir::Node* const> links, const Shape& expanded,
-                            int64_t window, int threads) {
+                            int64_t expand_kernel, int64_t window, int threads) {
   const auto piecewise_linear = [](ir::Op op) {
     return op == ir::Op::Relu || op == ir::Op::Clip || op == ir::Op::LeakyRelu;
   };
   const size_t bytes = static_cast<size_t>(shape_size(expanded)) * sizeof(float);
-  return threads == 1 && window == 3 && bytes >= kDepthwiseFusionMinBytes &&
+  return threads == 1 && expand_kernel == 1 && window == 3 && bytes >= kDepthwiseFusionMinBytes &&
          activations_around_depthwise(links, links.size(), piecewise_linear);
 }
 

@@ -121,10 +121,19 @@ bool can_be_post_op(const ir::Node& node, size_t chain_input);
 
 // Whether `conv`, reading the result of the 1x1 convolution `base` (or of activations after it)
 // as its input 0, can follow it as a depthwise link: the 1x1 result is then consumed row by row
-// while still in the cache and never written to memory. Asks for one image, a 1x1 stride-1
-// unpadded `base` over constant weights, and a 3x3 or 5x5 depthwise `conv` with pads of 1 or 2
-// and stride 1 or 2 over constant weights and bias. Which kernel runs the chain, if any, is for
-// own_expand_depthwise_takes and onednn_depthwise_takes to say.
+// while still in the cache and never written to memory. Asks for one image; a `base` over
+// constant weights that is 1x1 of stride 1 and unpadded, or square over at most
+// kMaxImageChannels input channels (a CNN's first layer over an image) with stride 1 or 2 and
+// equal pads, into kMinImageConvChannels or more; and a 3x3 or 5x5 depthwise `conv` with pads
+// of 1 or 2 and stride 1 or 2 over constant weights and bias. Which kernel runs the chain, if
+// any, is for own_expand_depthwise_takes and onednn_depthwise_takes to say.
+//
+// With fewer output channels our kernel's register tiles (12 pixels by 16 channels) load one
+// input value per FMA: MobileNet-V3-small's 3 -> 16 at 224x224 with its depthwise convolution
+// took 256 us against 253 apart at one thread and 190 against 165 at two; MobileNet-V2's and
+// EfficientNet-B0's 3 -> 32 took 620 against 651 and 723 against 858 at one thread.
+inline constexpr int64_t kMaxImageChannels = 4;
+inline constexpr int64_t kMinImageConvChannels = 32;
 bool can_be_depthwise_post_op(const ir::Node& base, const ir::Node& conv, const ir::Graph& graph,
                               const ValueTypes& types);
 
@@ -139,8 +148,9 @@ bool can_be_depthwise_post_op(const ir::Node& base, const ir::Node& conv, const 
 inline constexpr int64_t kOwnExpandDepthwiseMinPixels = 28 * 28;
 bool own_expand_depthwise_takes(std::span<const ir::Node* const> links, const Shape& expanded);
 
-// Whether oneDNN's depthwise post-op runs such a chain, whose depthwise window is `window` x
-// `window`, where our kernel does not: a 3x3 window (its only one), on one thread (oneDNN's
+// Whether oneDNN's depthwise post-op runs such a chain, whose base is `expand_kernel` square
+// and whose depthwise window is `window` square, where our kernel does not: a 1x1 base and a
+// 3x3 window (its only ones), on one thread (oneDNN's
 // fused kernel has one padding for the whole image, so a team cannot split it into row
 // slices), only Relu, Clip or LeakyRelu around the depthwise link (it computes a Swish inline
 // twice: EfficientNet's 16 -> 96 expansion with Swish took 1209 us fused, 1088 apart), and a 1x1
@@ -149,7 +159,7 @@ bool own_expand_depthwise_takes(std::span<const ir::Node* const> links, const Sh
 // faster on 1.8 MB (24 -> 144 at 56x56).
 inline constexpr size_t kDepthwiseFusionMinBytes = size_t{4} << 20;
 bool onednn_depthwise_takes(std::span<const ir::Node* const> links, const Shape& expanded,
-                            int64_t window, int threads);
+                            int64_t expand_kernel, int64_t window, int threads);
 
 // One link of a chain: the node, which of its inputs is the chain's value, and where its other
 // inputs start in the fused node's flat input list.
