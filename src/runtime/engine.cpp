@@ -295,11 +295,11 @@ Result<std::shared_ptr<PreparedModel::Impl>> prepare_model(const EngineOptions& 
                      "algorithm's)")) {
     report.notes.push_back(*note);
   }
-  // Depthwise convolutions inside the 1x1 convolution before them: such a node's profile event
+  // Depthwise convolutions inside the convolution before them: such a node's profile event
   // and time cover both.
   if (const std::optional<std::string> note =
           count_note(*program, onednn::depthwise_post_op_nodes,
-                     "depthwise convolutions fused with the 1x1 convolutions before them "
+                     "depthwise convolutions fused with the convolutions before them "
                      "(their expanded inputs are never written to memory)")) {
     report.notes.push_back(*note);
   }

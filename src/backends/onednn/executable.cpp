@@ -354,11 +354,10 @@ void add_reads(const ir::Node& node, std::unordered_map<std::string, size_t>& re
 // the chain's value so far is read by that link alone (once) in the whole graph, is not a
 // graph output, and the link is in this partition.
 //
-// A 1x1 convolution (or an image's first one) also takes a depthwise convolution after its
-// activations
-// (can_be_depthwise_post_op), then activations only, where edgerun's own kernel
-// (own_expand_depthwise_takes) or oneDNN's depthwise post-op (onednn_depthwise_takes) runs
-// the chain; else the chain ends before the depthwise convolution.
+// A 1x1 convolution (or a CNN's first one over an image) also takes a depthwise convolution
+// after its activations (can_be_depthwise_post_op), then activations only, where edgerun's own
+// kernel (own_expand_depthwise_takes) or oneDNN's depthwise post-op (onednn_depthwise_takes)
+// runs the chain; else the chain ends before the depthwise convolution.
 std::vector<std::vector<size_t>> fusion_units(const Partition& partition, int threads) {
   const ir::Graph& graph = *partition.graph;
   std::unordered_map<std::string, size_t> readers;  // value -> number of reads, graph-wide

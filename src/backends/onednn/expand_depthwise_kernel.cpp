@@ -4,7 +4,6 @@
 #include <array>
 #include <cstring>
 #include <stdexcept>
-#include <string>
 
 #include "backends/onednn/tile_table.h"
 #include "backends/onednn/vector_exp.h"

@@ -1,7 +1,9 @@
 // edgerun's own kernel for the first half of an inverted residual block (MobileNet-V2/V3,
 // EfficientNet, SSDlite): a 1x1 convolution that expands the channels, its activation, a 3x3 or
 // 5x5 depthwise convolution (pads of 1 or 2, stride 1 or 2) and its activation, over one
-// channels-last image, computed row by row so the expanded tensor never reaches memory.
+// channels-last image, computed row by row so the expanded tensor never reaches memory. The
+// "expansion" may also be a CNN's first convolution over an image (a square window over a few
+// channels) when a depthwise convolution follows it.
 //
 // Why: the expansion's result is the largest tensor of these networks (MobileNet-V2's 16 -> 96
 // at 112x112 is 4.8 MB). Apart, the 1x1 convolution writes it past the caches and the depthwise
@@ -12,9 +14,11 @@
 //
 // How: the expanded rows the depthwise window needs live in a ring of as many rows as the
 // window has, in the calling thread's scratch (with zero columns each side for the padding).
-// Each expanded row is a register tile product (6 pixels by up to 64 channels on AVX-512, 6 by
-// 16 on AVX2) over the input pixels' channels; each output row then reads the ring's rows. A
-// part of the output rows recomputes the few expanded rows it shares with the part before it.
+// Each expanded row is a register tile product (6 pixels by up to 64 channels on AVX-512, 12 by
+// 32 for 32 channels or fewer, 6 by 16 on AVX2) over the input pixels' channels, or over an
+// image's windows read from a ring of zero-padded input rows; each output row then reads the
+// ring's rows. A part of the output rows recomputes the few expanded rows it shares with the
+// part before it.
 #pragma once
 
 #include <algorithm>

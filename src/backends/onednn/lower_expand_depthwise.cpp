@@ -24,8 +24,8 @@ class ExpandDepthwiseNode final : public PreparedNode {
     const auto* x = static_cast<const float*>(in[0].get_data_handle());
     auto* y = static_cast<float*>(out[0].get_data_handle());
     const int64_t rows = geometry.out_height();
-    // One band of rows per thread: a band recomputes the one or two expanded rows it shares
-    // with the band before it, so fewer bands waste less.
+    // One band of rows per thread: a band recomputes the few expanded rows it shares with the
+    // band before it, so fewer bands waste less.
     const int parts = parts_over_threads(static_cast<size_t>(rows));
     const size_t bytes = expand_depthwise_scratch_floats(geometry) * sizeof(float);
     claim_over_threads(static_cast<size_t>(parts), [&](int p) {
