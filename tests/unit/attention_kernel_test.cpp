@@ -10,12 +10,12 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
-#include <random>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "backends/onednn/lowering.h"
+#include "support/uniform_floats.h"
 #include "support/vector_isas.h"
 
 namespace edgerun::onednn {
@@ -39,14 +39,6 @@ struct Case {
   }
 };
 
-std::vector<float> uniform(size_t n, uint32_t seed, float scale = 1.0f) {
-  std::mt19937 gen(seed);
-  std::uniform_real_distribution<float> dist(-scale, scale);
-  std::vector<float> out(n);
-  for (float& x : out) x = dist(gen);
-  return out;
-}
-
 // batch, heads, s, sk, d, dv; mask dims over [B, H, S, Sk] (empty: none).
 Case make_case(int64_t b, int64_t h, int64_t s, int64_t sk, int64_t d, int64_t dv, float factor,
                std::vector<int64_t> mask_dims = {}) {
@@ -58,13 +50,13 @@ Case make_case(int64_t b, int64_t h, int64_t s, int64_t sk, int64_t d, int64_t d
   c.g.d = d;
   c.g.dv = dv;
   c.g.factor = factor;
-  c.q = uniform(static_cast<size_t>(b * s * h * d), 1);
-  c.k = uniform(static_cast<size_t>(b * sk * h * d), 2);
-  c.v = uniform(static_cast<size_t>(b * sk * h * dv), 3);
+  c.q = uniform_floats(static_cast<size_t>(b * s * h * d), 1);
+  c.k = uniform_floats(static_cast<size_t>(b * sk * h * d), 2);
+  c.v = uniform_floats(static_cast<size_t>(b * sk * h * dv), 3);
   if (!mask_dims.empty()) {
     int64_t n = 1;
     for (int64_t m : mask_dims) n *= m;
-    c.mask = uniform(static_cast<size_t>(n), 4, 3.0f);
+    c.mask = uniform_floats(static_cast<size_t>(n), 4, 3.0f);
     c.mask_dims = std::move(mask_dims);
   }
   c.bind_mask();

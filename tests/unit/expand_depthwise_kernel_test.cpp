@@ -13,11 +13,11 @@
 #include <cstdlib>
 #include <limits>
 #include <memory>
-#include <random>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "support/uniform_floats.h"
 #include "support/vector_isas.h"
 
 namespace edgerun::onednn {
@@ -30,14 +30,6 @@ struct Case {
   std::vector<float> x, expand, expand_bias, depthwise, depthwise_bias;
 };
 
-std::vector<float> uniform(size_t n, uint32_t seed, float scale = 1.0f) {
-  std::mt19937 gen(seed);
-  std::uniform_real_distribution<float> dist(-scale, scale);
-  std::vector<float> out(n);
-  for (float& v : out) v = dist(gen);
-  return out;
-}
-
 Case make_case(int64_t h, int64_t w, int64_t cin, int64_t c, int64_t stride, BlockActivation first,
                BlockActivation second, uint32_t seed = 1, int64_t window = 3) {
   Case k;
@@ -49,11 +41,11 @@ Case make_case(int64_t h, int64_t w, int64_t cin, int64_t c, int64_t stride, Blo
   k.g.stride = stride;
   k.g.expand_activation = first;
   k.g.depthwise_activation = second;
-  k.x = uniform(static_cast<size_t>(h * w * cin), seed, 2.0f);
-  k.expand = uniform(static_cast<size_t>(c * cin), seed + 1);
-  k.expand_bias = uniform(static_cast<size_t>(c), seed + 2);
-  k.depthwise = uniform(static_cast<size_t>(c * window * window), seed + 3);
-  k.depthwise_bias = uniform(static_cast<size_t>(c), seed + 4);
+  k.x = uniform_floats(static_cast<size_t>(h * w * cin), seed, 2.0f);
+  k.expand = uniform_floats(static_cast<size_t>(c * cin), seed + 1);
+  k.expand_bias = uniform_floats(static_cast<size_t>(c), seed + 2);
+  k.depthwise = uniform_floats(static_cast<size_t>(c * window * window), seed + 3);
+  k.depthwise_bias = uniform_floats(static_cast<size_t>(c), seed + 4);
   return k;
 }
 
@@ -79,8 +71,8 @@ Case make_image_case(int64_t in_h, int64_t in_w, int64_t cin, int64_t c, int64_t
   k.g.expand_kernel = kernel;
   k.g.expand_stride = stride;
   k.g.expand_pad = pad;
-  k.x = uniform(static_cast<size_t>(in_h * in_w * cin), seed, 2.0f);
-  k.expand = uniform(static_cast<size_t>(c * cin * kernel * kernel), seed + 1);
+  k.x = uniform_floats(static_cast<size_t>(in_h * in_w * cin), seed, 2.0f);
+  k.expand = uniform_floats(static_cast<size_t>(c * cin * kernel * kernel), seed + 1);
   return k;
 }
 
