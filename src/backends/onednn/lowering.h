@@ -142,7 +142,7 @@ bool can_be_depthwise_post_op(const ir::Node& base, const ir::Node& conv, const 
 // `expanded`: this CPU runs the kernel, at most one activation (Relu, Clip, HardSwish, Swish)
 // comes before the depthwise convolution and one after, and the 1x1 result has at least
 // kOwnExpandDepthwiseMinPixels pixels. Probe, MobileNet-V2's and EfficientNet-B0's blocks, cold
-// caches, one and two threads: at 112x112 to 28x28 the kernel took 0.6-0.8 of the time of
+// caches, one and two threads: at 112x112 to 28x28 the kernel took 0.6-0.9 of the time of
 // oneDNN's two convolutions apart; at 14x14 and 7x7 (hundreds of input channels, whose weights
 // the kernel reads once per row) 0.9-1.3.
 inline constexpr int64_t kOwnExpandDepthwiseMinPixels = 28 * 28;
