@@ -214,7 +214,7 @@ struct Activation8 {
 template <int P, int V>
 struct ExpandTile8 {
   EDGERUN_AVX2 static void run(const TileInput& in, int64_t first, const float* w, int64_t cp,
-                                 const float* bias, const BlockActivation& activation, float* out) {
+                               const float* bias, const BlockActivation& activation, float* out) {
     __m256 acc[P][V];
 #pragma GCC unroll 8
     for (int c = 0; c < V; ++c) {

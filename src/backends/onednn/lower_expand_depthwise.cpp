@@ -18,6 +18,7 @@ class ExpandDepthwiseNode final : public PreparedNode {
  public:
   ExpandDepthwiseGeometry geometry;
   ExpandDepthwiseWeights weights;
+  size_t scratch_bytes = 0;  // a thread's ring and padded rows
 
   void execute(dnnl::stream&, std::span<const memory> in,
                std::span<const memory> out) const override {
@@ -27,12 +28,11 @@ class ExpandDepthwiseNode final : public PreparedNode {
     // One band of rows per thread: a band recomputes the few expanded rows it shares with the
     // band before it, so fewer bands waste less.
     const int parts = parts_over_threads(static_cast<size_t>(rows));
-    const size_t bytes = expand_depthwise_scratch_floats(geometry) * sizeof(float);
     claim_over_threads(static_cast<size_t>(parts), [&](int p) {
       const auto [first, last] = part_range(static_cast<size_t>(rows), p, parts);
       expand_depthwise_rows(geometry, weights, x, y, static_cast<int64_t>(first),
                             static_cast<int64_t>(last),
-                            static_cast<float*>(thread_scratchpad(bytes)));
+                            static_cast<float*>(thread_scratchpad(scratch_bytes)));
     });
   }
 };
@@ -123,6 +123,7 @@ Lowered lower_expand_depthwise(const ir::Node& base, std::span<const NodeInput> 
       g, in[1].constant->data<float>(), has_bias ? in[2].constant->data<float>() : nullptr,
       dw_weights.constant->data<float>(), dw_bias.constant->data<float>());
 
+  result->scratch_bytes = expand_depthwise_scratch_floats(g) * sizeof(float);
   result->own_kernel = "expansions with their depthwise convolutions";
   result->shares_team = true;
   result->inputs.resize(chain.inputs.size());  // only X is read at run time

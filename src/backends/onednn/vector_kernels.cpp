@@ -15,8 +15,6 @@ namespace {
 
 #if defined(__x86_64__)
 
-using vector_exp::exp16;
-using vector_exp::exp8;
 using vector_exp::swish16;
 using vector_exp::swish8;
 
