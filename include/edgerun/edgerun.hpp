@@ -264,6 +264,17 @@ class PreparedModel {
   Result<TensorMap> run(const TensorMap& inputs, const RunOptions& options = {}) const;
   Result<ValueMap> run_values(const ValueMap& inputs, const RunOptions& options = {},
                               RunStats* stats = nullptr) const;
+  // Runs the model with its results written into the caller's tensors: `outputs` maps output
+  // names (all or some of them) to tensors of exactly each output's dtype and shape, typically
+  // Tensor::wrap over the caller's buffers, none sharing bytes with an input or another output.
+  // Kernels write the results there directly where they can (else they are copied in at the
+  // end), and the inputs are read in place, not copied. Once warm, a run over the same tensors
+  // builds no tensors and allocates nothing in edgerun's own code (docs/memory.md). A wrong
+  // tensor fails the call, naming it, before anything runs when prepare knows the output's
+  // shape; if a run fails, the outputs' contents are unspecified. With a timeout the run works
+  // on copies and the results are copied in when it finishes in time. Tensor inputs only.
+  Status run_into(const TensorMap& inputs, TensorMap& outputs,
+                  const RunOptions& options = {}) const;
 
   const IoSchema& io_schema() const;
   const CapabilityReport& capabilities() const;

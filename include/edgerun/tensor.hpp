@@ -65,6 +65,9 @@ class Tensor {
   Tensor clone() const;
   // Same storage, new shape with the same element count.
   Tensor reshaped(Shape shape) const;
+  // True for a view over bytes it keeps nothing alive for (Tensor::wrap without keep_alive):
+  // their owner guarantees them, as a run's arena and a caller's bound buffers do.
+  bool borrowed() const { return data_ != nullptr && storage_ == nullptr; }
 
  private:
   DType dtype_ = DType::kUndefined;

@@ -25,19 +25,56 @@ const Value* ExecutionFrame::lookup(const std::string& name) const {
   return nullptr;
 }
 
-Tensor ExecutionFrame::allocate(int slot, DType dtype, Shape shape) {
-  if (arena_plan != nullptr && slot >= 0 &&
-      static_cast<size_t>(slot) < arena_plan->regions.size() && dtype != DType::kString) {
-    const SlotRegion& region = arena_plan->regions[static_cast<size_t>(slot)];
+void* ExecutionFrame::place_for(int slot, DType dtype, const Shape& shape) {
+  if (slot < 0 || dtype == DType::kString) return nullptr;
+  const auto index = static_cast<size_t>(slot);
+  if (bound_outputs != nullptr && index < bound_outputs->size()) {
+    Tensor* target = (*bound_outputs)[index];
+    if (target != nullptr && target->dtype() == dtype && target->shape() == shape) {
+      return target->raw_data();
+    }
+  }
+  if (arena_plan != nullptr && index < arena_plan->regions.size()) {
+    const SlotRegion& region = arena_plan->regions[index];
     if (region.plain_bytes > 0) {
       const size_t bytes = static_cast<size_t>(shape_size(shape)) * dtype_size(dtype);
-      if (bytes <= region.plain_bytes) {
-        return Tensor::wrap(dtype, std::move(shape), arena + region.offset, nullptr);
-      }
+      if (bytes <= region.plain_bytes) return arena + region.offset;
       ++arena_misses;
     }
   }
+  return nullptr;
+}
+
+Tensor ExecutionFrame::allocate(int slot, DType dtype, const Shape& shape) {
+  if (void* data = place_for(slot, dtype, shape)) return borrow(slot, dtype, shape, data);
+  return Tensor::uninitialized(dtype, shape);
+}
+
+Tensor ExecutionFrame::allocate(int slot, DType dtype, Shape&& shape) {
+  if (void* data = place_for(slot, dtype, shape)) return borrow(slot, dtype, shape, data);
   return Tensor::uninitialized(dtype, std::move(shape));
+}
+
+Tensor ExecutionFrame::borrow(int slot, DType dtype, const Shape& shape, void* data) {
+  if (kept != nullptr && slot >= 0 && static_cast<size_t>(slot) < kept->size()) {
+    Value& k = (*kept)[static_cast<size_t>(slot)];
+    if (k.is_tensor() && k.tensor().raw_data() == data && k.tensor().dtype() == dtype &&
+        k.tensor().shape() == shape) {
+      Tensor t = std::move(k.tensor());
+      k = Value();
+      return t;
+    }
+  }
+  return Tensor::wrap(dtype, shape, data, nullptr);
+}
+
+void ExecutionFrame::release(int slot) {
+  Value& v = values[static_cast<size_t>(slot)];
+  if (kept != nullptr && v.is_tensor() && v.tensor().borrowed() &&
+      static_cast<size_t>(slot) < kept->size()) {
+    (*kept)[static_cast<size_t>(slot)] = std::move(v);
+  }
+  v = Value();
 }
 
 void* ExecutionFrame::backend_region(int slot, size_t bytes) {

@@ -83,13 +83,36 @@ struct ExecutionFrame {
   // did not foresee): they got heap memory instead.
   uint64_t arena_misses = 0;
 
-  // Storage for the value of `slot`, which the caller fills entirely: its planned region when
-  // it fits, else a fresh (uninitialised) heap tensor. Planned tensors do not own their bytes:
-  // they are valid until the run ends and must not escape it (Program::run copies graph outputs
-  // that point into the arena).
-  Tensor allocate(int slot, DType dtype, Shape shape);
+  // Graph outputs the caller gave its own tensors for (Program::run_into), by slot; null or a
+  // null entry: none. allocate() hands out such a tensor when dtype and shape match exactly, so
+  // the kernel writes the result where the caller reads it.
+  std::vector<Tensor*>* bound_outputs = nullptr;
+  // Borrowed tensors (Tensor::borrowed) that earlier runs on this frame's value table left, by
+  // slot. A run that needs the same tensor again (same bytes, dtype and shape) takes it back
+  // instead of building one, so a steady-state run builds no tensors, and allocates nothing,
+  // for its planned values, bound outputs and bound inputs. Null: nothing is kept (subgraph
+  // frames, tests).
+  std::vector<Value>* kept = nullptr;
+
+  // Storage for the value of `slot`, which the caller fills entirely: the caller's bound output
+  // tensor when it has the dtype and shape, else the slot's planned region when it fits, else a
+  // fresh (uninitialised) heap tensor. Planned tensors do not own their bytes: they are valid
+  // until the run ends and must not escape it (Program::run copies graph outputs that point
+  // into the arena).
+  Tensor allocate(int slot, DType dtype, const Shape& shape);
+  Tensor allocate(int slot, DType dtype, Shape&& shape);
+  // A tensor over `data`, whose owner keeps it for the run: the one kept for `slot` when it
+  // matches, else a new Tensor::wrap without keep_alive.
+  Tensor borrow(int slot, DType dtype, const Shape& shape, void* data);
+  // Empties `slot`, keeping a borrowed tensor for the next run on this table.
+  void release(int slot);
   // `bytes` of the room planned for `slot` in a backend's own layout; null when none fits.
   void* backend_region(int slot, size_t bytes);
+
+ private:
+  // Where allocate() puts `slot`'s tensor without allocating: a bound output or the planned
+  // region; null when neither takes it.
+  void* place_for(int slot, DType dtype, const Shape& shape);
 };
 
 // What is known about a graph's values before it runs: dtypes (from declarations, initializers

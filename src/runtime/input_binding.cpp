@@ -4,6 +4,16 @@ namespace edgerun::runtime {
 
 namespace {
 
+Status unknown_input(const ir::Graph& graph, const std::string& name) {
+  std::string names;
+  for (const ir::ValueInfo& in : graph.inputs) names += (names.empty() ? "" : ", ") + in.name;
+  return invalid_argument("unknown input '" + name + "'; the model's inputs are: " + names);
+}
+
+Status missing_input(const ir::ValueInfo& in) {
+  return invalid_argument("missing input '" + in.name + "' (" + ir::type_to_string(in.type) + ")");
+}
+
 // Element dtypes are checked here; element shapes are left to the ops that read them, as ONNX
 // sequences may hold tensors of different shapes.
 Status check_sequence_or_optional(const ir::ValueInfo& in, const Value& v) {
@@ -30,6 +40,73 @@ Status check_sequence_or_optional(const ir::ValueInfo& in, const Value& v) {
   return Status::ok();
 }
 
+// The value input `i`'s dim `d` must have for its symbol `symbol`, and who fixed it: the
+// prepare options, or the first input (in graph order) with that symbol. False when nothing
+// before it binds the symbol.
+bool symbol_binding(const ir::Graph& graph, std::span<const Tensor* const> inputs, size_t i,
+                    size_t d, const std::string& symbol,
+                    const std::map<std::string, int64_t>& fixed_dims, int64_t* value,
+                    std::string* bound_by) {
+  if (auto fixed = fixed_dims.find(symbol); fixed != fixed_dims.end()) {
+    *value = fixed->second;
+    *bound_by = "the prepare options";
+    return true;
+  }
+  for (size_t j = 0; j <= i; ++j) {
+    if (inputs[j] == nullptr || !graph.inputs[j].type.shape) continue;
+    const std::vector<ir::Dim>& dims = *graph.inputs[j].type.shape;
+    for (size_t e = 0; e < (j == i ? d : dims.size()); ++e) {
+      if (dims[e].known() || dims[e].symbol != symbol) continue;
+      *value = inputs[j]->shape()[e];
+      *bound_by = "input '" + graph.inputs[j].name + "'";
+      return true;
+    }
+  }
+  return false;
+}
+
+// Input `i` (a tensor) against its declared dtype, rank, fixed dims and symbols. Builds no
+// string unless something is wrong.
+Status check_tensor_input(const ir::Graph& graph, std::span<const Tensor* const> inputs, size_t i,
+                          const std::map<std::string, int64_t>& fixed_dims) {
+  const ir::ValueInfo& in = graph.inputs[i];
+  const Tensor& t = *inputs[i];
+  if (in.type.dtype != DType::kUndefined && t.dtype() != in.type.dtype) {
+    return invalid_argument("input '" + in.name + "' has dtype " +
+                            std::string(dtype_name(t.dtype())) + ", expected " +
+                            std::string(dtype_name(in.type.dtype)) + " (" +
+                            ir::type_to_string(in.type) + ")");
+  }
+  if (!in.type.shape) return Status::ok();
+  const std::vector<ir::Dim>& dims = *in.type.shape;
+  if (static_cast<size_t>(t.rank()) != dims.size()) {
+    return invalid_argument("input '" + in.name + "' has rank " + std::to_string(t.rank()) +
+                            " (shape " + shape_to_string(t.shape()) + "), expected rank " +
+                            std::to_string(dims.size()) + " (" + ir::type_to_string(in.type) +
+                            ")");
+  }
+  for (size_t d = 0; d < dims.size(); ++d) {
+    const int64_t actual = t.shape()[d];
+    if (dims[d].known() && dims[d].value != actual) {
+      return invalid_argument("input '" + in.name + "' dim " + std::to_string(d) + " is " +
+                              std::to_string(actual) + ", expected " +
+                              std::to_string(dims[d].value) + " (" + ir::type_to_string(in.type) +
+                              ")");
+    }
+    if (dims[d].known() || dims[d].symbol.empty()) continue;
+    int64_t want = 0;
+    std::string bound_by;
+    if (symbol_binding(graph, inputs, i, d, dims[d].symbol, fixed_dims, &want, &bound_by) &&
+        want != actual) {
+      return invalid_argument("input '" + in.name + "' dim " + std::to_string(d) + " ('" +
+                              dims[d].symbol + "') is " + std::to_string(actual) + ", but " +
+                              bound_by + " bound '" + dims[d].symbol + "' to " +
+                              std::to_string(want));
+    }
+  }
+  return Status::ok();
+}
+
 }  // namespace
 
 Result<std::vector<Value>> bind_inputs(const ir::Graph& graph, const ValueMap& feeds,
@@ -37,21 +114,15 @@ Result<std::vector<Value>> bind_inputs(const ir::Graph& graph, const ValueMap& f
   for (const auto& [name, value] : feeds) {
     bool known = false;
     for (const ir::ValueInfo& in : graph.inputs) known = known || in.name == name;
-    if (!known) {
-      std::string names;
-      for (const ir::ValueInfo& in : graph.inputs) names += (names.empty() ? "" : ", ") + in.name;
-      return invalid_argument("unknown input '" + name + "'; the model's inputs are: " + names);
-    }
+    if (!known) return unknown_input(graph, name);
   }
-  std::map<std::string, std::pair<int64_t, std::string>> bound;  // symbol -> (value, bound by)
-  for (const auto& [symbol, value] : fixed_dims) bound[symbol] = {value, "the prepare options"};
   std::vector<Value> ordered;
   ordered.reserve(graph.inputs.size());
-  for (const ir::ValueInfo& in : graph.inputs) {
+  std::vector<const Tensor*> tensors(graph.inputs.size(), nullptr);
+  for (size_t i = 0; i < graph.inputs.size(); ++i) {
+    const ir::ValueInfo& in = graph.inputs[i];
     auto it = feeds.find(in.name);
-    if (it == feeds.end()) {
-      return invalid_argument("missing input '" + in.name + "' (" + ir::type_to_string(in.type) + ")");
-    }
+    if (it == feeds.end()) return missing_input(in);
     const Value& v = it->second;
     if (in.type.kind == ir::TypeInfo::Kind::kSequence || in.type.kind == ir::TypeInfo::Kind::kOptional) {
       ER_RETURN_IF_ERROR(check_sequence_or_optional(in, v));
@@ -62,44 +133,34 @@ Result<std::vector<Value>> bind_inputs(const ir::Graph& graph, const ValueMap& f
       return invalid_argument("input '" + in.name + "' must be a tensor (" +
                               ir::type_to_string(in.type) + ")");
     }
-    const Tensor& t = v.tensor();
-    if (in.type.dtype != DType::kUndefined && t.dtype() != in.type.dtype) {
-      return invalid_argument("input '" + in.name + "' has dtype " +
-                              std::string(dtype_name(t.dtype())) + ", expected " +
-                              std::string(dtype_name(in.type.dtype)) + " (" +
-                              ir::type_to_string(in.type) + ")");
-    }
-    if (in.type.shape) {
-      const std::vector<ir::Dim>& dims = *in.type.shape;
-      if (static_cast<size_t>(t.rank()) != dims.size()) {
-        return invalid_argument("input '" + in.name + "' has rank " + std::to_string(t.rank()) +
-                                " (shape " + shape_to_string(t.shape()) + "), expected rank " +
-                                std::to_string(dims.size()) + " (" + ir::type_to_string(in.type) +
-                                ")");
-      }
-      for (size_t d = 0; d < dims.size(); ++d) {
-        const int64_t actual = t.shape()[d];
-        if (dims[d].known() && dims[d].value != actual) {
-          return invalid_argument("input '" + in.name + "' dim " + std::to_string(d) + " is " +
-                                  std::to_string(actual) + ", expected " +
-                                  std::to_string(dims[d].value) + " (" +
-                                  ir::type_to_string(in.type) + ")");
-        }
-        if (!dims[d].known() && !dims[d].symbol.empty()) {
-          auto [b, inserted] = bound.emplace(dims[d].symbol,
-                                             std::make_pair(actual, "input '" + in.name + "'"));
-          if (!inserted && b->second.first != actual) {
-            return invalid_argument("input '" + in.name + "' dim " + std::to_string(d) + " ('" +
-                                    dims[d].symbol + "') is " + std::to_string(actual) + ", but " +
-                                    b->second.second + " bound '" + dims[d].symbol + "' to " +
-                                    std::to_string(b->second.first));
-          }
-        }
-      }
-    }
+    tensors[i] = &v.tensor();
+    ER_RETURN_IF_ERROR(check_tensor_input(graph, tensors, i, fixed_dims));
     ordered.push_back(v);
   }
   return ordered;
+}
+
+Status order_input_tensors(const ir::Graph& graph, const TensorMap& feeds,
+                           const std::map<std::string, int64_t>& fixed_dims,
+                           std::span<const Tensor*> ordered) {
+  for (const auto& [name, tensor] : feeds) {
+    bool known = false;
+    for (const ir::ValueInfo& in : graph.inputs) known = known || in.name == name;
+    if (!known) return unknown_input(graph, name);
+  }
+  for (size_t i = 0; i < graph.inputs.size(); ++i) {
+    const ir::ValueInfo& in = graph.inputs[i];
+    if (in.type.kind == ir::TypeInfo::Kind::kSequence ||
+        in.type.kind == ir::TypeInfo::Kind::kOptional) {
+      return invalid_argument("input '" + in.name + "' is " + ir::type_to_string(in.type) +
+                              ", which runs that bind tensors cannot feed");
+    }
+    auto it = feeds.find(in.name);
+    if (it == feeds.end()) return missing_input(in);
+    ordered[i] = &it->second;
+    ER_RETURN_IF_ERROR(check_tensor_input(graph, ordered, i, fixed_dims));
+  }
+  return Status::ok();
 }
 
 Status apply_shape_options(ir::Graph& graph, PrepareOptions& options) {

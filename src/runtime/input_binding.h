@@ -2,6 +2,7 @@
 #pragma once
 
 #include <map>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,13 @@ namespace edgerun::runtime {
 // and symbolic dims bound to two different values.
 Result<std::vector<Value>> bind_inputs(const ir::Graph& graph, const ValueMap& feeds,
                                        const std::map<std::string, int64_t>& fixed_dims);
+
+// The same checks for a run whose inputs are tensors the caller keeps (PreparedModel::run_into):
+// points `ordered` (one entry per graph input) at them in declaration order. Allocates nothing
+// unless an input is wrong. Sequence and optional inputs are refused.
+Status order_input_tensors(const ir::Graph& graph, const TensorMap& feeds,
+                           const std::map<std::string, int64_t>& fixed_dims,
+                           std::span<const Tensor*> ordered);
 
 // Binds PrepareOptions' input shapes and dim values into the declared input types (recording the
 // dims an input shape fixes in `options.dim_values`), so the schema a caller reads, and the graph

@@ -1,8 +1,11 @@
 #include <algorithm>
+#include <array>
 #include <chrono>
+#include <span>
 
 #include "runtime/deadline_runner.h"
 #include "runtime/input_binding.h"
+#include "runtime/output_binding.h"
 #include "runtime/prepared_model_impl.h"
 #include "runtime/process_memory.h"
 #include "runtime/value_maps.h"
@@ -24,6 +27,22 @@ FailureKind failure_kind_of(const Status& status) {
     case StatusCode::kOutOfMemory: return FailureKind::kMemoryPressure;
     default: return FailureKind::kOther;
   }
+}
+
+Shape shape_key(const Value& input) { return input.is_tensor() ? input.tensor().shape() : Shape{-1}; }
+Shape shape_key(const Tensor* input) { return input->shape(); }
+
+Status check_run_options(const PreparedModel::Impl* impl, const RunOptions& options) {
+  if (impl == nullptr) return invalid_argument("run() on an empty PreparedModel");
+  if (options.timeout.count() < 0) {
+    return invalid_argument("RunOptions::timeout is negative (" +
+                            std::to_string(options.timeout.count()) + " ms)");
+  }
+  if (options.timeout.count() > 0 && options.profile != nullptr) {
+    // A run abandoned at its deadline would go on writing into the caller's profile.
+    return invalid_argument("RunOptions::profile cannot be combined with a timeout");
+  }
+  return Status::ok();
 }
 
 }  // namespace
@@ -88,6 +107,40 @@ runtime::CircuitBreaker* PreparedModel::Impl::breaker_for(const Backend& backend
   return slot.get();
 }
 
+template <class Inputs>
+Result<std::shared_ptr<const runtime::Program>> PreparedModel::Impl::program_for(
+    const Inputs& inputs) const {
+  std::shared_ptr<const runtime::Program> last = last_program.load();
+  if (last != nullptr && last->specialised_for(inputs)) return last;
+  std::vector<Shape> key;
+  for (const auto& input : inputs) key.push_back(shape_key(input));
+  Result<std::shared_ptr<const runtime::Program>> program = specialise(key);
+  if (program.is_ok()) last_program.store(program.value());
+  return program;
+}
+
+runtime::RunContext PreparedModel::Impl::run_context(const RunControl& control,
+                                                     Profile* profile) const {
+  runtime::RunContext context;
+  context.control = &control;
+  context.telemetry = telemetry.get();
+  context.log = log.get();
+  context.safety = &safety;
+  context.profile = profile;
+  return context;
+}
+
+void PreparedModel::Impl::check_memory_limit(const runtime::Program& program) const {
+  if (safety.memory_limit_bytes == 0) return;
+  const runtime::ProcessMemory memory = runtime::read_process_memory();
+  if (memory.rss_bytes > safety.memory_limit_bytes) {
+    telemetry->count(FailureKind::kMemoryPressure);
+    program.trip_breakers("process resident memory " + std::to_string(memory.rss_bytes) +
+                          " bytes passed the limit of " +
+                          std::to_string(safety.memory_limit_bytes) + " bytes");
+  }
+}
+
 Result<ValueMap> PreparedModel::Impl::execute(
     const ValueMap& inputs, const RunControl& control,
     std::function<void(std::shared_ptr<const runtime::Program>)> used, RunOutcome* outcome,
@@ -99,36 +152,15 @@ Result<ValueMap> PreparedModel::Impl::execute(
     *outcome = {FailureKind::kSchemaMismatch, 0};
     return bound.status();
   }
-  Result<std::shared_ptr<const runtime::Program>> program = last_program.load();
-  if (program.value() == nullptr || !program.value()->specialised_for(bound.value())) {
-    std::vector<Shape> key;
-    for (const Value& v : bound.value()) {
-      key.push_back(v.is_tensor() ? v.tensor().shape() : Shape{-1});
-    }
-    program = specialise(key);
-    if (!program.is_ok()) {
-      *outcome = {FailureKind::kCompileError, 0};
-      return program.status();
-    }
-    last_program.store(program.value());
+  Result<std::shared_ptr<const runtime::Program>> program = program_for(bound.value());
+  if (!program.is_ok()) {
+    *outcome = {FailureKind::kCompileError, 0};
+    return program.status();
   }
   if (used) used(program.value());
-  runtime::RunContext context;
-  context.control = &control;
-  context.telemetry = telemetry.get();
-  context.log = log.get();
-  context.safety = &safety;
-  context.profile = profile;
-  Result<std::vector<Value>> outputs = program.value()->run(std::move(bound).value(), context);
-  if (safety.memory_limit_bytes > 0) {
-    const runtime::ProcessMemory memory = runtime::read_process_memory();
-    if (memory.rss_bytes > safety.memory_limit_bytes) {
-      telemetry->count(FailureKind::kMemoryPressure);
-      program.value()->trip_breakers("process resident memory " +
-                                     std::to_string(memory.rss_bytes) + " bytes passed the limit of " +
-                                     std::to_string(safety.memory_limit_bytes) + " bytes");
-    }
-  }
+  Result<std::vector<Value>> outputs =
+      program.value()->run(std::move(bound).value(), run_context(control, profile));
+  check_memory_limit(*program.value());
   if (!outputs.is_ok()) {
     *outcome = {failure_kind_of(outputs.status()), 0};
     return outputs.status();
@@ -139,6 +171,48 @@ Result<ValueMap> PreparedModel::Impl::execute(
   }
   *outcome = {FailureKind::kOther, elapsed_ns(start)};
   return result;
+}
+
+Status PreparedModel::Impl::execute_into(const TensorMap& inputs, TensorMap& outputs,
+                                         const RunControl& control, RunOutcome* outcome,
+                                         Profile* profile) const {
+  const auto start = Clock::now();
+  const ir::Graph& graph = model->graph;
+  // Graph-order pointers, on the stack for the usual few inputs and outputs: a run over bound
+  // tensors allocates nothing here.
+  constexpr size_t kFixed = 8;
+  std::array<const Tensor*, kFixed> fixed_inputs{};
+  std::vector<const Tensor*> heap_inputs(graph.inputs.size() > kFixed ? graph.inputs.size() : 0);
+  const std::span<const Tensor*> ordered =
+      heap_inputs.empty() ? std::span<const Tensor*>(fixed_inputs.data(), graph.inputs.size())
+                          : std::span<const Tensor*>(heap_inputs);
+  std::array<Tensor*, kFixed> fixed_outputs{};
+  std::vector<Tensor*> heap_outputs(graph.outputs.size() > kFixed ? graph.outputs.size() : 0);
+  const std::span<Tensor*> targets =
+      heap_outputs.empty() ? std::span<Tensor*>(fixed_outputs.data(), graph.outputs.size())
+                           : std::span<Tensor*>(heap_outputs);
+  Status bound = runtime::order_input_tensors(graph, inputs, options.dim_values, ordered);
+  if (bound.is_ok()) bound = runtime::order_output_tensors(graph, inputs, outputs, targets);
+  if (!bound.is_ok()) {
+    *outcome = {FailureKind::kSchemaMismatch, 0};
+    return bound;
+  }
+  Result<std::shared_ptr<const runtime::Program>> program = program_for(ordered);
+  if (!program.is_ok()) {
+    *outcome = {FailureKind::kCompileError, 0};
+    return program.status();
+  }
+  // Where prepare knows an output's dtype and shape, a wrong tensor fails before anything runs.
+  if (Status s = runtime::check_output_tensors(graph, program.value()->value_types(), targets);
+      !s.is_ok()) {
+    *outcome = {FailureKind::kSchemaMismatch, 0};
+    return s;
+  }
+  Status status = program.value()->run_into(ordered, targets, run_context(control, profile));
+  check_memory_limit(*program.value());
+  *outcome = status.is_ok() ? RunOutcome{FailureKind::kOther, elapsed_ns(start)}
+                            : RunOutcome{failure_kind_of(status), 0};
+  return status;
 }
 
 void PreparedModel::Impl::record_outcome(const Status& status, const RunOutcome& outcome) const {
@@ -159,15 +233,7 @@ void PreparedModel::Impl::record_outcome(const Status& status, const RunOutcome&
 
 Result<ValueMap> PreparedModel::run_values(const ValueMap& inputs, const RunOptions& options,
                                            RunStats* stats) const {
-  if (!impl_) return invalid_argument("run() on an empty PreparedModel");
-  if (options.timeout.count() < 0) {
-    return invalid_argument("RunOptions::timeout is negative (" +
-                            std::to_string(options.timeout.count()) + " ms)");
-  }
-  if (options.timeout.count() > 0 && options.profile != nullptr) {
-    // A run abandoned at its deadline would go on writing into the caller's profile.
-    return invalid_argument("RunOptions::profile cannot be combined with a timeout");
-  }
+  ER_RETURN_IF_ERROR(check_run_options(impl_.get(), options));
   const auto start = Clock::now();
   Result<ValueMap> result = ValueMap();
   if (options.timeout.count() > 0) {
@@ -190,6 +256,24 @@ Result<TensorMap> PreparedModel::run(const TensorMap& inputs, const RunOptions& 
   Result<ValueMap> outputs = run_values(runtime::to_value_map(inputs), options);
   if (!outputs.is_ok()) return outputs.status();
   return runtime::to_tensor_map(std::move(outputs).value());
+}
+
+Status PreparedModel::run_into(const TensorMap& inputs, TensorMap& outputs,
+                               const RunOptions& options) const {
+  ER_RETURN_IF_ERROR(check_run_options(impl_.get(), options));
+  if (options.timeout.count() > 0) {
+    // A run abandoned at its deadline must not write into the caller's tensors afterwards: it
+    // runs on its own copies, and the results are copied in only when it finishes in time.
+    Result<TensorMap> results = run(inputs, options);
+    if (!results.is_ok()) return results.status();
+    return runtime::copy_outputs_into(impl_->model->graph, results.value(), outputs);
+  }
+  RunControl control;
+  control.cancellation = options.cancellation.get();
+  Impl::RunOutcome outcome;
+  Status status = impl_->execute_into(inputs, outputs, control, &outcome, options.profile);
+  impl_->record_outcome(status, outcome);
+  return status;
 }
 
 const IoSchema& PreparedModel::io_schema() const {

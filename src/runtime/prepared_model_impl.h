@@ -58,6 +58,17 @@ struct PreparedModel::Impl {
   Result<ValueMap> execute(const ValueMap& inputs, const RunControl& control,
                            std::function<void(std::shared_ptr<const runtime::Program>)> used,
                            RunOutcome* outcome, Profile* profile = nullptr) const;
+  // The same for PreparedModel::run_into: inputs and outputs are the caller's tensors, bound
+  // (not copied) into the run.
+  Status execute_into(const TensorMap& inputs, TensorMap& outputs, const RunControl& control,
+                      RunOutcome* outcome, Profile* profile = nullptr) const;
+  // The specialisation for `inputs` (graph order; Values or tensor pointers): the last run's
+  // when their shapes match, else the cached or a newly built one.
+  template <class Inputs>
+  Result<std::shared_ptr<const runtime::Program>> program_for(const Inputs& inputs) const;
+  runtime::RunContext run_context(const RunControl& control, Profile* profile) const;
+  // Trips the breakers of `program` when the process is past SafetyOptions::memory_limit_bytes.
+  void check_memory_limit(const runtime::Program& program) const;
   // Counts a finished run in the telemetry and the event log.
   void record_outcome(const Status& status, const RunOutcome& outcome) const;
 

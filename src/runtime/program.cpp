@@ -9,6 +9,7 @@
 #include "backends/reference/kernel.h"
 #include "memory/planner.h"
 #include "memory/reloadable_copies.h"
+#include "runtime/output_binding.h"
 #include "runtime/partitioner.h"
 #include "runtime/profiler.h"
 #include "runtime/value_types.h"
@@ -398,6 +399,14 @@ bool Program::specialised_for(const std::vector<Value>& inputs) const {
   return true;
 }
 
+bool Program::specialised_for(std::span<const Tensor* const> inputs) const {
+  if (input_shapes_.empty() || inputs.size() != input_shapes_.size()) return false;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    if (inputs[i]->shape() != input_shapes_[i]) return false;
+  }
+  return true;
+}
+
 void Program::trip_breakers(const std::string& reason) const {
   for (const Step& step : steps_) {
     if (step.breaker != nullptr) step.breaker->trip(reason);
@@ -471,28 +480,52 @@ Status Program::run_step(const Step& step, ExecutionFrame& frame,
   return run_on_reference(step, frame, context);
 }
 
-Program::ValueTableLease::ValueTableLease(const Program& program, std::vector<Value>& values)
-    : program_(program), values_(values) {
+Program::ValueTableLease::ValueTableLease(const Program& program, ExecutionFrame& frame)
+    : program_(program), frame_(frame) {
   {
     std::lock_guard<std::mutex> lock(program_.tables_mutex_);
     if (!program_.idle_tables_.empty()) {
-      values_ = std::move(program_.idle_tables_.back());
+      table_ = std::move(program_.idle_tables_.back());
       program_.idle_tables_.pop_back();
-      return;
     }
   }
-  values_.assign(program_.slots_.size(), Value());
-  for (const auto& [slot, value] : program_.constants_) values_[static_cast<size_t>(slot)] = value;
+  if (table_.values.empty()) {
+    table_.values.assign(program_.slots_.size(), Value());
+    for (const auto& [slot, value] : program_.constants_) {
+      table_.values[static_cast<size_t>(slot)] = value;
+    }
+    table_.kept.assign(program_.slots_.size(), Value());
+    table_.bound_outputs.assign(program_.slots_.size(), nullptr);
+  }
+  frame_.values = std::move(table_.values);
+  frame_.kept = &table_.kept;
+  frame_.bound_outputs = &table_.bound_outputs;
 }
 
 Program::ValueTableLease::~ValueTableLease() {
-  // Drop what the run left (an output it also returned, values of a failed run) and keep the
-  // constants for the next run.
-  for (size_t slot = 0; slot < values_.size(); ++slot) {
-    if (!program_.constant_slot_[slot]) values_[slot] = Value();
+  // Drop what the run left (an output it also returned, values of a failed run), keeping its
+  // borrowed tensors for the next run, and keep the constants.
+  for (size_t slot = 0; slot < frame_.values.size(); ++slot) {
+    if (!program_.constant_slot_[slot]) frame_.release(static_cast<int>(slot));
   }
+  std::fill(table_.bound_outputs.begin(), table_.bound_outputs.end(), nullptr);
+  table_.values = std::move(frame_.values);
   std::lock_guard<std::mutex> lock(program_.tables_mutex_);
-  program_.idle_tables_.push_back(std::move(values_));
+  program_.idle_tables_.push_back(std::move(table_));
+}
+
+Status Program::run_steps(ExecutionFrame& frame, const RunContext& context) const {
+  for (size_t s = 0; s < steps_.size(); ++s) {
+    ER_RETURN_IF_ERROR(frame.stop_status());
+    const double step_start_us = profile_start(context.profile);
+    ER_RETURN_IF_ERROR(run_step(steps_[s], frame, context));
+    for (int slot : steps_[s].release_after_step) frame.release(slot);
+    if (context.profile != nullptr) {
+      record_step(*context.profile, step_start_us, s, steps_[s].backend->name());
+    }
+  }
+  if (frame.arena_misses > 0) arena_misses_.fetch_add(frame.arena_misses, std::memory_order_relaxed);
+  return Status::ok();
 }
 
 Result<std::vector<Value>> Program::run(std::vector<Value> inputs,
@@ -502,7 +535,7 @@ Result<std::vector<Value>> Program::run(std::vector<Value> inputs,
   // Every exit returns the arena to the pool (the lease is destroyed after the frame).
   const memory::ArenaLease lease = arena_pool_->acquire();
   ExecutionFrame frame;
-  const ValueTableLease table(*this, frame.values);  // the constants are in place already
+  const ValueTableLease table(*this, frame);  // the constants are in place already
   if (const memory::Arena* arena = lease.get()) {
     frame.arena_plan = &arena_plan_;
     frame.arena = arena->data();
@@ -513,13 +546,7 @@ Result<std::vector<Value>> Program::run(std::vector<Value> inputs,
   for (size_t i = 0; i < inputs.size() && i < input_slots_.size(); ++i) {
     frame.values[static_cast<size_t>(input_slots_[i])] = std::move(inputs[i]);
   }
-  for (size_t s = 0; s < steps_.size(); ++s) {
-    ER_RETURN_IF_ERROR(frame.stop_status());
-    const double step_start_us = profile_start(profile);
-    ER_RETURN_IF_ERROR(run_step(steps_[s], frame, context));
-    for (int slot : steps_[s].release_after_step) frame.values[static_cast<size_t>(slot)] = Value();
-    if (profile != nullptr) record_step(*profile, step_start_us, s, steps_[s].backend->name());
-  }
+  ER_RETURN_IF_ERROR(run_steps(frame, context));
   std::vector<Value> outputs;
   outputs.reserve(output_slots_.size());
   for (int slot : output_slots_) {
@@ -530,9 +557,51 @@ Result<std::vector<Value>> Program::run(std::vector<Value> inputs,
     outputs.push_back(v);
     if (lease.get() != nullptr) detach_from_arena(outputs.back(), *lease.get());
   }
-  if (frame.arena_misses > 0) arena_misses_.fetch_add(frame.arena_misses, std::memory_order_relaxed);
   if (profile != nullptr) record_run(*profile, run_start_us);
   return outputs;
+}
+
+Status Program::run_into(std::span<const Tensor* const> inputs, std::span<Tensor* const> outputs,
+                         const RunContext& context) const {
+  Profile* profile = context.profile;
+  const double run_start_us = profile_start(profile);
+  const memory::ArenaLease lease = arena_pool_->acquire();
+  ExecutionFrame frame;
+  const ValueTableLease table(*this, frame);
+  if (const memory::Arena* arena = lease.get()) {
+    frame.arena_plan = &arena_plan_;
+    frame.arena = arena->data();
+  }
+  frame.slots = &slots_;
+  frame.control = context.control;
+  frame.profile = profile;
+  for (size_t i = 0; i < inputs.size() && i < input_slots_.size(); ++i) {
+    const int slot = input_slots_[i];
+    const Tensor& t = *inputs[i];
+    // Kernels never write into their inputs; the caller keeps the tensor for the call.
+    frame.values[static_cast<size_t>(slot)] =
+        t.dtype() == DType::kString
+            ? Value(t)
+            : Value(frame.borrow(slot, t.dtype(), t.shape(), const_cast<void*>(t.raw_data())));
+  }
+  for (size_t i = 0; i < outputs.size() && i < output_slots_.size(); ++i) {
+    (*frame.bound_outputs)[static_cast<size_t>(output_slots_[i])] = outputs[i];
+  }
+  ER_RETURN_IF_ERROR(run_steps(frame, context));
+  for (size_t i = 0; i < outputs.size() && i < output_slots_.size(); ++i) {
+    Tensor* target = outputs[i];
+    if (target == nullptr) continue;
+    const int slot = output_slots_[i];
+    const Value& v = frame.values[static_cast<size_t>(slot)];
+    if (v.empty()) return runtime_error("graph output '" + slots_.name(slot) + "' was not produced");
+    if (!v.is_tensor() || v.tensor().dtype() != target->dtype() ||
+        v.tensor().shape() != target->shape()) {
+      return output_mismatch(slots_.name(slot), describe_value(v), *target);
+    }
+    copy_into(v.tensor(), *target);
+  }
+  if (profile != nullptr) record_run(*profile, run_start_us);
+  return Status::ok();
 }
 
 }  // namespace edgerun::runtime

@@ -6,6 +6,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -75,11 +76,21 @@ class Program {
   // steps it honours `context.control`; accelerated steps go through their breakers and fall
   // back to the reference when they fail.
   Result<std::vector<Value>> run(std::vector<Value> inputs, const RunContext& context = {}) const;
+  // Runs with the graph's inputs (declaration order, tensors the caller keeps for the call; not
+  // copied) and writes each graph output that has a tensor in `outputs` (declaration order;
+  // null: not wanted) into it. Each must have the output's dtype and shape: kernels that can
+  // write the result there directly do; the others' results are copied in at the end. An
+  // output of another dtype or shape fails the run, naming both, and is not written. Once warm,
+  // a run over the same tensors builds no tensor and allocates nothing here (ExecutionFrame::
+  // kept); what backends allocate inside is theirs.
+  Status run_into(std::span<const Tensor* const> inputs, std::span<Tensor* const> outputs,
+                  const RunContext& context = {}) const;
 
   const std::vector<Step>& steps() const { return steps_; }
   // Whether `inputs` (graph input order) are tensors of exactly the shapes this program was
   // specialised for; false for a program built without shapes.
   bool specialised_for(const std::vector<Value>& inputs) const;
+  bool specialised_for(std::span<const Tensor* const> inputs) const;
   // What prepare knew about every value of this specialisation (backends see it at compile).
   const ValueTypes& value_types() const { return types_; }
   // Trips the breaker of every accelerated step (the memory limit is process-wide).
@@ -98,21 +109,30 @@ class Program {
   uint64_t arena_misses() const { return arena_misses_.load(std::memory_order_relaxed); }
 
  private:
-  // A run's value table (by slot) with the constants set, taken from the idle ones (or built)
-  // into `values` and given back when the run ends: copying the constants into a fresh table
-  // allocated per constant and run.
+  // What a run's frame keeps between runs, by slot: the values (constants set), the borrowed
+  // tensors earlier runs left (ExecutionFrame::kept) and the caller's bound outputs.
+  struct ValueTable {
+    std::vector<Value> values;
+    std::vector<Value> kept;
+    std::vector<Tensor*> bound_outputs;
+  };
+  // A run's value table, taken from the idle ones (or built) into `frame` and given back when
+  // the run ends: copying the constants into a fresh table allocated per constant and run.
   class ValueTableLease {
    public:
-    ValueTableLease(const Program& program, std::vector<Value>& values);
+    ValueTableLease(const Program& program, ExecutionFrame& frame);
     ~ValueTableLease();
     ValueTableLease(const ValueTableLease&) = delete;
     ValueTableLease& operator=(const ValueTableLease&) = delete;
 
    private:
     const Program& program_;
-    std::vector<Value>& values_;
+    ExecutionFrame& frame_;
+    ValueTable table_;
   };
 
+  // The steps of one run over a frame whose inputs are set.
+  Status run_steps(ExecutionFrame& frame, const RunContext& context) const;
   Status run_step(const Step& step, ExecutionFrame& frame, const RunContext& context) const;
   Status run_on_reference(const Step& step, ExecutionFrame& frame,
                           const RunContext& context) const;
@@ -125,7 +145,7 @@ class Program {
   std::vector<std::pair<int, Value>> constants_;
   std::vector<char> constant_slot_;  // by slot: holds one of constants_ (never released)
   mutable std::mutex tables_mutex_;
-  mutable std::vector<std::vector<Value>> idle_tables_;
+  mutable std::vector<ValueTable> idle_tables_;
   ValueTypes types_;  // Partitions point here, so it lives as long as the steps.
   std::vector<Step> steps_;
   std::vector<std::string> reasons_;

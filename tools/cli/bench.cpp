@@ -109,6 +109,7 @@ nlohmann::json to_json(const BenchArgs& args, const CapabilityReport& caps,
           {"profile", args.profile.empty() ? nlohmann::json() : nlohmann::json(args.profile)},
           {"top_ops", top_ops},
           {"timeout_ms", args.timeout_ms},
+          {"into", args.into},
           {"telemetry", nlohmann::json::parse(telemetry_to_json(r.telemetry))}};
 }
 
@@ -123,8 +124,8 @@ void print_text(const BenchArgs& args, const CapabilityReport& caps, const Bench
             << ", optimise " << r.prepare.optimise_ms << ", compile " << r.prepare.compile_ms
             << ")\n"
             << "first run: " << r.first_run_ms << " ms\n"
-            << "latency over " << r.latency.runs << " runs (after " << r.warmup_runs
-            << " warmup): p50 " << r.latency.p50_ms << "  p95 " << r.latency.p95_ms << "  p99 "
+            << "latency over " << r.latency.runs << (args.into ? " runs into bound outputs" : " runs")
+            << " (after " << r.warmup_runs << " warmup): p50 " << r.latency.p50_ms << "  p95 " << r.latency.p95_ms << "  p99 "
             << r.latency.p99_ms << "  mean " << r.latency.mean_ms << "  min " << r.latency.min_ms
             << " ms\n"
             << "throughput: " << std::setprecision(1) << r.throughput_per_s << " runs/s\n";
@@ -186,10 +187,29 @@ int bench_command(const BenchArgs& args) {
   if (!feeds.is_ok()) return fail(feeds.status());
 
   const auto first_start = std::chrono::steady_clock::now();
-  if (Result<ValueMap> out = model->run_values(*feeds); !out.is_ok()) return fail(out.status());
+  Result<ValueMap> first = model->run_values(*feeds);
+  if (!first.is_ok()) return fail(first.status());
   result.first_run_ms = ms_since(first_start);
+  // --into: the inputs as tensors and one output tensor each, allocated once.
+  TensorMap inputs, outputs;
+  if (args.into) {
+    for (const auto& [name, value] : *feeds) {
+      if (!value.is_tensor()) {
+        return fail(invalid_argument("--into runs take tensor inputs; '" + name + "' is " +
+                                     describe_value(value)));
+      }
+      inputs[name] = value.tensor();
+    }
+    for (const auto& [name, value] : first.value()) {
+      if (value.is_tensor()) outputs[name] = Tensor(value.tensor().dtype(), value.tensor().shape());
+    }
+  }
+  const auto run_once = [&](const RunOptions& options) -> Status {
+    if (args.into) return model->run_into(inputs, outputs, options);
+    return model->run_values(*feeds, options).status();
+  };
   for (int i = 0; i < args.warmup; ++i) {
-    if (Result<ValueMap> out = model->run_values(*feeds); !out.is_ok()) return fail(out.status());
+    if (Status s = run_once({}); !s.is_ok()) return fail(s);
   }
   result.warmup_runs = args.warmup;
 
@@ -208,8 +228,7 @@ int bench_command(const BenchArgs& args) {
       break;
     }
     const auto start = std::chrono::steady_clock::now();
-    Result<ValueMap> out = model->run_values(*feeds, run_options);
-    if (!out.is_ok()) return fail(out.status());
+    if (Status s = run_once(run_options); !s.is_ok()) return fail(s);
     times.push_back(ms_since(start));
   }
   const double timed_ms = ms_since(timed_start);

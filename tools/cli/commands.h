@@ -42,6 +42,7 @@ struct BenchArgs {
   std::string profile;              // Chrome trace of the timed runs, written here
   uint64_t seed = 0;
   int64_t timeout_ms = 0;           // deadline per timed run; 0: none
+  bool into = false;                // timed runs write into outputs allocated once (run_into)
 };
 
 struct ParityArgs {

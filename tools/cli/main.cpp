@@ -87,6 +87,9 @@ int main(int argc, char** argv) {
                         "write a Chrome trace (Perfetto, chrome://tracing) of the timed runs, one "
                         "event per run, step and node, and list the top ops by time");
   bench_cmd->add_option("--seed", bench.seed, "seed for generated inputs")->capture_default_str();
+  bench_cmd->add_flag("--into", bench.into,
+                      "timed runs read the inputs in place and write into output tensors "
+                      "allocated once (PreparedModel::run_into)");
   bench_cmd->add_option("--timeout-ms", bench.timeout_ms,
                         "deadline for each timed run in milliseconds; a run past it fails the "
                         "benchmark with a timeout error (0: none; not with --profile)")

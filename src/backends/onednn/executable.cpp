@@ -250,7 +250,9 @@ void record_unit(Profile& profile, double start_us, const CompiledNode& n) {
 // A value held in a blocked layout inside the partition during one run.
 struct BlockedValue {
   dnnl::memory memory;
-  Shape shape;
+  // The lowered node's output shape (or the view's), which outlive the run: the run's
+  // MemoryCache holds every node it lowered. A pointer, so that a run copies no shapes.
+  const Shape* shape = nullptr;
   // The memory a view's value reads (`memory` then only points into it), held so its bytes
   // stay while the view is read even where its own slot is released first.
   dnnl::memory owner;
@@ -790,7 +792,7 @@ class OneDnnExecutable final : public Executable {
         // small node's work.
         if (Status s = run_node(*n, state); !s.is_ok()) return s.with_context(n->node->describe());
         for (int slot : n->release) {
-          frame.values[static_cast<size_t>(slot)] = Value();
+          frame.release(slot);
           state.blocked[static_cast<size_t>(slot)].reset();
         }
         if (frame.profile != nullptr) record_unit(*frame.profile, start_us, *n);
@@ -1029,9 +1031,9 @@ class OneDnnExecutable final : public Executable {
     Value& v = state.frame.values[static_cast<size_t>(slot)];
     const auto& blocked = state.blocked[static_cast<size_t>(slot)];
     if (!v.empty() || !blocked) return Status::ok();
-    Tensor t = state.frame.allocate(slot, DType::kFloat32, blocked->shape);
+    Tensor t = state.frame.allocate(slot, DType::kFloat32, *blocked->shape);
     dnnl::memory from = blocked->memory;
-    dnnl::memory plain(lower::plain(lower::dims_of(blocked->shape)), engine_, t.raw_data());
+    dnnl::memory plain(lower::plain(lower::dims_of(*blocked->shape)), engine_, t.raw_data());
     dnnl::reorder(from, plain).execute(state.stream, from, plain);
     state.stream.wait();
     conversions_.fetch_add(1, std::memory_order_relaxed);
@@ -1155,7 +1157,7 @@ class OneDnnExecutable final : public Executable {
         continue;
       }
       v = Value();
-      blocked = BlockedValue{out[o], prepared.outputs[o].shape, dnnl::memory()};
+      blocked = BlockedValue{out[o], &prepared.outputs[o].shape, dnnl::memory()};
       // A value read outside the partition leaves it as a plain tensor.
       if (exported(slot)) ER_RETURN_IF_ERROR(materialize(state, slot));
     }
@@ -1198,7 +1200,7 @@ class OneDnnExecutable final : public Executable {
         continue;
       }
       if (const auto& blocked = state.blocked[static_cast<size_t>(slot)]) {
-        if (!k.layout || blocked->shape != k.shape || blocked->memory.get_desc() != *k.layout) {
+        if (!k.layout || *blocked->shape != k.shape || blocked->memory.get_desc() != *k.layout) {
           return false;
         }
         continue;
@@ -1231,7 +1233,7 @@ class OneDnnExecutable final : public Executable {
   bool view_in_layout(const CompiledNode& n, RunState& state) const {
     const auto& blocked = state.blocked[static_cast<size_t>(n.inputs[0])];
     const auto& ahead = n.relayout_ahead;
-    if (!blocked || !ahead || blocked->shape != ahead->from_shape ||
+    if (!blocked || !ahead || *blocked->shape != ahead->from_shape ||
         blocked->memory.get_desc() != ahead->from) {
       return false;
     }
@@ -1250,7 +1252,30 @@ class OneDnnExecutable final : public Executable {
     const int out = n.outputs[0];
     state.frame.values[static_cast<size_t>(out)] = Value();
     state.blocked[static_cast<size_t>(out)] =
-        BlockedValue{*result, ahead->to_shape, blocked->owner ? blocked->owner : blocked->memory};
+        BlockedValue{*result, &ahead->to_shape, blocked->owner ? blocked->owner : blocked->memory};
+    return true;
+  }
+
+  // Runs view `n` as a tensor over its plain input's bytes where its result has the shape
+  // prepare knew (view_result_shape): the one kept from the last run when it matches, so the
+  // reference kernel does not work the shape out again, nor allocate for it. False (nothing
+  // done) otherwise.
+  Result<bool> view_as_known(const CompiledNode& n, RunState& state) const {
+    if (n.inputs.empty() || n.inputs[0] < 0 || n.outputs.empty() || n.outputs[0] < 0) return false;
+    for (size_t o = 1; o < n.outputs.size(); ++o) {
+      if (n.outputs[o] >= 0) return false;  // Dropout's mask
+    }
+    ER_RETURN_IF_ERROR(materialize(state, n.inputs[0]));
+    const Value& in = state.frame.values[static_cast<size_t>(n.inputs[0])];
+    if (!in.is_tensor()) return false;
+    const Tensor& t = in.tensor();
+    const Shape* shape = view_result_shape(n, t.shape());
+    if (shape == nullptr || shape_size(*shape) != t.size()) return false;
+    const int out = n.outputs[0];
+    state.frame.values[static_cast<size_t>(out)] =
+        t.borrowed() ? state.frame.borrow(out, t.dtype(), *shape, const_cast<void*>(t.raw_data()))
+                     : t.reshaped(*shape);
+    state.blocked[static_cast<size_t>(out)].reset();
     return true;
   }
 
@@ -1259,7 +1284,8 @@ class OneDnnExecutable final : public Executable {
     // can keep a strided layout, else of its plain tensor.
     if (n.view) {
       if (n.relayout && view_in_layout(n, state)) return Status::ok();
-      return run_reference(n, state);
+      ER_ASSIGN_OR_RETURN(const bool viewed, view_as_known(n, state));
+      return viewed ? Status::ok() : run_reference(n, state);
     }
     if (matches_ahead(n, state)) return execute(n, n.ahead, state);
     std::vector<NodeInput> inputs(n.inputs.size());
@@ -1272,7 +1298,7 @@ class OneDnnExecutable final : public Executable {
       in.constant = n.constants[i];
       if (const auto& blocked = state.blocked[static_cast<size_t>(slot)]) {
         in.dtype = DType::kFloat32;
-        in.shape = blocked->shape;
+        in.shape = *blocked->shape;
         in.layout = blocked->memory.get_desc();
         continue;
       }

@@ -195,7 +195,7 @@ Status ReferenceExecutable::run_node(const CompiledNode& n, ExecutionFrame& fram
     }
     frame.values[static_cast<size_t>(n.outputs[i])] = std::move(outputs[i]);
   }
-  for (int slot : n.release) frame.values[static_cast<size_t>(slot)] = Value();
+  for (int slot : n.release) frame.release(slot);
   return Status::ok();
 }
 
