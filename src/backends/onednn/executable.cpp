@@ -1064,7 +1064,7 @@ class OneDnnExecutable final : public Executable {
           !rgb_to_channels_last(static_cast<const float*>(from.get_data_handle()),
                                 static_cast<float*>(c.to.get_data_handle()), c.rgb_images,
                                 c.rgb_pixels)) {
-        c.reorder.execute(state.stream, from, c.to);
+        lower::run_reorder(c.reorder, state.stream, from, c.to);
       }
       return c.to;
     };

@@ -300,6 +300,13 @@ void execute_args(const dnnl::primitive& primitive, dnnl::stream& stream,
                           "could not execute a primitive");
 }
 
+void run_reorder(const dnnl::reorder& reorder, dnnl::stream& stream, const memory& from,
+                 const memory& to) {
+  const std::array<dnnl_exec_arg_t, 2> args = {{{DNNL_ARG_FROM, from.get()},
+                                                {DNNL_ARG_TO, to.get()}}};
+  execute_args(reorder, stream, args);
+}
+
 void run_in_place(const dnnl::primitive& primitive, const memory::desc& scratchpad,
                   const memory& data, dnnl::stream& stream, const dnnl::engine& engine) {
   std::array<dnnl_exec_arg_t, 3> args = {{{DNNL_ARG_SRC, data.get()},

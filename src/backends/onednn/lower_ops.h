@@ -126,6 +126,9 @@ const memory& thread_memory(uint64_t key, const memory::desc& desc, const dnnl::
 // which allocates on every call.
 void execute_args(const dnnl::primitive& primitive, dnnl::stream& stream,
                   std::span<const dnnl_exec_arg_t> args);
+// Runs reorder `reorder` from `from` into `to` through execute_args (no argument map).
+void run_reorder(const dnnl::reorder& reorder, dnnl::stream& stream, const memory& from,
+                 const memory& to);
 // Runs `primitive` (an eltwise) over `data` in place, SRC = DST, with the calling thread's
 // scratchpad of layout `scratchpad` when it needs one.
 void run_in_place(const dnnl::primitive& primitive, const memory::desc& scratchpad,
