@@ -228,7 +228,10 @@ typedef struct er_run_options {
  *    the caller frees it with er_tensor_free.
  *  - outputs[i] != NULL on entry (e.g. from er_tensor_wrap): the result is written into it; its
  *    dtype and dims must be exactly the output's, otherwise the call fails, naming both, and
- *    nothing is written.
+ *    that tensor is not written. It must not share bytes with an input or another output.
+ *    When every requested output is given this way (each name once) and there is no deadline,
+ *    the kernels write the results there directly, with no copy; if such a run fails, the
+ *    outputs' contents are unspecified.
  * On failure no tensor is created. options may be NULL. */
 ER_API er_status* er_model_predict(const er_model* model, const er_run_options* options,
                                    const char* const* input_names,

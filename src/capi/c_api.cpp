@@ -464,6 +464,15 @@ er_status* er_model_predict(const er_model* model, const er_run_options* options
       if (output_names[i] == nullptr) return null_argument(kFn, "output_names[i]");
     }
 
+    // Every output in a caller's tensor, each named once: the kernels write there directly.
+    edgerun::TensorMap targets;
+    for (size_t i = 0; i < num_outputs && outputs[i] != nullptr; ++i) {
+      targets.emplace(output_names[i], outputs[i]->tensor);
+    }
+    if (num_outputs > 0 && targets.size() == num_outputs) {
+      return from_status(model->model.run_into(feeds, targets, run_options));
+    }
+
     edgerun::Result<edgerun::TensorMap> results = model->model.run(feeds, run_options);
     if (!results.is_ok()) return from_status(results.status());
 

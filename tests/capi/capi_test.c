@@ -157,12 +157,15 @@ int main(void) {
 
   /* Error paths of predict. */
   const int64_t small_dims[] = {2, 5};
-  float small[10];
+  float small[10] = {0};
   er_tensor* small_out = NULL;
   EXPECT_OK(er_tensor_wrap(ER_DTYPE_FLOAT32, small_dims, 2, small, sizeof small, &small_out));
   er_tensor* small_outputs[] = {small_out};
   EXPECT_ERROR(er_model_predict(model, NULL, in_names, inputs, 1, out_names, small_outputs, 1),
-               ER_INVALID_ARGUMENT, "80 needed");  /* too-small output buffer */
+               ER_INVALID_ARGUMENT,
+               "output 'probabilities' is float32[2, 10] but the tensor given for it is "
+               "float32[2, 5]");  /* too-small output buffer */
+  CHECK(small[0] == 0.0f && small[9] == 0.0f);  /* and not written */
   er_tensor_free(small_out);
 
   int64_t ints[2 * 3 * 32 * 32] = {0};

@@ -1079,7 +1079,13 @@ class OneDnnExecutable final : public Executable {
         if (converted == nullptr) return dnnl::memory(layout.want, engine_, data);
         return point(converted->alias, layout.want, engine_, data);
       }
-      if (layout.want.dims() == blocked->memory.get_desc().dims() && !lower::is_plain(layout.want)) {
+      // The conversion the last run made from this layout is still right (checking it anew
+      // builds dims and a plain descriptor to compare with: allocations on every run).
+      const bool converted_before = converted != nullptr && converted->to &&
+                                    converted->from == blocked->memory.get_desc() &&
+                                    converted->to.get_desc() == layout.want;
+      if (converted_before || (layout.want.dims() == blocked->memory.get_desc().dims() &&
+                               !lower::is_plain(layout.want))) {
         return reorder_into(blocked->memory);
       }
     }
@@ -1116,7 +1122,9 @@ class OneDnnExecutable final : public Executable {
         }
       }
     }
-    MemoryList<8> in(prepared.inputs.size());
+    // Room for a fused chain's inputs (an expansion and its depthwise convolution with two
+    // Clips read 9), so that no run puts them on the heap.
+    MemoryList<16> in(prepared.inputs.size());
     for (size_t i = 0; i < prepared.inputs.size(); ++i) {
       if (!prepared.inputs[i].used) continue;
       ER_ASSIGN_OR_RETURN(in[i], conform(state, prepared.inputs[i], n.inputs[i],
