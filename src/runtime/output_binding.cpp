@@ -74,8 +74,8 @@ Status check_output_tensors(const ir::Graph& graph, const ValueTypes& types,
 }
 
 Status output_mismatch(const std::string& name, const std::string& result, const Tensor& target) {
-  return invalid_argument("output '" + name + "' is " + result + " but the tensor given for it is " +
-                          describe(target));
+  return invalid_argument("output '" + name + "' is " + result +
+                          " but the tensor given for it is " + describe(target));
 }
 
 void copy_into(const Tensor& result, Tensor& target) {

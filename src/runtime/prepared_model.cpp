@@ -29,7 +29,9 @@ FailureKind failure_kind_of(const Status& status) {
   }
 }
 
-Shape shape_key(const Value& input) { return input.is_tensor() ? input.tensor().shape() : Shape{-1}; }
+Shape shape_key(const Value& input) {
+  return input.is_tensor() ? input.tensor().shape() : Shape{-1};
+}
 Shape shape_key(const Tensor* input) { return input->shape(); }
 
 Status check_run_options(const PreparedModel::Impl* impl, const RunOptions& options) {

@@ -514,6 +514,17 @@ Program::ValueTableLease::~ValueTableLease() {
   program_.idle_tables_.push_back(std::move(table_));
 }
 
+void Program::attach(ExecutionFrame& frame, const memory::ArenaLease& lease,
+                     const RunContext& context) const {
+  if (const memory::Arena* arena = lease.get()) {
+    frame.arena_plan = &arena_plan_;
+    frame.arena = arena->data();
+  }
+  frame.slots = &slots_;
+  frame.control = context.control;
+  frame.profile = context.profile;
+}
+
 Status Program::run_steps(ExecutionFrame& frame, const RunContext& context) const {
   for (size_t s = 0; s < steps_.size(); ++s) {
     ER_RETURN_IF_ERROR(frame.stop_status());
@@ -524,7 +535,9 @@ Status Program::run_steps(ExecutionFrame& frame, const RunContext& context) cons
       record_step(*context.profile, step_start_us, s, steps_[s].backend->name());
     }
   }
-  if (frame.arena_misses > 0) arena_misses_.fetch_add(frame.arena_misses, std::memory_order_relaxed);
+  if (frame.arena_misses > 0) {
+    arena_misses_.fetch_add(frame.arena_misses, std::memory_order_relaxed);
+  }
   return Status::ok();
 }
 
@@ -536,13 +549,7 @@ Result<std::vector<Value>> Program::run(std::vector<Value> inputs,
   const memory::ArenaLease lease = arena_pool_->acquire();
   ExecutionFrame frame;
   const ValueTableLease table(*this, frame);  // the constants are in place already
-  if (const memory::Arena* arena = lease.get()) {
-    frame.arena_plan = &arena_plan_;
-    frame.arena = arena->data();
-  }
-  frame.slots = &slots_;
-  frame.control = context.control;
-  frame.profile = profile;
+  attach(frame, lease, context);
   for (size_t i = 0; i < inputs.size() && i < input_slots_.size(); ++i) {
     frame.values[static_cast<size_t>(input_slots_[i])] = std::move(inputs[i]);
   }
@@ -568,13 +575,7 @@ Status Program::run_into(std::span<const Tensor* const> inputs, std::span<Tensor
   const memory::ArenaLease lease = arena_pool_->acquire();
   ExecutionFrame frame;
   const ValueTableLease table(*this, frame);
-  if (const memory::Arena* arena = lease.get()) {
-    frame.arena_plan = &arena_plan_;
-    frame.arena = arena->data();
-  }
-  frame.slots = &slots_;
-  frame.control = context.control;
-  frame.profile = profile;
+  attach(frame, lease, context);
   for (size_t i = 0; i < inputs.size() && i < input_slots_.size(); ++i) {
     const int slot = input_slots_[i];
     const Tensor& t = *inputs[i];
@@ -593,7 +594,9 @@ Status Program::run_into(std::span<const Tensor* const> inputs, std::span<Tensor
     if (target == nullptr) continue;
     const int slot = output_slots_[i];
     const Value& v = frame.values[static_cast<size_t>(slot)];
-    if (v.empty()) return runtime_error("graph output '" + slots_.name(slot) + "' was not produced");
+    if (v.empty()) {
+      return runtime_error("graph output '" + slots_.name(slot) + "' was not produced");
+    }
     if (!v.is_tensor() || v.tensor().dtype() != target->dtype() ||
         v.tensor().shape() != target->shape()) {
       return output_mismatch(slots_.name(slot), describe_value(v), *target);

@@ -131,6 +131,9 @@ class Program {
     ValueTable table_;
   };
 
+  // Points `frame` at the run's arena, the slots and the context's control and profile.
+  void attach(ExecutionFrame& frame, const memory::ArenaLease& lease,
+              const RunContext& context) const;
   // The steps of one run over a frame whose inputs are set.
   Status run_steps(ExecutionFrame& frame, const RunContext& context) const;
   Status run_step(const Step& step, ExecutionFrame& frame, const RunContext& context) const;

@@ -97,16 +97,18 @@ void expect_no_allocations_of_ours(const std::string& model_bytes, const std::st
   Engine engine;
   Result<PreparedModel> m = engine.prepare(ModelArtifact::from_bytes(model_bytes), options);
   ASSERT_TRUE(m.is_ok()) << m.status().to_string();
-  const std::vector<float> x_values = testing::wave(shape_size(input_shape), 1.0f, 0.3f);
-  std::vector<float> x_copy = x_values;
+  std::vector<float> x_copy = testing::wave(shape_size(input_shape), 1.0f, 0.3f);
   std::vector<float> y_values(shape_size(output_shape));
-  const TensorMap inputs{{input, Tensor::wrap(DType::kFloat32, input_shape, x_copy.data(), nullptr)}};
-  TensorMap outputs{{output, Tensor::wrap(DType::kFloat32, output_shape, y_values.data(), nullptr)}};
+  const TensorMap inputs{
+      {input, Tensor::wrap(DType::kFloat32, input_shape, x_copy.data(), nullptr)}};
+  TensorMap outputs{
+      {output, Tensor::wrap(DType::kFloat32, output_shape, y_values.data(), nullptr)}};
   const Counts into = count_per_run([&] { return m->run_into(inputs, outputs).is_ok(); }, 20);
   EXPECT_EQ(into.ours, 0) << "edgerun's own allocations per run_into";
   const Counts run = count_per_run([&] { return m->run(inputs).is_ok(); }, 20);
   // What run() adds (its result map and tensors) and oneDNN's own, for the record.
-  ::testing::Test::RecordProperty("run_into_onednn_allocations_per_run", std::to_string(into.onednn));
+  ::testing::Test::RecordProperty("run_into_onednn_allocations_per_run",
+                                  std::to_string(into.onednn));
   ::testing::Test::RecordProperty("run_allocations_per_run", std::to_string(run.ours));
   EXPECT_GT(run.ours, 0) << "the counter sees nothing: the test could not fail";
 }

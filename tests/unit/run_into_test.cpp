@@ -65,7 +65,8 @@ TEST(RunInto, WritesTheResultsIntoTheCallersTensorsRunAfterRun) {
     Buffer other({2, 16});
     refill(other, 7.0f);
     ASSERT_TRUE(m.run_into({{"x", other.tensor}}, outputs).is_ok());
-    EXPECT_TRUE(testing::tensors_close(probs.tensor, m.run({{"x", other.tensor}})->at("probs"), 0, 0));
+    const Tensor other_probs = m.run({{"x", other.tensor}})->at("probs");
+    EXPECT_TRUE(testing::tensors_close(probs.tensor, other_probs, 0, 0));
     ASSERT_TRUE(m.run_into({{"x", x.tensor}}, outputs).is_ok());
     EXPECT_TRUE(testing::tensors_close(probs.tensor, m.run({{"x", x.tensor}})->at("probs"), 0, 0));
   }
@@ -88,7 +89,8 @@ TEST(RunInto, CnnBlockMatchesRun) {
   for (int r = 0; r < 3; ++r) {
     refill(x, static_cast<float>(r));
     ASSERT_TRUE(m.run_into({{"x", x.tensor}}, outputs).is_ok());
-    EXPECT_TRUE(testing::tensors_close(scores.tensor, m.run({{"x", x.tensor}})->at("scores"), 0, 0));
+    const Tensor expected = m.run({{"x", x.tensor}})->at("scores");
+    EXPECT_TRUE(testing::tensors_close(scores.tensor, expected, 0, 0));
   }
 }
 
@@ -109,7 +111,8 @@ TEST(RunInto, WrongTensorsFailBeforeAnythingRunsNamingThem) {
   fails({{"probs", Tensor::wrap(DType::kFloat64, {2, 4}, doubles.data(), nullptr)}},
         "the tensor given for it is float64[2, 4]");
   Buffer probs({2, 4});
-  fails({{"logits", probs.tensor}}, "unknown output 'logits'; the model's outputs are: probs, flat");
+  fails({{"logits", probs.tensor}},
+        "unknown output 'logits'; the model's outputs are: probs, flat");
   fails({{"probs", Tensor()}}, "the tensor given for output 'probs' has no storage");
   // One buffer for two outputs, and an output over the input: a kernel would read what it
   // already overwrote.
@@ -153,7 +156,8 @@ TEST(RunInto, OutputsOfShapesKnownOnlyAtRunTimeAreCheckedWhenWritten) {
   Buffer y({2, 3});
   outputs = {{"y", y.tensor}};
   ASSERT_TRUE(m.run_into({{"x", x}}, outputs).is_ok());
-  EXPECT_TRUE(testing::tensors_close(y.tensor, testing::make<float>({2, 3}, {2, 0, 1.5f, 0, 1, 0})));
+  EXPECT_TRUE(
+      testing::tensors_close(y.tensor, testing::make<float>({2, 3}, {2, 0, 1.5f, 0, 1, 0})));
 }
 
 TEST(RunInto, WithATimeoutTheResultsAreCopiedInWhenTheRunFinishes) {

@@ -124,8 +124,9 @@ void print_text(const BenchArgs& args, const CapabilityReport& caps, const Bench
             << ", optimise " << r.prepare.optimise_ms << ", compile " << r.prepare.compile_ms
             << ")\n"
             << "first run: " << r.first_run_ms << " ms\n"
-            << "latency over " << r.latency.runs << (args.into ? " runs into bound outputs" : " runs")
-            << " (after " << r.warmup_runs << " warmup): p50 " << r.latency.p50_ms << "  p95 " << r.latency.p95_ms << "  p99 "
+            << "latency over " << r.latency.runs
+            << (args.into ? " runs into bound outputs" : " runs") << " (after " << r.warmup_runs
+            << " warmup): p50 " << r.latency.p50_ms << "  p95 " << r.latency.p95_ms << "  p99 "
             << r.latency.p99_ms << "  mean " << r.latency.mean_ms << "  min " << r.latency.min_ms
             << " ms\n"
             << "throughput: " << std::setprecision(1) << r.throughput_per_s << " runs/s\n";
