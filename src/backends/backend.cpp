@@ -1,5 +1,7 @@
 #include "backends/backend.h"
 
+#include <algorithm>
+
 #include "memory/planner.h"
 
 namespace edgerun {
@@ -25,19 +27,22 @@ const Value* ExecutionFrame::lookup(const std::string& name) const {
   return nullptr;
 }
 
-void* ExecutionFrame::place_for(int slot, DType dtype, const Shape& shape) {
+void* ExecutionFrame::place_for(int slot, DType dtype, std::span<const int64_t> shape) {
   if (slot < 0 || dtype == DType::kString) return nullptr;
   const auto index = static_cast<size_t>(slot);
   if (bound_outputs != nullptr && index < bound_outputs->size()) {
     Tensor* target = (*bound_outputs)[index];
-    if (target != nullptr && target->dtype() == dtype && target->shape() == shape) {
+    if (target != nullptr && target->dtype() == dtype &&
+        std::ranges::equal(target->shape(), shape)) {
       return target->raw_data();
     }
   }
   if (arena_plan != nullptr && index < arena_plan->regions.size()) {
     const SlotRegion& region = arena_plan->regions[index];
     if (region.plain_bytes > 0) {
-      const size_t bytes = static_cast<size_t>(shape_size(shape)) * dtype_size(dtype);
+      int64_t count = 1;
+      for (int64_t d : shape) count *= d;
+      const size_t bytes = static_cast<size_t>(count) * dtype_size(dtype);
       if (bytes <= region.plain_bytes) return arena + region.offset;
       ++arena_misses;
     }
@@ -55,17 +60,22 @@ Tensor ExecutionFrame::allocate(int slot, DType dtype, Shape&& shape) {
   return Tensor::uninitialized(dtype, std::move(shape));
 }
 
-Tensor ExecutionFrame::borrow(int slot, DType dtype, const Shape& shape, void* data) {
+Tensor ExecutionFrame::allocate(int slot, DType dtype, std::span<const int64_t> dims) {
+  if (void* data = place_for(slot, dtype, dims)) return borrow(slot, dtype, dims, data);
+  return Tensor::uninitialized(dtype, Shape(dims.begin(), dims.end()));
+}
+
+Tensor ExecutionFrame::borrow(int slot, DType dtype, std::span<const int64_t> shape, void* data) {
   if (kept != nullptr && slot >= 0 && static_cast<size_t>(slot) < kept->size()) {
     Value& k = (*kept)[static_cast<size_t>(slot)];
     if (k.is_tensor() && k.tensor().raw_data() == data && k.tensor().dtype() == dtype &&
-        k.tensor().shape() == shape) {
+        std::ranges::equal(k.tensor().shape(), shape)) {
       Tensor t = std::move(k.tensor());
       k = Value();
       return t;
     }
   }
-  return Tensor::wrap(dtype, shape, data, nullptr);
+  return Tensor::wrap(dtype, Shape(shape.begin(), shape.end()), data, nullptr);
 }
 
 void ExecutionFrame::release(int slot) {

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -101,9 +102,12 @@ struct ExecutionFrame {
   // into the arena).
   Tensor allocate(int slot, DType dtype, const Shape& shape);
   Tensor allocate(int slot, DType dtype, Shape&& shape);
+  // The same for dims a kernel worked out on the stack: no Shape is built when the tensor kept
+  // from the last run fits.
+  Tensor allocate(int slot, DType dtype, std::span<const int64_t> dims);
   // A tensor over `data`, whose owner keeps it for the run: the one kept for `slot` when it
   // matches, else a new Tensor::wrap without keep_alive.
-  Tensor borrow(int slot, DType dtype, const Shape& shape, void* data);
+  Tensor borrow(int slot, DType dtype, std::span<const int64_t> shape, void* data);
   // Empties `slot`, keeping a borrowed tensor for the next run on this table.
   void release(int slot);
   // `bytes` of the room planned for `slot` in a backend's own layout; null when none fits.
@@ -112,7 +116,7 @@ struct ExecutionFrame {
  private:
   // Where allocate() puts `slot`'s tensor without allocating: a bound output or the planned
   // region; null when neither takes it.
-  void* place_for(int slot, DType dtype, const Shape& shape);
+  void* place_for(int slot, DType dtype, std::span<const int64_t> shape);
 };
 
 // What is known about a graph's values before it runs: dtypes (from declarations, initializers

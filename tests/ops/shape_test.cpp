@@ -207,6 +207,12 @@ TEST(ShapeOpsGather, GatherAxesAndNegativeIndices) {
   EXPECT_TRUE(contains(e, "index 3"));
   EXPECT_TRUE(contains(e, "axis 0"));
   EXPECT_TRUE(contains(e, "dim 3"));
+  // int32 indices, a rank-3 result (2 x [2, 1] indices over axis 1), and indices of a float type.
+  EXPECT_TRUE(tensors_close(
+      run1(call_of("Gather", {x, make<int32_t>({2, 1}, {1, -2})}, {attr("axis", int64_t{1})})),
+      make<float>({3, 2, 1}, {1, 0, 3, 2, 5, 4})));
+  EXPECT_TRUE(contains(error_of(call_of("Gather", {x, make<float>({1}, {0})})),
+                       "Gather indices must be int32 or int64, got float32"));
 }
 
 TEST(ShapeOpsGather, GatherElementsAndND) {

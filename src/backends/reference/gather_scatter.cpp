@@ -3,6 +3,7 @@
 // from the end) before any element moves, so a bad index never reads or writes
 // out of bounds.
 #include <algorithm>
+#include <array>
 
 #include "backends/reference/kernel.h"
 #include "backends/reference/kernel_util.h"
@@ -197,32 +198,56 @@ Status scatter_elements(KernelContext& ctx, std::string_view op) {
   return Status::ok();
 }
 
+// Index `i` of Gather's int32 or int64 indices, resolved against `dim` (negative from the end).
+Status gather_index(const Tensor& indices, int64_t i, int64_t axis, int64_t dim, int64_t* out) {
+  const int64_t raw = indices.dtype() == DType::kInt64 ? indices.data<int64_t>()[i]
+                                                       : indices.data<int32_t>()[i];
+  return resolve_index(raw, axis, dim, out);
+}
+
 }  // namespace
 
 Status kernel_Gather(KernelContext& ctx) {
   const Tensor& data = ctx.input(0);
   const Tensor& indices = ctx.input(1);
   if (data.rank() == 0) return invalid_argument("Gather needs data of rank >= 1, got a scalar");
+  if (indices.dtype() != DType::kInt64 && indices.dtype() != DType::kInt32) {
+    return invalid_argument("Gather indices must be int32 or int64, got " +
+                            std::string(dtype_name(indices.dtype())));
+  }
   int64_t axis = 0;
   ER_ASSIGN_OR_RETURN(axis, normalize_axis(ctx.attr_int("axis", 0), data.rank()));
-  std::vector<int64_t> values;
-  ER_ASSIGN_OR_RETURN(values, read_ints(indices, "Gather indices"));
   const int64_t dim = data.dim(axis);
-  for (int64_t& v : values) ER_RETURN_IF_ERROR(resolve_index(v, axis, dim, &v));
+  const int64_t n = indices.size();
+  for (int64_t j = 0; j < n; ++j) {
+    int64_t resolved = 0;
+    ER_RETURN_IF_ERROR(gather_index(indices, j, axis, dim, &resolved));
+  }
 
+  // The output's dims: data's before the axis, the indices', data's after. On the stack for
+  // the usual ranks, so that a warm run builds no shape.
   const Shape& ds = data.shape();
   const size_t a = static_cast<size_t>(axis);
-  Shape out_shape(ds.begin(), ds.begin() + axis);
-  out_shape.insert(out_shape.end(), indices.shape().begin(), indices.shape().end());
-  out_shape.insert(out_shape.end(), ds.begin() + axis + 1, ds.end());
-  Tensor out = ctx.allocate_output(0, data.dtype(), out_shape);
+  const size_t rank = ds.size() - 1 + indices.shape().size();
+  constexpr size_t kFixedRank = 12;
+  std::array<int64_t, kFixedRank> fixed_dims{};
+  Shape heap_dims(rank > kFixedRank ? rank : 0);
+  const std::span<int64_t> dims =
+      rank > kFixedRank ? std::span<int64_t>(heap_dims)
+                        : std::span<int64_t>(fixed_dims.data(), rank);
+  auto filled = std::copy(ds.begin(), ds.begin() + axis, dims.begin());
+  filled = std::copy(indices.shape().begin(), indices.shape().end(), filled);
+  std::copy(ds.begin() + axis + 1, ds.end(), filled);
+  Tensor out = ctx.allocate_output(0, data.dtype(), std::span<const int64_t>(dims));
+
   const int64_t outer = dims_product(ds, 0, a);
   const int64_t inner = dims_product(ds, a + 1, ds.size());
-  const int64_t n = static_cast<int64_t>(values.size());
   const ElementCopier copier(data, out);
   for (int64_t o = 0; o < outer; ++o) {
     for (int64_t j = 0; j < n; ++j) {
-      copier.copy((o * n + j) * inner, (o * dim + values[static_cast<size_t>(j)]) * inner, inner);
+      int64_t index = 0;
+      ER_RETURN_IF_ERROR(gather_index(indices, j, axis, dim, &index));
+      copier.copy((o * n + j) * inner, (o * dim + index) * inner, inner);
     }
   }
   ctx.set_output(0, std::move(out));

@@ -57,6 +57,13 @@ class KernelContext {
     }
     return Tensor::uninitialized(dtype, std::move(shape));
   }
+  // The same for dims the kernel worked out on the stack (ExecutionFrame::allocate).
+  Tensor allocate_output(size_t i, DType dtype, std::span<const int64_t> dims) {
+    if (frame_ != nullptr && i < output_slots_.size()) {
+      return frame_->allocate(output_slots_[i], dtype, dims);
+    }
+    return Tensor::uninitialized(dtype, Shape(dims.begin(), dims.end()));
+  }
   // Where allocate_output() takes planned storage from (the executor's frame and the slot of each
   // output); without it, outputs are plain heap tensors.
   void set_arena(ExecutionFrame* frame, std::span<const int> output_slots) {
