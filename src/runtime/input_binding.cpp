@@ -40,29 +40,29 @@ Status check_sequence_or_optional(const ir::ValueInfo& in, const Value& v) {
   return Status::ok();
 }
 
-// The value input `i`'s dim `d` must have for its symbol `symbol`, and who fixed it: the
-// prepare options, or the first input (in graph order) with that symbol. False when nothing
-// before it binds the symbol.
-bool symbol_binding(const ir::Graph& graph, std::span<const Tensor* const> inputs, size_t i,
-                    size_t d, const std::string& symbol,
-                    const std::map<std::string, int64_t>& fixed_dims, int64_t* value,
-                    std::string* bound_by) {
+// Who fixed a symbol's value before input `i`'s dim `d`: the prepare options (`input` is
+// kByOptions) or the first input, in graph order, with that symbol.
+struct SymbolBinding {
+  static constexpr size_t kByOptions = static_cast<size_t>(-1);
+  bool found = false;
+  int64_t value = 0;
+  size_t input = kByOptions;
+};
+
+SymbolBinding symbol_binding(const ir::Graph& graph, std::span<const Tensor* const> inputs,
+                             size_t i, size_t d, const std::string& symbol,
+                             const std::map<std::string, int64_t>& fixed_dims) {
   if (auto fixed = fixed_dims.find(symbol); fixed != fixed_dims.end()) {
-    *value = fixed->second;
-    *bound_by = "the prepare options";
-    return true;
+    return {true, fixed->second, SymbolBinding::kByOptions};
   }
   for (size_t j = 0; j <= i; ++j) {
     if (inputs[j] == nullptr || !graph.inputs[j].type.shape) continue;
     const std::vector<ir::Dim>& dims = *graph.inputs[j].type.shape;
     for (size_t e = 0; e < (j == i ? d : dims.size()); ++e) {
-      if (dims[e].known() || dims[e].symbol != symbol) continue;
-      *value = inputs[j]->shape()[e];
-      *bound_by = "input '" + graph.inputs[j].name + "'";
-      return true;
+      if (!dims[e].known() && dims[e].symbol == symbol) return {true, inputs[j]->shape()[e], j};
     }
   }
-  return false;
+  return {};
 }
 
 // Input `i` (a tensor) against its declared dtype, rank, fixed dims and symbols. Builds no
@@ -94,14 +94,14 @@ Status check_tensor_input(const ir::Graph& graph, std::span<const Tensor* const>
                               ")");
     }
     if (dims[d].known() || dims[d].symbol.empty()) continue;
-    int64_t want = 0;
-    std::string bound_by;
-    if (symbol_binding(graph, inputs, i, d, dims[d].symbol, fixed_dims, &want, &bound_by) &&
-        want != actual) {
+    const SymbolBinding bound = symbol_binding(graph, inputs, i, d, dims[d].symbol, fixed_dims);
+    if (bound.found && bound.value != actual) {
+      const std::string by = bound.input == SymbolBinding::kByOptions
+                                 ? std::string("the prepare options")
+                                 : "input '" + graph.inputs[bound.input].name + "'";
       return invalid_argument("input '" + in.name + "' dim " + std::to_string(d) + " ('" +
-                              dims[d].symbol + "') is " + std::to_string(actual) + ", but " +
-                              bound_by + " bound '" + dims[d].symbol + "' to " +
-                              std::to_string(want));
+                              dims[d].symbol + "') is " + std::to_string(actual) + ", but " + by +
+                              " bound '" + dims[d].symbol + "' to " + std::to_string(bound.value));
     }
   }
   return Status::ok();

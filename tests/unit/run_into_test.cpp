@@ -88,7 +88,9 @@ TEST(RunInto, CnnBlockMatchesRun) {
   TensorMap outputs{{"scores", scores.tensor}};
   for (int r = 0; r < 3; ++r) {
     refill(x, static_cast<float>(r));
+    const std::vector<float> fed = x.values;
     ASSERT_TRUE(m.run_into({{"x", x.tensor}}, outputs).is_ok());
+    EXPECT_EQ(x.values, fed) << "the input buffer was written";
     const Tensor expected = m.run({{"x", x.tensor}})->at("scores");
     EXPECT_TRUE(testing::tensors_close(scores.tensor, expected, 0, 0));
   }
@@ -158,6 +160,25 @@ TEST(RunInto, OutputsOfShapesKnownOnlyAtRunTimeAreCheckedWhenWritten) {
   ASSERT_TRUE(m.run_into({{"x", x}}, outputs).is_ok());
   EXPECT_TRUE(
       testing::tensors_close(y.tensor, testing::make<float>({2, 3}, {2, 0, 1.5f, 0, 1, 0})));
+}
+
+TEST(RunInto, SymbolicDimsMustAgreeAcrossInputs) {
+  ModelBuilder b;
+  b.input("a", onnx::TensorProto::FLOAT, {-1}, {"n"});
+  b.input("b", onnx::TensorProto::FLOAT, {-1}, {"n"});
+  b.node("Add", {"a", "b"}, {"y"});
+  b.output("y");
+  PreparedModel m = prepare(b.bytes());
+  Buffer y({2});
+  TensorMap outputs{{"y", y.tensor}};
+  const Tensor two = testing::make<float>({2}, {1, 2});
+  Status s = m.run_into({{"a", two}, {"b", testing::make<float>({3}, {1, 2, 3})}}, outputs);
+  EXPECT_NE(s.message().find("input 'b' dim 0 ('n') is 3, but input 'a' bound 'n' to 2"),
+            std::string::npos)
+      << s.message();
+  EXPECT_TRUE(y.untouched());
+  ASSERT_TRUE(m.run_into({{"a", two}, {"b", two}}, outputs).is_ok());
+  EXPECT_TRUE(testing::tensors_close(y.tensor, testing::make<float>({2}, {2, 4})));
 }
 
 TEST(RunInto, WithATimeoutTheResultsAreCopiedInWhenTheRunFinishes) {
