@@ -1,5 +1,7 @@
 #include "runtime/input_binding.h"
 
+#include "core/small_array.h"
+
 namespace edgerun::runtime {
 
 namespace {
@@ -118,7 +120,9 @@ Result<std::vector<Value>> bind_inputs(const ir::Graph& graph, const ValueMap& f
   }
   std::vector<Value> ordered;
   ordered.reserve(graph.inputs.size());
-  std::vector<const Tensor*> tensors(graph.inputs.size(), nullptr);
+  // On the stack for the usual few inputs: run() should not allocate to check them.
+  SmallArray<const Tensor*, 8> input_tensors(graph.inputs.size());
+  const std::span<const Tensor*> tensors = input_tensors.span();
   for (size_t i = 0; i < graph.inputs.size(); ++i) {
     const ir::ValueInfo& in = graph.inputs[i];
     auto it = feeds.find(in.name);

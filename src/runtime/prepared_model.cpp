@@ -1,8 +1,8 @@
 #include <algorithm>
-#include <array>
 #include <chrono>
 #include <span>
 
+#include "core/small_array.h"
 #include "runtime/deadline_runner.h"
 #include "runtime/input_binding.h"
 #include "runtime/output_binding.h"
@@ -182,17 +182,10 @@ Status PreparedModel::Impl::execute_into(const TensorMap& inputs, TensorMap& out
   const ir::Graph& graph = model->graph;
   // Graph-order pointers, on the stack for the usual few inputs and outputs: a run over bound
   // tensors allocates nothing here.
-  constexpr size_t kFixed = 8;
-  std::array<const Tensor*, kFixed> fixed_inputs{};
-  std::vector<const Tensor*> heap_inputs(graph.inputs.size() > kFixed ? graph.inputs.size() : 0);
-  const std::span<const Tensor*> ordered =
-      heap_inputs.empty() ? std::span<const Tensor*>(fixed_inputs.data(), graph.inputs.size())
-                          : std::span<const Tensor*>(heap_inputs);
-  std::array<Tensor*, kFixed> fixed_outputs{};
-  std::vector<Tensor*> heap_outputs(graph.outputs.size() > kFixed ? graph.outputs.size() : 0);
-  const std::span<Tensor*> targets =
-      heap_outputs.empty() ? std::span<Tensor*>(fixed_outputs.data(), graph.outputs.size())
-                           : std::span<Tensor*>(heap_outputs);
+  SmallArray<const Tensor*, 8> input_tensors(graph.inputs.size());
+  SmallArray<Tensor*, 8> output_tensors(graph.outputs.size());
+  const std::span<const Tensor*> ordered = input_tensors.span();
+  const std::span<Tensor*> targets = output_tensors.span();
   Status bound = runtime::order_input_tensors(graph, inputs, options.dim_values, ordered);
   if (bound.is_ok()) bound = runtime::order_output_tensors(graph, inputs, outputs, targets);
   if (!bound.is_ok()) {

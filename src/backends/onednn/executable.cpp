@@ -20,6 +20,7 @@
 #include "backends/onednn/thread_choice.h"
 #include "backends/onednn/vector_kernels.h"
 #include "backends/reference/kernel.h"
+#include "core/small_array.h"
 #include "backends/reference/shape_util.h"
 #include "memory/reloadable_copies.h"
 #include "runtime/core_budget.h"
@@ -316,25 +317,6 @@ dnnl::memory& point(dnnl::memory& cached, const dnnl::memory::desc& desc,
   }
   return cached;
 }
-
-// Room for a node's memories on the stack; nodes with more inputs or outputs use the heap.
-template <size_t N>
-class MemoryList {
- public:
-  explicit MemoryList(size_t n) : size_(n) {
-    if (n > N) heap_.resize(n);
-  }
-  dnnl::memory& operator[](size_t i) { return size_ > N ? heap_[i] : fixed_[i]; }
-  std::span<const dnnl::memory> span() const {
-    return size_ > N ? std::span<const dnnl::memory>(heap_)
-                     : std::span<const dnnl::memory>(fixed_.data(), size_);
-  }
-
- private:
-  size_t size_;
-  std::array<dnnl::memory, N> fixed_;
-  std::vector<dnnl::memory> heap_;
-};
 
 // Every value a node reads, its subgraphs' outer references included.
 void add_reads(const ir::Node& node, std::unordered_map<std::string, size_t>& readers) {
@@ -1124,17 +1106,15 @@ class OneDnnExecutable final : public Executable {
     }
     // Room for a fused chain's inputs (an expansion and its depthwise convolution with two
     // Clips read 9), so that no run puts them on the heap.
-    MemoryList<16> in(prepared.inputs.size());
+    SmallArray<dnnl::memory, 16> in(prepared.inputs.size());
     for (size_t i = 0; i < prepared.inputs.size(); ++i) {
       if (!prepared.inputs[i].used) continue;
       ER_ASSIGN_OR_RETURN(in[i], conform(state, prepared.inputs[i], n.inputs[i],
                                          cached != nullptr ? &cached->inputs[i] : nullptr,
                                          cached != nullptr ? &cached->converted[i] : nullptr));
     }
-    MemoryList<2> out(prepared.outputs.size());
-    std::array<Tensor, 2> plain_fixed;
-    std::vector<Tensor> plain_heap(prepared.outputs.size() > 2 ? prepared.outputs.size() : 0);
-    Tensor* plain_out = prepared.outputs.size() > 2 ? plain_heap.data() : plain_fixed.data();
+    SmallArray<dnnl::memory, 2> out(prepared.outputs.size());
+    SmallArray<Tensor, 2> plain_out(prepared.outputs.size());
     for (size_t o = 0; o < prepared.outputs.size(); ++o) {
       const OutputLayout& layout = prepared.outputs[o];
       const int slot = o < n.outputs.size() ? n.outputs[o] : -1;

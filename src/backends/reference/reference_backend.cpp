@@ -1,12 +1,12 @@
 #include "backends/reference/reference_backend.h"
 
-#include <array>
 #include <map>
 #include <span>
 #include <new>
 #include <set>
 
 #include "backends/reference/kernel.h"
+#include "core/small_array.h"
 #include "runtime/profiler.h"
 
 namespace edgerun::reference {
@@ -150,19 +150,11 @@ bool takes_sequences_or_optionals(ir::Op op) {
 
 Status ReferenceExecutable::run_node(const CompiledNode& n, ExecutionFrame& frame) const {
   const ir::Node& node = *n.node;
-  // Small fixed buffers: most nodes have few inputs and outputs, and a run should not allocate
-  // for them.
-  constexpr size_t kFixed = 8;
-  std::array<const Value*, kFixed> fixed_inputs{};
-  std::array<Value, kFixed> fixed_outputs;
-  std::vector<const Value*> heap_inputs(n.inputs.size() > kFixed ? n.inputs.size() : 0, nullptr);
-  std::vector<Value> heap_outputs(n.outputs.size() > kFixed ? n.outputs.size() : 0);
-  const std::span<const Value*> inputs =
-      n.inputs.size() > kFixed ? std::span<const Value*>(heap_inputs)
-                               : std::span<const Value*>(fixed_inputs.data(), n.inputs.size());
-  const std::span<Value> outputs =
-      n.outputs.size() > kFixed ? std::span<Value>(heap_outputs)
-                                : std::span<Value>(fixed_outputs.data(), n.outputs.size());
+  // Most nodes have few inputs and outputs, and a run should not allocate for them.
+  SmallArray<const Value*, 8> input_values(n.inputs.size());
+  SmallArray<Value, 8> output_values(n.outputs.size());
+  const std::span<const Value*> inputs = input_values.span();
+  const std::span<Value> outputs = output_values.span();
   for (size_t i = 0; i < n.inputs.size(); ++i) {
     if (n.inputs[i] < 0) continue;
     const Value& v = frame.values[static_cast<size_t>(n.inputs[i])];
