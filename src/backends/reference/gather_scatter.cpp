@@ -3,11 +3,12 @@
 // from the end) before any element moves, so a bad index never reads or writes
 // out of bounds.
 #include <algorithm>
-#include <array>
+#include <utility>
 
 #include "backends/reference/kernel.h"
 #include "backends/reference/kernel_util.h"
 #include "backends/reference/shape_util.h"
+#include "core/small_array.h"
 
 namespace edgerun::reference {
 
@@ -228,17 +229,11 @@ Status kernel_Gather(KernelContext& ctx) {
   // the usual ranks, so that a warm run builds no shape.
   const Shape& ds = data.shape();
   const size_t a = static_cast<size_t>(axis);
-  const size_t rank = ds.size() - 1 + indices.shape().size();
-  constexpr size_t kFixedRank = 12;
-  std::array<int64_t, kFixedRank> fixed_dims{};
-  Shape heap_dims(rank > kFixedRank ? rank : 0);
-  const std::span<int64_t> dims =
-      rank > kFixedRank ? std::span<int64_t>(heap_dims)
-                        : std::span<int64_t>(fixed_dims.data(), rank);
-  auto filled = std::copy(ds.begin(), ds.begin() + axis, dims.begin());
+  SmallArray<int64_t, 12> dims(ds.size() - 1 + indices.shape().size());
+  auto filled = std::copy(ds.begin(), ds.begin() + axis, dims.span().begin());
   filled = std::copy(indices.shape().begin(), indices.shape().end(), filled);
   std::copy(ds.begin() + axis + 1, ds.end(), filled);
-  Tensor out = ctx.allocate_output(0, data.dtype(), std::span<const int64_t>(dims));
+  Tensor out = ctx.allocate_output(0, data.dtype(), std::as_const(dims).span());
 
   const int64_t outer = dims_product(ds, 0, a);
   const int64_t inner = dims_product(ds, a + 1, ds.size());
