@@ -50,11 +50,6 @@ void* ExecutionFrame::place_for(int slot, DType dtype, std::span<const int64_t> 
   return nullptr;
 }
 
-Tensor ExecutionFrame::allocate(int slot, DType dtype, const Shape& shape) {
-  if (void* data = place_for(slot, dtype, shape)) return borrow(slot, dtype, shape, data);
-  return Tensor::uninitialized(dtype, shape);
-}
-
 Tensor ExecutionFrame::allocate(int slot, DType dtype, Shape&& shape) {
   if (void* data = place_for(slot, dtype, shape)) return borrow(slot, dtype, shape, data);
   return Tensor::uninitialized(dtype, std::move(shape));

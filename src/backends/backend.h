@@ -100,11 +100,10 @@ struct ExecutionFrame {
   // fresh (uninitialised) heap tensor. Planned tensors do not own their bytes: they are valid
   // until the run ends and must not escape it (Program::run copies graph outputs that point
   // into the arena).
-  Tensor allocate(int slot, DType dtype, const Shape& shape);
-  Tensor allocate(int slot, DType dtype, Shape&& shape);
-  // The same for dims a kernel worked out on the stack: no Shape is built when the tensor kept
+  // A Shape or dims a kernel worked out on the stack: no Shape is built when the tensor kept
   // from the last run fits.
   Tensor allocate(int slot, DType dtype, std::span<const int64_t> dims);
+  Tensor allocate(int slot, DType dtype, Shape&& shape);  // a miss keeps `shape`
   // A tensor over `data`, whose owner keeps it for the run: the one kept for `slot` when it
   // matches, else a new Tensor::wrap without keep_alive.
   Tensor borrow(int slot, DType dtype, std::span<const int64_t> shape, void* data);

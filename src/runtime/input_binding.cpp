@@ -12,6 +12,17 @@ Status unknown_input(const ir::Graph& graph, const std::string& name) {
   return invalid_argument("unknown input '" + name + "'; the model's inputs are: " + names);
 }
 
+// Every name fed (a ValueMap's or a TensorMap's) must be a graph input.
+template <class Feeds>
+Status check_input_names(const ir::Graph& graph, const Feeds& feeds) {
+  for (const auto& [name, value] : feeds) {
+    bool known = false;
+    for (const ir::ValueInfo& in : graph.inputs) known = known || in.name == name;
+    if (!known) return unknown_input(graph, name);
+  }
+  return Status::ok();
+}
+
 Status missing_input(const ir::ValueInfo& in) {
   return invalid_argument("missing input '" + in.name + "' (" + ir::type_to_string(in.type) + ")");
 }
@@ -113,11 +124,7 @@ Status check_tensor_input(const ir::Graph& graph, std::span<const Tensor* const>
 
 Result<std::vector<Value>> bind_inputs(const ir::Graph& graph, const ValueMap& feeds,
                                        const std::map<std::string, int64_t>& fixed_dims) {
-  for (const auto& [name, value] : feeds) {
-    bool known = false;
-    for (const ir::ValueInfo& in : graph.inputs) known = known || in.name == name;
-    if (!known) return unknown_input(graph, name);
-  }
+  ER_RETURN_IF_ERROR(check_input_names(graph, feeds));
   std::vector<Value> ordered;
   ordered.reserve(graph.inputs.size());
   // On the stack for the usual few inputs: run() should not allocate to check them.
@@ -147,11 +154,7 @@ Result<std::vector<Value>> bind_inputs(const ir::Graph& graph, const ValueMap& f
 Status order_input_tensors(const ir::Graph& graph, const TensorMap& feeds,
                            const std::map<std::string, int64_t>& fixed_dims,
                            std::span<const Tensor*> ordered) {
-  for (const auto& [name, tensor] : feeds) {
-    bool known = false;
-    for (const ir::ValueInfo& in : graph.inputs) known = known || in.name == name;
-    if (!known) return unknown_input(graph, name);
-  }
+  ER_RETURN_IF_ERROR(check_input_names(graph, feeds));
   for (size_t i = 0; i < graph.inputs.size(); ++i) {
     const ir::ValueInfo& in = graph.inputs[i];
     if (in.type.kind == ir::TypeInfo::Kind::kSequence ||

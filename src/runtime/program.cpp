@@ -508,7 +508,7 @@ Program::ValueTableLease::~ValueTableLease() {
   for (size_t slot = 0; slot < frame_.values.size(); ++slot) {
     if (!program_.constant_slot_[slot]) frame_.release(static_cast<int>(slot));
   }
-  std::fill(table_.bound_outputs.begin(), table_.bound_outputs.end(), nullptr);
+  for (int slot : program_.output_slots_) table_.bound_outputs[static_cast<size_t>(slot)] = nullptr;
   table_.values = std::move(frame_.values);
   std::lock_guard<std::mutex> lock(program_.tables_mutex_);
   program_.idle_tables_.push_back(std::move(table_));

@@ -1,7 +1,7 @@
 // Indexed reads and writes: Gather, GatherElements, GatherND, Scatter,
 // ScatterElements, ScatterND. Every index is range-checked (negative ones count
-// from the end) before any element moves, so a bad index never reads or writes
-// out of bounds.
+// from the end) before the elements it selects move, so a bad index never reads or
+// writes out of bounds.
 #include <algorithm>
 #include <utility>
 
@@ -220,10 +220,6 @@ Status kernel_Gather(KernelContext& ctx) {
   ER_ASSIGN_OR_RETURN(axis, normalize_axis(ctx.attr_int("axis", 0), data.rank()));
   const int64_t dim = data.dim(axis);
   const int64_t n = indices.size();
-  for (int64_t j = 0; j < n; ++j) {
-    int64_t resolved = 0;
-    ER_RETURN_IF_ERROR(gather_index(indices, j, axis, dim, &resolved));
-  }
 
   // The output's dims: data's before the axis, the indices', data's after. On the stack for
   // the usual ranks, so that a warm run builds no shape.
@@ -238,10 +234,11 @@ Status kernel_Gather(KernelContext& ctx) {
   const int64_t outer = dims_product(ds, 0, a);
   const int64_t inner = dims_product(ds, a + 1, ds.size());
   const ElementCopier copier(data, out);
-  for (int64_t o = 0; o < outer; ++o) {
-    for (int64_t j = 0; j < n; ++j) {
-      int64_t index = 0;
-      ER_RETURN_IF_ERROR(gather_index(indices, j, axis, dim, &index));
+  // Each index is resolved (and range-checked) once, before the rows it selects move.
+  for (int64_t j = 0; j < n; ++j) {
+    int64_t index = 0;
+    ER_RETURN_IF_ERROR(gather_index(indices, j, axis, dim, &index));
+    for (int64_t o = 0; o < outer; ++o) {
       copier.copy((o * n + j) * inner, (o * dim + index) * inner, inner);
     }
   }
